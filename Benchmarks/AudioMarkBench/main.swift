@@ -1,0 +1,2 @@
+import AudioMark
+print("audiomark-bench: not yet")

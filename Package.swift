@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "labelcast",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "labelcast", targets: ["labelcast"]),
+        .library(name: "Labelcast", targets: ["Labelcast"]),
+        .library(name: "AudioMark", targets: ["AudioMark"]),
+        .library(name: "Overlay", targets: ["Overlay"]),
+        .library(name: "MediaIO", targets: ["MediaIO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // FFmpeg 5.1 (Debian's -dev packages) through pkg-config; the modulemap links every library.
+        .systemLibrary(
+            name: "CFFmpeg",
+            pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]
+        ),
+        // FreeType + fontconfig for the visible label.
+        .systemLibrary(
+            name: "CFreeType",
+            pkgConfig: "freetype2",
+            providers: [.apt(["libfreetype-dev", "libfontconfig-dev"])]
+        ),
+        .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
+        .target(name: "AudioMark", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Overlay", dependencies: ["CFreeType"]),
+        .target(
+            name: "Labelcast",
+            dependencies: [
+                "MediaIO", "AudioMark", "Overlay",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "labelcast",
+            dependencies: [
+                "Labelcast",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Plain executable for the watermark's robustness sweep and DSP speed (Benchmarks/).
+        .executableTarget(name: "audiomark-bench", dependencies: ["AudioMark"], path: "Benchmarks/AudioMarkBench"),
+        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
+        .testTarget(name: "AudioMarkTests", dependencies: ["AudioMark"]),
+        .testTarget(name: "OverlayTests", dependencies: ["Overlay"]),
+        .testTarget(name: "LabelcastTests", dependencies: ["Labelcast"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Labelcast"]),
+    ]
+)

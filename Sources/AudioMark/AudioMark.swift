@@ -1,0 +1,1 @@
+// AudioMark: the keyed, robust, inaudible audio watermark (see LABELS.md).

@@ -1,0 +1,1 @@
+// Overlay: the visible label.
