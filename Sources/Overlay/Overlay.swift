@@ -1,1 +1,0 @@
-// Overlay: the visible label.
