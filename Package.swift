@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "labelcast",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "labelcast", targets: ["labelcast"]),
         .library(name: "Labelcast", targets: ["Labelcast"]),

@@ -1,0 +1,79 @@
+import Foundation
+
+/// Everything one labeling run needs: input, output, which parts are synthetic, how to label,
+/// how to encode. A value: build it, hand it to `LabelcastJob`, and run.
+public struct LabelJob: Sendable {
+    /// Input URL or path (`-` = stdin).
+    public var input: String
+    /// Output path or URL (`-` = stdout).
+    public var output: String
+    /// Output container when the URL does not tell (`mpegts`, `flv`, `mp4`, `matroska`, `wav`).
+    public var outputFormat: String?
+    /// Input container, when probing should be skipped.
+    public var inputFormat: String?
+
+    /// Which parts are synthetic when `segments` is empty.
+    public var synthetic: SyntheticMode = .none
+    /// Synthetic ranges of media time.
+    public var segments: [SyntheticRange] = []
+
+    public var video = VideoEncoding()
+    public var audio = AudioEncoding()
+
+    /// Read a file input at its native rate, as a live source would arrive.
+    public var realtime = false
+    /// Give up on an input that sends nothing for this long (seconds); live inputs only.
+    public var readTimeout: Double = 10
+
+    /// Labeling processors, built per lane once the stream parameters are known. nil = pass
+    /// through unchanged.
+    public var videoProcessorFactory: (@Sendable (VideoStreamFormat, SyntheticTimeline) throws -> any FrameProcessor)?
+    public var audioProcessorFactory: (@Sendable (AudioStreamFormat, SyntheticTimeline) throws -> any FrameProcessor)?
+
+    public init(input: String, output: String) {
+        self.input = input
+        self.output = output
+    }
+
+    /// Whether the input is a live source (network URL or a pipe) rather than a file.
+    public var inputIsLive: Bool {
+        let lower = input.lowercased()
+        return ["rtmp://", "rtmps://", "srt://", "udp://", "rtp://", "rtsp://", "tcp://"].contains { lower.hasPrefix($0) }
+    }
+}
+
+/// Video encoder settings (CLI: --video-codec, --preset, --crf, --video-bitrate, --gop).
+public struct VideoEncoding: Sendable, Equatable {
+    public var codec = "libx264"
+    public var preset = "veryfast"
+    public var tune: String? = "zerolatency"
+    /// Constant quality; when nil and no bitrate is given, the input's bitrate is used.
+    public var crf: Double?
+    /// Bits per second; nil = near the input's bitrate (or CRF 23 when the input does not say).
+    public var bitRate: Int64?
+    /// Keyframe interval in seconds.
+    public var gopSeconds: Double = 2
+    public init() {}
+}
+
+/// Audio encoder settings (CLI: --audio-codec, --audio-bitrate).
+public struct AudioEncoding: Sendable, Equatable {
+    /// nil = the container's own choice (AAC; PCM for wav, FLAC for flac).
+    public var codec: String?
+    public var bitRate: Int64 = 128_000
+    public init() {}
+}
+
+/// What a video lane's processor learns about its stream before the first frame.
+public struct VideoStreamFormat: Sendable {
+    public var width: Int
+    public var height: Int
+    public var pixelFormatName: String
+    public var frameRate: Double
+}
+
+/// What an audio lane's processor learns: the planar float format it will be given.
+public struct AudioStreamFormat: Sendable {
+    public var sampleRate: Int
+    public var channels: Int
+}

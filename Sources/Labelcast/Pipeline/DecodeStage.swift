@@ -1,0 +1,161 @@
+import Foundation
+import MediaIO
+
+/// A demuxed packet with the moment it was read (the start of its frames' traces).
+struct ReadPacket: @unchecked Sendable {
+    let packet: Packet
+    let readAt: UInt64
+}
+
+/// Decodes one input stream into `LaneFrame`s, asks the Timeline about each, and hands them on.
+/// Corrupt packets are counted and skipped; the stream goes on. Runs on its own serial queue.
+final class DecodeStage: @unchecked Sendable {
+    let lane: Lane
+    let stage: Stage<StageItem<ReadPacket>>
+    private let decoder: Decoder
+    private let context: PipelineContext
+    private let timeBase: Rational
+    /// Nominal frame duration in the stream's time base, for frames without a timestamp.
+    private let nominalDuration: Int64
+    private let downstream: (StageItem<LaneFrame>) -> Void
+    private var readTimes: [Int64: UInt64] = [:]
+    private var lastReadAt: UInt64 = 0
+    private var lastPts: Int64 = MediaTime.noPTS
+    private var lastDuration: Int64 = 0
+    private var loggedErrors = 0
+
+    init(lane: Lane, decoder: Decoder, timeBase: Rational, nominalDuration: Int64, context: PipelineContext,
+         capacity: Int, downstream: @escaping (StageItem<LaneFrame>) -> Void) {
+        self.lane = lane
+        self.decoder = decoder
+        self.context = context
+        self.timeBase = timeBase
+        self.nominalDuration = max(1, nominalDuration)
+        self.downstream = downstream
+        stage = Stage(name: "\(lane.rawValue).decode", capacity: capacity)
+        stage.handler = { [unowned self] item in self.handle(item) }
+    }
+
+    private func handle(_ item: StageItem<ReadPacket>) {
+        switch item {
+        case .data(let rp):
+            context.accounting.update(lane) { $0.packetsIn += 1 }
+            lastReadAt = rp.readAt
+            if rp.packet.pts != MediaTime.noPTS {
+                readTimes[rp.packet.pts] = rp.readAt
+                if readTimes.count > 512 { readTimes.removeAll(keepingCapacity: true) }
+            }
+            do {
+                while try decoder.send(rp.packet) == .full { drain() }
+            } catch {
+                decodeError(error)
+            }
+            drain()
+        case .end:
+            _ = try? decoder.send(nil)
+            drain()
+            downstream(.end)
+        }
+    }
+
+    private func decodeError(_ error: any Error) {
+        context.accounting.update(lane) { $0.decodeErrors += 1 }
+        loggedErrors += 1
+        if loggedErrors <= 5 { context.logger.warning("\(lane.rawValue): skipping a corrupt packet (\(error))") }
+    }
+
+    private func drain() {
+        while true {
+            let result: CodecReceiveResult<Frame>
+            do { result = try decoder.receive() } catch { decodeError(error); continue }
+            guard case .output(let frame) = result else { return }
+            emit(frame)
+        }
+    }
+
+    private func emit(_ frame: Frame) {
+        // Frames without a timestamp continue the previous one's clock.
+        var pts = frame.pts
+        let duration: Int64
+        if lane == .audio {
+            duration = MediaTime.rescale(Int64(frame.sampleCount), from: Rational(1, Int32(max(1, frame.sampleRate))), to: timeBase)
+        } else {
+            duration = frame.durationInTimeBase > 0 ? frame.durationInTimeBase : nominalDuration
+        }
+        if pts == MediaTime.noPTS {
+            pts = lastPts == MediaTime.noPTS ? 0 : lastPts + lastDuration
+            frame.pts = pts
+        }
+        lastPts = pts
+        lastDuration = duration
+        let mediaTime = Double(pts) * timeBase.double - context.originSeconds
+        let synthetic = context.timeline.isSynthetic(at: mediaTime)
+        var trace = FrameTrace(sequence: context.nextSequence(), lane: lane, mediaTime: mediaTime, synthetic: synthetic,
+                               read: readTimes.removeValue(forKey: pts) ?? lastReadAt)
+        trace.stamp(.decoded)
+        downstream(.data(LaneFrame(frame: frame, mediaTime: mediaTime, synthetic: synthetic, trace: trace)))
+    }
+}
+
+/// Runs a lane's `FrameProcessor` (the labeling seam) and keeps the lane's accounting:
+/// each frame in is either handed on or withheld with a reason. Own serial queue.
+final class ProcessStage: @unchecked Sendable {
+    let lane: Lane
+    let stage: Stage<StageItem<LaneFrame>>
+    private let processor: any FrameProcessor
+    private let context: PipelineContext
+    private let downstream: (StageItem<LaneFrame>) -> Void
+
+    init(lane: Lane, processor: any FrameProcessor, context: PipelineContext, capacity: Int,
+         downstream: @escaping (StageItem<LaneFrame>) -> Void) {
+        self.lane = lane
+        self.processor = processor
+        self.context = context
+        self.downstream = downstream
+        stage = Stage(name: "\(lane.rawValue).process", capacity: capacity)
+        stage.handler = { [unowned self] item in self.handle(item) }
+    }
+
+    private func handle(_ item: StageItem<LaneFrame>) {
+        switch item {
+        case .data(let frame):
+            let samples = frame.frame.sampleCount
+            context.accounting.update(lane) { $0.framesIn += 1; $0.samplesIn += samples }
+            let result: ProcessResult
+            do {
+                result = try processor.process(frame)
+            } catch {
+                if frame.synthetic {
+                    // Fail-closed: a synthetic frame that could not be labeled is never passed on bare.
+                    result = .withhold(reason: "label-failed")
+                    context.logger.error("\(lane.rawValue): labeling failed at \(String(format: "%.3f", frame.mediaTime)) s, frame withheld: \(error)")
+                } else {
+                    context.fail(error, stage: stage.name)
+                    result = .withhold(reason: "pipeline-error")
+                }
+            }
+            switch result {
+            case .emit(let frames):
+                // One frame in, one frame accounted out: a processor with look-ahead may hand
+                // back a different chunk (or none yet); its samples come out in order.
+                let labeled = frame.labeled || frames.contains { $0.labeled }
+                context.accounting.update(lane) { $0.framesOut += 1; if labeled { $0.framesLabeled += 1 } }
+                for f in frames { pass(f) }
+            case .withhold(let reason):
+                context.accounting.drop(lane, reason: reason)
+            }
+        case .end:
+            do {
+                for f in try processor.finish() { pass(f) }
+            } catch {
+                context.fail(error, stage: stage.name)
+            }
+            downstream(.end)
+        }
+    }
+
+    private func pass(_ f: LaneFrame) {
+        f.trace.stamp(.processed)
+        downstream(.data(f))
+    }
+}

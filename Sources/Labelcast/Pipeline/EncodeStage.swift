@@ -1,0 +1,188 @@
+import CFFmpeg
+import Foundation
+import MediaIO
+
+/// Encodes a lane's frames and hands packets to the muxer, matching each packet back to its
+/// frame's trace by pts. Video keeps the input's timestamps (shifted so media time 0 is 0);
+/// audio is re-cut into the encoder's frame size through a FIFO, timed by a running sample
+/// count. Own serial queue.
+final class EncodeStage: @unchecked Sendable {
+    let lane: Lane
+    let stage: Stage<StageItem<LaneFrame>>
+    private let encoder: Encoder
+    private let context: PipelineContext
+    private let mux: MuxStage
+    private let outputIndex: Int
+    /// Video: the input stream's time base (also the encoder's) and media time 0 in it.
+    private let inputTimeBase: Rational
+    private let originInInput: Int64
+    private var scaler: Scaler?
+    private var lastPts = Int64.min
+    private var traces: [Int64: FrameTrace] = [:]
+    // Audio
+    private var fifo: AudioFIFO?
+    private var nextSamplePts: Int64?
+    /// (first sample index, trace) of frames in the FIFO, so each encoder frame keeps a trace.
+    private var pendingTraces: [(Int64, FrameTrace)] = []
+    private var samplesQueued: Int64 = 0
+
+    init(lane: Lane, encoder: Encoder, outputIndex: Int, inputTimeBase: Rational, context: PipelineContext,
+         mux: MuxStage, capacity: Int) throws {
+        self.lane = lane
+        self.encoder = encoder
+        self.outputIndex = outputIndex
+        self.inputTimeBase = inputTimeBase
+        self.context = context
+        self.mux = mux
+        self.originInInput = MediaTime.timestamp(seconds: context.originSeconds, inputTimeBase)
+        if lane == .audio {
+            fifo = try AudioFIFO(format: encoder.sampleFormat, channels: encoder.channels, sampleRate: encoder.sampleRate)
+        }
+        stage = Stage(name: "\(lane.rawValue).encode", capacity: capacity)
+        stage.handler = { [unowned self] item in self.handle(item) }
+    }
+
+    private func handle(_ item: StageItem<LaneFrame>) {
+        do {
+            switch item {
+            case .data(let lf):
+                if lane == .video { try encodeVideo(lf) } else { try queueAudio(lf) }
+            case .end:
+                if lane == .audio { try flushAudio() }
+                _ = try encoder.send(nil)
+                try drain()
+                mux.stage.submit(.end(lane))
+            }
+        } catch {
+            context.fail(error, stage: stage.name)
+            if case .end = item { mux.stage.submit(.end(lane)) }
+        }
+    }
+
+    private func encodeVideo(_ lf: LaneFrame) throws {
+        var frame = lf.frame
+        if frame.width != Int(encoder.context.pointee.width) || frame.height != Int(encoder.context.pointee.height)
+            || frame.pixelFormat != encoder.pixelFormat {
+            // A resolution or format change mid-stream: the output keeps its size and format.
+            if scaler == nil || !scaler!.matches(frame) {
+                scaler = try Scaler(from: frame.width, frame.height, frame.pixelFormat,
+                                    to: Int(encoder.context.pointee.width), Int(encoder.context.pointee.height), encoder.pixelFormat)
+            }
+            frame = try scaler!.convert(frame)
+        }
+        var pts = frame.pts - originInInput
+        if pts <= lastPts { pts = lastPts + 1 } // encoders need strictly increasing pts
+        lastPts = pts
+        frame.pts = pts
+        frame.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
+        traces[pts] = lf.trace
+        try send(frame)
+    }
+
+    private func queueAudio(_ lf: LaneFrame) throws {
+        guard let fifo else { return }
+        if nextSamplePts == nil {
+            let rate = Rational(1, Int32(encoder.sampleRate))
+            nextSamplePts = MediaTime.timestamp(seconds: max(0, lf.mediaTime), rate)
+        }
+        pendingTraces.append((samplesQueued, lf.trace))
+        samplesQueued += Int64(lf.frame.sampleCount)
+        try fifo.write(lf.frame)
+        let size = encoder.frameSize > 0 ? encoder.frameSize : 1024
+        while fifo.count >= size { try encodeAudioChunk(size) }
+    }
+
+    private func flushAudio() throws {
+        guard let fifo else { return }
+        while fifo.count > 0 { try encodeAudioChunk(encoder.frameSize > 0 ? encoder.frameSize : 1024) }
+    }
+
+    private var samplesSent: Int64 = 0
+    private func encodeAudioChunk(_ size: Int) throws {
+        guard let fifo, let chunk = try fifo.read(size) else { return }
+        let pts = (nextSamplePts ?? 0) + samplesSent
+        chunk.pts = pts
+        // The trace of the frame that supplied this chunk's first sample.
+        while pendingTraces.count > 1 && pendingTraces[1].0 <= samplesSent { pendingTraces.removeFirst() }
+        if let t = pendingTraces.first?.1 { traces[pts] = t }
+        samplesSent += Int64(chunk.sampleCount)
+        let n = chunk.sampleCount
+        context.accounting.update(lane) { $0.samplesOut += n }
+        try send(chunk)
+    }
+
+    private func send(_ frame: Frame) throws {
+        while try encoder.send(frame) == .full { try drain() }
+        try drain()
+    }
+
+    private func drain() throws {
+        let padding = Int64(encoder.context.pointee.initial_padding)
+        while case .output(let packet) = try encoder.receive() {
+            var trace = traces.removeValue(forKey: packet.pts) ?? traces.removeValue(forKey: packet.pts + padding)
+            trace?.stamp(.encoded)
+            if traces.count > 1024 { traces.removeAll(keepingCapacity: true) }
+            mux.stage.submit(.packet(EncodedPacket(packet: packet, streamIndex: outputIndex, timeBase: encoder.timeBase,
+                                                   lane: lane, trace: trace)))
+        }
+    }
+}
+
+/// Audio only: converts decoded samples to the encoder's format (planar float at the encoder's
+/// rate and channel count), so the watermark works on one format. Own serial queue.
+final class ResampleStage: @unchecked Sendable {
+    let stage: Stage<StageItem<LaneFrame>>
+    private let context: PipelineContext
+    private let outputRate: Int
+    private let outputChannels: Int
+    private var resampler: Resampler?
+    private var nextMediaTime: Double?
+    private var lastTrace: FrameTrace?
+    private let downstream: (StageItem<LaneFrame>) -> Void
+
+    init(outputRate: Int, outputChannels: Int, context: PipelineContext, capacity: Int,
+         downstream: @escaping (StageItem<LaneFrame>) -> Void) {
+        self.outputRate = outputRate
+        self.outputChannels = outputChannels
+        self.context = context
+        self.downstream = downstream
+        stage = Stage(name: "audio.resample", capacity: capacity)
+        stage.handler = { [unowned self] item in self.handle(item) }
+    }
+
+    private func handle(_ item: StageItem<LaneFrame>) {
+        do {
+            switch item {
+            case .data(let lf):
+                let f = lf.frame
+                if resampler == nil || !resampler!.matches(f) {
+                    if let old = resampler, let tail = try old.convert(nil) { emit(tail, trace: lf.trace) }
+                    resampler = try withUnsafePointer(to: &f.pointer.pointee.ch_layout) { layout in
+                        try Resampler(inputFormat: f.sampleFormat, inputRate: f.sampleRate, inputLayout: layout,
+                                      outputFormat: AV_SAMPLE_FMT_FLTP, outputRate: outputRate, outputChannels: outputChannels)
+                    }
+                }
+                if nextMediaTime == nil { nextMediaTime = lf.mediaTime }
+                if let out = try resampler!.convert(f) { emit(out, trace: lf.trace) }
+            case .end:
+                if let r = resampler, let tail = try r.convert(nil), let t = lastTrace { emit(tail, trace: t) }
+                downstream(.end)
+            }
+        } catch {
+            context.fail(error, stage: stage.name)
+            if case .end = item { downstream(.end) }
+        }
+    }
+
+    /// Audio media time runs on the sample count from the first frame, so chunks tile exactly.
+    private func emit(_ frame: Frame, trace: FrameTrace) {
+        let t = nextMediaTime ?? 0
+        nextMediaTime = t + Double(frame.sampleCount) / Double(outputRate)
+        var tr = trace
+        tr.mediaTime = t
+        let synthetic = context.timeline.isSynthetic(at: t)
+        tr.synthetic = synthetic
+        lastTrace = tr
+        downstream(.data(LaneFrame(frame: frame, mediaTime: t, synthetic: synthetic, trace: tr)))
+    }
+}

@@ -1,0 +1,42 @@
+import Synchronization
+
+/// Per-lane frame accounting: frames in = frames out + frames dropped, each drop with a reason.
+/// Written from the lane's queues, read by the progress line and the report.
+public final class FrameAccounting: Sendable {
+    public struct LaneCounts: Sendable, Codable, Equatable {
+        public var packetsIn = 0
+        /// Packets the decoder rejected (corrupt data); counted, the stream goes on.
+        public var decodeErrors = 0
+        /// Decoded frames entering the lane's process stage.
+        public var framesIn = 0
+        /// Frames handed to the encoder.
+        public var framesOut = 0
+        /// Frames withheld, by reason.
+        public var dropped: [String: Int] = [:]
+        /// Of the frames out, those labeled as synthetic.
+        public var framesLabeled = 0
+        /// Encoded packets written to the output.
+        public var packetsOut = 0
+        /// Audio only: samples (per channel) in and out.
+        public var samplesIn = 0
+        public var samplesOut = 0
+        public var droppedTotal: Int { dropped.values.reduce(0, +) }
+        /// The invariant the pipeline keeps.
+        public var balanced: Bool { framesIn == framesOut + droppedTotal }
+    }
+    private let counts = Mutex<[Lane: LaneCounts]>([:])
+
+    public init() {}
+
+    func update(_ lane: Lane, _ body: (inout LaneCounts) -> Void) {
+        counts.withLock { all in
+            var c = all[lane] ?? LaneCounts()
+            body(&c)
+            all[lane] = c
+        }
+    }
+    func drop(_ lane: Lane, reason: String, count: Int = 1) {
+        update(lane) { $0.dropped[reason, default: 0] += count }
+    }
+    public func snapshot() -> [Lane: LaneCounts] { counts.withLock { $0 } }
+}

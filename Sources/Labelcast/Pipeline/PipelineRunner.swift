@@ -1,0 +1,372 @@
+import CFFmpeg
+import Foundation
+import Logging
+import MediaIO
+import Synchronization
+
+/// A run that could not start or could not finish, in words a user can act on.
+public struct LabelcastError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Live numbers for a progress line.
+public struct ProgressSnapshot: Sendable {
+    public var mediaSeconds: Double
+    public var wallSeconds: Double
+    public var durationSeconds: Double?
+    public var counts: [Lane: FrameAccounting.LaneCounts]
+    public var queueDepths: [String: Int]
+    public var speed: Double { wallSeconds > 0 ? mediaSeconds / wallSeconds : 0 }
+}
+
+/// Builds and runs the pipeline for one job:
+///
+///     demux ─┬─ video: decode → process (label) → encode ─┬─ mux → output
+///            └─ audio: decode → resample → process (mark) → encode ─┘
+///
+/// Each box is a `Stage` on its own serial queue; lanes run in parallel; end of input,
+/// `cancel()` and a fatal error all take the same path: drain, flush encoders, write trailer.
+final class PipelineRunner: @unchecked Sendable {
+    let job: LabelJob
+    let logger: Logger
+    let inputInterrupter: IOInterrupter
+    let outputInterrupter = IOInterrupter()
+    private let cancelled = Atomic<Bool>(false)
+    private let startedAt = Date()
+    private let demuxQueue = DispatchQueue(label: "labelcast.demux", qos: .userInitiated)
+
+    private var demuxer: Demuxer?
+    private var muxer: Muxer?
+    private var context: PipelineContext?
+    private var decodeStages: [Int: DecodeStage] = [:]
+    private var lanes: [(Lane, String, String, [any StageDepth])] = []
+    private var mux: MuxStage?
+    private let muxedSeconds = Atomic<UInt64>(0)
+    /// Called on the mux queue for every written frame (Telemetry hooks in here).
+    var onFrameWritten: (@Sendable (FrameTrace) -> Void)?
+
+    init(job: LabelJob, logger: Logger) {
+        self.job = job
+        self.logger = logger
+        inputInterrupter = IOInterrupter(timeout: job.inputIsLive ? job.readTimeout : nil)
+    }
+
+    /// Stops reading input; the pipeline then drains and finalizes the output as at end of input.
+    func cancel() {
+        cancelled.store(true, ordering: .relaxed)
+        inputInterrupter.cancel()
+    }
+    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+
+    func progress() -> ProgressSnapshot {
+        ProgressSnapshot(mediaSeconds: Double(muxedSeconds.load(ordering: .relaxed)) / 1000,
+                         wallSeconds: Date().timeIntervalSince(startedAt),
+                         durationSeconds: demuxer?.durationSeconds,
+                         counts: context?.accounting.snapshot() ?? [:],
+                         queueDepths: Dictionary(lanes.flatMap { $0.3.map { ($0.stageName, $0.currentDepth) } }, uniquingKeysWith: max))
+    }
+
+    /// Runs the job to the end. Blocks the calling thread (the async API wraps it).
+    func run() throws -> RunReport {
+        let displayIn = Redaction.url(job.input)
+        let displayOut = Redaction.url(job.output)
+        // Open the input.
+        let inputURL = job.input == "-" ? "pipe:0" : job.input
+        var inputOptions: [String: String] = [:]
+        if job.inputIsLive {
+            inputOptions["fflags"] = "nobuffer"
+            inputOptions["probesize"] = "500000"
+            inputOptions["analyzeduration"] = "1000000"
+        }
+        if !job.inputIsLive, job.input != "-", !job.input.contains("://"), !FileManager.default.fileExists(atPath: job.input) {
+            throw LabelcastError("input '\(displayIn)' does not exist: check the path")
+        }
+        let demuxer: Demuxer
+        do {
+            demuxer = try Demuxer(url: inputURL, format: job.inputFormat, options: inputOptions,
+                                  displayName: displayIn, interrupter: inputInterrupter)
+        } catch let e as MediaError {
+            if isCancelled { throw LabelcastError("interrupted before the input '\(displayIn)' opened") }
+            throw LabelcastError(Self.explainOpen(e, url: displayIn))
+        }
+        self.demuxer = demuxer
+        let videoIndex = demuxer.bestStream(.video)
+        let audioIndex = demuxer.bestStream(.audio)
+        guard videoIndex != nil || audioIndex != nil else {
+            throw LabelcastError("input '\(displayIn)' has no audio or video stream labelcast can label")
+        }
+
+        // Media time 0: the first timestamp of the streams we use.
+        let starts = [videoIndex, audioIndex].compactMap { $0 }.compactMap { i -> Double? in
+            let s = demuxer.streams[i]
+            return MediaTime.seconds(s.startTime, s.timeBase)
+        }
+        let origin = starts.min() ?? demuxer.startSeconds ?? 0
+
+        let timeline = SyntheticTimeline(mode: job.synthetic, ranges: job.segments)
+        let context = PipelineContext(timeline: timeline, logger: logger, originSeconds: origin) { [inputInterrupter, outputInterrupter] in
+            inputInterrupter.cancel()
+            outputInterrupter.cancel()
+        }
+        self.context = context
+
+        // Open the output and the encoders.
+        let muxer: Muxer
+        do {
+            muxer = try Muxer(url: job.output, format: job.outputFormat, displayName: displayOut, interrupter: outputInterrupter)
+        } catch let e as MediaError {
+            throw LabelcastError("output '\(displayOut)': \(e.message)")
+        }
+        self.muxer = muxer
+        let outputHasVideo = muxer.canHold(video: true)
+        let useVideo = videoIndex != nil && outputHasVideo
+        if videoIndex != nil && !outputHasVideo {
+            logger.notice("the \(muxer.formatName) output holds no video: the video stream is left out")
+        }
+        guard useVideo || audioIndex != nil else {
+            throw LabelcastError("output '\(displayOut)' (\(muxer.formatName)) cannot hold the input's video, and the input has no audio")
+        }
+
+        let completion = DispatchSemaphore(value: 0)
+        let muxStage = MuxStage(muxer: muxer, lanes: Set([useVideo ? Lane.video : nil, audioIndex != nil ? Lane.audio : nil].compactMap { $0 }),
+                                context: context) { completion.signal() }
+        muxStage.onWritten = { [unowned self] trace in
+            let ms = UInt64(max(0, trace.mediaTime) * 1000)
+            if ms > self.muxedSeconds.load(ordering: .relaxed) { self.muxedSeconds.store(ms, ordering: .relaxed) }
+            self.onFrameWritten?(trace)
+        }
+        self.mux = muxStage
+
+        var laneInfo: [(Lane, String, String, [any StageDepth])] = []
+        do {
+            if useVideo, let vi = videoIndex {
+                let (decode, info) = try buildVideoLane(demuxer: demuxer, index: vi, muxer: muxer, mux: muxStage, context: context)
+                decodeStages[vi] = decode
+                laneInfo.append(info)
+            }
+            if let ai = audioIndex {
+                let (decode, info) = try buildAudioLane(demuxer: demuxer, index: ai, muxer: muxer, mux: muxStage, context: context)
+                decodeStages[ai] = decode
+                laneInfo.append(info)
+            }
+            lanes = laneInfo
+            var muxOptions: [String: String] = [:]
+            if muxer.formatName.contains("mp4") || muxer.formatName == "mov" {
+                muxOptions["movflags"] = "+faststart+use_metadata_tags"
+            }
+            if !Muxer.isFilePath(job.output) { muxOptions["flush_packets"] = "1" }
+            try muxer.writeHeader(options: muxOptions)
+        } catch let e as MediaError {
+            muxer.abort()
+            throw LabelcastError(Self.explainSetup(e, output: displayOut))
+        }
+
+        logger.info("labelcast: \(displayIn) → \(displayOut) (\(muxer.formatName)); synthetic: \(describe(timeline))")
+
+        // Demux on its own queue; the lanes follow through their stages.
+        demuxQueue.async { [self] in demuxLoop(demuxer: demuxer, context: context) }
+        completion.wait()
+
+        // One shutdown path for end of input, cancel and failure.
+        if let error = context.error {
+            muxer.abort()
+            throw LabelcastError(Self.explainRuntime(error, input: displayIn, output: displayOut))
+        }
+        do { try muxer.finish() } catch {
+            throw LabelcastError(Self.explainRuntime(error, input: displayIn, output: displayOut))
+        }
+        let wall = Date().timeIntervalSince(startedAt)
+        let counts = context.accounting.snapshot()
+        let media = muxStage.writtenSeconds.values.max() ?? 0
+        return RunReport(input: displayIn, output: displayOut, outputFormat: muxer.formatName,
+                         mediaSeconds: media, wallSeconds: wall, speed: wall > 0 ? media / wall : 0,
+                         lanes: laneInfo.map { l in
+                            RunReport.LaneReport(lane: l.0, codecIn: l.1, codecOut: l.2, counts: counts[l.0] ?? .init(),
+                                                 maxQueueDepth: l.3.map(\.highestDepth).max() ?? 0)
+                         },
+                         syntheticRanges: timeline.ranges, interrupted: isCancelled)
+    }
+
+    private func describe(_ t: SyntheticTimeline) -> String {
+        let r = t.ranges
+        if r.isEmpty { return "none" }
+        if r.count == 1, r[0].start == 0, r[0].end == nil { return "all" }
+        return r.map(\.description).joined(separator: ",")
+    }
+
+    // MARK: lanes
+
+    private func buildVideoLane(demuxer: Demuxer, index: Int, muxer: Muxer, mux: MuxStage,
+                                context: PipelineContext) throws -> (DecodeStage, (Lane, String, String, [any StageDepth])) {
+        let info = demuxer.streams[index]
+        let stream = demuxer.stream(index)
+        let decoder = try Decoder(stream: stream)
+        let dctx = decoder.context.pointee
+        var rate = info.frameRate.isValid ? info.frameRate : Rational(25, 1)
+        if rate.double > 240 { rate = Rational(60, 1) }
+        let supported = Encoder.supportedPixelFormats(codecName: job.video.codec)
+        let pixelFormat = supported.isEmpty || supported.contains(dctx.pix_fmt) ? dctx.pix_fmt : (supported.contains(AV_PIX_FMT_YUV420P) ? AV_PIX_FMT_YUV420P : supported[0])
+        var settings = VideoEncoderSettings(width: Int(dctx.width), height: Int(dctx.height), pixelFormat: pixelFormat,
+                                            timeBase: info.timeBase, frameRate: rate)
+        settings.codecName = job.video.codec
+        settings.gopSize = max(1, Int((job.video.gopSeconds * rate.double).rounded()))
+        settings.sampleAspectRatio = Rational(dctx.sample_aspect_ratio)
+        settings.colorRange = dctx.color_range
+        settings.colorSpace = dctx.colorspace
+        settings.colorPrimaries = dctx.color_primaries
+        settings.colorTransfer = dctx.color_trc
+        if job.video.codec == "libx264" || job.video.codec == "libx265" {
+            settings.options["preset"] = job.video.preset
+            if let tune = job.video.tune { settings.options["tune"] = tune }
+        }
+        if let crf = job.video.crf {
+            settings.options["crf"] = String(crf)
+        } else if let br = job.video.bitRate {
+            settings.bitRate = br
+        } else if let br = Self.inputVideoBitRate(info: info, demuxer: demuxer), br > 0 {
+            settings.bitRate = max(200_000, br)
+        } else if job.video.codec == "libx264" || job.video.codec == "libx265" {
+            settings.options["crf"] = "23"
+        }
+        let encoder = try Encoder(video: settings, globalHeader: muxer.needsGlobalHeader)
+        let outIndex = try muxer.addStream(encoder: encoder)
+        let format = VideoStreamFormat(width: settings.width, height: settings.height,
+                                       pixelFormatName: Scaler.name(dctx.pix_fmt), frameRate: rate.double)
+        let processor = try job.videoProcessorFactory?(format, context.timeline) ?? PassThroughProcessor()
+        let encode = try EncodeStage(lane: .video, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
+                                     context: context, mux: mux, capacity: 8)
+        let process = ProcessStage(lane: .video, processor: processor, context: context, capacity: 8) { encode.stage.submit($0) }
+        let nominal = MediaTime.rescale(1, from: rate.inverted, to: info.timeBase)
+        let decode = DecodeStage(lane: .video, decoder: decoder, timeBase: info.timeBase, nominalDuration: nominal,
+                                 context: context, capacity: 32) { process.stage.submit($0) }
+        logger.debug("video: \(info.codecName) \(settings.width)x\(settings.height) \(Scaler.name(pixelFormat)) \(rate) fps → \(encoder.codecName), gop \(settings.gopSize)")
+        return (decode, (.video, info.codecName, encoder.codecName, [decode.stage, process.stage, encode.stage, mux.stage]))
+    }
+
+    private func buildAudioLane(demuxer: Demuxer, index: Int, muxer: Muxer, mux: MuxStage,
+                                context: PipelineContext) throws -> (DecodeStage, (Lane, String, String, [any StageDepth])) {
+        let info = demuxer.streams[index]
+        let decoder = try Decoder(stream: demuxer.stream(index))
+        let dctx = decoder.context.pointee
+        let codec = job.audio.codec ?? muxer.defaultAudioCodec
+        var settings = AudioEncoderSettings(sampleRate: Int(dctx.sample_rate), channels: Int(dctx.ch_layout.nb_channels))
+        settings.codecName = codec
+        settings.bitRate = codec.hasPrefix("pcm_") || codec == "flac" ? 0 : job.audio.bitRate
+        let encoder = try Encoder(audio: settings, globalHeader: muxer.needsGlobalHeader)
+        let outIndex = try muxer.addStream(encoder: encoder)
+        let format = AudioStreamFormat(sampleRate: settings.sampleRate, channels: settings.channels)
+        let processor = try job.audioProcessorFactory?(format, context.timeline) ?? PassThroughProcessor()
+        let encode = try EncodeStage(lane: .audio, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
+                                     context: context, mux: mux, capacity: 16)
+        let process = ProcessStage(lane: .audio, processor: processor, context: context, capacity: 16) { encode.stage.submit($0) }
+        let resample = ResampleStage(outputRate: settings.sampleRate, outputChannels: settings.channels, context: context,
+                                     capacity: 16) { process.stage.submit($0) }
+        let decode = DecodeStage(lane: .audio, decoder: decoder, timeBase: info.timeBase, nominalDuration: 1,
+                                 context: context, capacity: 64) { resample.stage.submit($0) }
+        logger.debug("audio: \(info.codecName) \(settings.sampleRate) Hz \(settings.channels) ch → \(encoder.codecName)")
+        return (decode, (.audio, info.codecName, encoder.codecName, [decode.stage, resample.stage, process.stage, encode.stage]))
+    }
+
+    // MARK: demux
+
+    private func demuxLoop(demuxer: Demuxer, context: PipelineContext) {
+        var pacingStart: (wall: UInt64, media: Double)? = nil
+        let paced = job.realtime && !job.inputIsLive
+        while true {
+            let result: Demuxer.ReadResult
+            do { result = try demuxer.read() } catch {
+                context.fail(error, stage: "demux")
+                break
+            }
+            guard case .packet(let packet) = result else { break }
+            guard let lane = decodeStages[packet.streamIndex] else { continue }
+            let readAt = FrameTrace.now()
+            if paced, packet.dts != MediaTime.noPTS || packet.pts != MediaTime.noPTS {
+                // --realtime: hold each packet until its media time comes round on the wall clock.
+                let tb = demuxer.streams[packet.streamIndex].timeBase
+                let t = Double(packet.dts != MediaTime.noPTS ? packet.dts : packet.pts) * tb.double
+                if let start = pacingStart {
+                    let due = start.wall + UInt64(max(0, (t - start.media)) * 1e9)
+                    let now = FrameTrace.now()
+                    if due > now {
+                        if inputInterrupter.isCancelled { break }
+                        usleep(UInt32(min(1_000_000, (due - now) / 1000)))
+                    }
+                } else {
+                    pacingStart = (readAt, t)
+                }
+            }
+            lane.stage.submit(.data(ReadPacket(packet: packet, readAt: paced ? FrameTrace.now() : readAt)))
+        }
+        for stage in decodeStages.values { stage.stage.submit(.end) }
+    }
+
+    // MARK: error texts
+
+    static func inputVideoBitRate(info: StreamInfo, demuxer: Demuxer) -> Int64? {
+        if info.bitRate > 0 { return info.bitRate }
+        let total = demuxer.context.pointee.bit_rate
+        guard total > 0 else { return nil }
+        let audio = demuxer.streams.filter { $0.kind == .audio }.map { $0.bitRate > 0 ? $0.bitRate : 128_000 }.reduce(0, +)
+        return total - audio > 0 ? total - audio : nil
+    }
+
+    static func explainOpen(_ e: MediaError, url: String) -> String {
+        if e.code == lc_averror_protocol_not_found() {
+            return "input '\(url)': unsupported protocol (use a file path, -, rtmp://, srt://, udp://, http(s)://)"
+        }
+        if e.code == lc_averror_invaliddata() || e.code == lc_averror_demuxer_not_found() {
+            return "input '\(url)' is not a media file labelcast can read (\(e.message))"
+        }
+        if e.code == lc_averror_exit() || e.code == lc_averror_etimedout() {
+            return "input '\(url)' did not answer in time: check the address and that the source is sending"
+        }
+        return "cannot open input '\(url)': \(e.message)"
+    }
+
+    static func explainSetup(_ e: MediaError, output: String) -> String {
+        if e.call == "avio_open" { return "cannot write output '\(output)': \(e.message)" }
+        if e.call.hasPrefix("avcodec_open2") || e.call.contains("encoder") { return "cannot start the encoder: \(e.message)" }
+        return "cannot set up the output '\(output)': \(e)"
+    }
+
+    static func explainRuntime(_ error: any Error, input: String, output: String) -> String {
+        guard let e = error as? MediaError else { return "\(error)" }
+        if e.code == lc_averror_enospc() { return "output '\(output)': disk full; nothing was kept" }
+        if e.code == lc_averror_etimedout() { return "input '\(input)': \(e.message)" }
+        if e.call.hasPrefix("av_interleaved_write_frame") || e.call.hasPrefix("av_write_trailer") || e.call.hasPrefix("avio") {
+            return "writing output '\(output)' failed: \(e.message)"
+        }
+        return e.description
+    }
+}
+
+/// Read access to a stage's queue depth, whatever it carries.
+protocol StageDepth {
+    var stageName: String { get }
+    var currentDepth: Int { get }
+    var highestDepth: Int { get }
+}
+extension Stage: StageDepth {
+    var stageName: String { name }
+    var currentDepth: Int { depth }
+    var highestDepth: Int { maxDepth }
+}
+
+extension Muxer {
+    /// Whether the container takes a video stream at all (wav, mp3… do not).
+    func canHold(video: Bool) -> Bool {
+        let ofmt = context.pointee.oformat!
+        return ofmt.pointee.video_codec != AV_CODEC_ID_NONE
+    }
+    /// The container's own audio codec where AAC does not fit (PCM for wav, FLAC for flac).
+    var defaultAudioCodec: String {
+        let ofmt = context.pointee.oformat!
+        if avformat_query_codec(ofmt, AV_CODEC_ID_AAC, FF_COMPLIANCE_NORMAL) == 1 { return "aac" }
+        let id = ofmt.pointee.audio_codec
+        if let codec = avcodec_find_encoder(id) { return String(cString: codec.pointee.name) }
+        return "aac"
+    }
+}

@@ -1,0 +1,179 @@
+import CFFmpeg
+import Foundation
+
+/// An output: a file (written under a temporary name and renamed on `finish()`), stdout (`-`),
+/// or a URL (rtmp://, srt://, udp://…). Used from one serial queue.
+public final class Muxer: @unchecked Sendable {
+    public let context: UnsafeMutablePointer<AVFormatContext>
+    public let displayName: String
+    public let formatName: String
+    /// For file outputs: the final path, and the temporary one written until `finish()`.
+    public let finalPath: String?
+    public let temporaryPath: String?
+    public let interrupter: IOInterrupter
+    private var headerWritten = false
+    private var finished = false
+    private var ioOpened = false
+
+    /// Whether `url` names a local file (as opposed to stdout or a network URL).
+    public static func isFilePath(_ url: String) -> Bool {
+        url != "-" && !url.contains("://") && !url.hasPrefix("pipe:") && !url.hasPrefix("file:")
+    }
+
+    /// Allocates the output context. The container is `format` or guessed from the file name.
+    public init(url: String, format: String?, displayName: String? = nil, interrupter: IOInterrupter = IOInterrupter()) throws {
+        self.displayName = displayName ?? url
+        self.interrupter = interrupter
+        let isFile = Muxer.isFilePath(url)
+        let target: String
+        if url == "-" {
+            target = "pipe:1"
+            guard format != nil else {
+                throw MediaError(call: "avformat_alloc_output_context2", code: lc_averror_muxer_not_found(),
+                                 message: "output is stdout: name the container with -f (e.g. -f mpegts)")
+            }
+            finalPath = nil; temporaryPath = nil
+        } else if isFile {
+            let dir = (url as NSString).deletingLastPathComponent
+            let base = (url as NSString).lastPathComponent
+            finalPath = url
+            temporaryPath = (dir.isEmpty ? "" : dir + "/") + "." + base + ".partial-\(getpid())"
+            target = temporaryPath!
+        } else {
+            target = url
+            finalPath = nil; temporaryPath = nil
+        }
+        var guessed: UnsafePointer<AVOutputFormat>? = nil
+        if let format {
+            guessed = av_guess_format(format, nil, nil)
+            guard guessed != nil else {
+                throw MediaError(call: "av_guess_format", code: lc_averror_muxer_not_found(),
+                                 message: "unknown output format '\(format)' (see `ffmpeg -muxers`)")
+            }
+        } else if url.hasPrefix("rtmp://") || url.hasPrefix("rtmps://") {
+            guessed = av_guess_format("flv", nil, nil)
+        } else if url.hasPrefix("srt://") || url.hasPrefix("udp://") || url.hasPrefix("rtp://") || url.hasPrefix("tcp://") {
+            guessed = av_guess_format("mpegts", nil, nil)
+        } else {
+            guessed = av_guess_format(nil, url, nil)
+            guard guessed != nil else {
+                throw MediaError(call: "av_guess_format", code: lc_averror_muxer_not_found(),
+                                 message: "cannot tell the container from '\(self.displayName)': add -f FORMAT (mp4, matroska, mpegts, flv, wav)")
+            }
+        }
+        var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
+        try check(avformat_alloc_output_context2(&ctx, guessed, nil, target), "avformat_alloc_output_context2", context: self.displayName)
+        context = ctx!
+        formatName = String(cString: ctx!.pointee.oformat.pointee.name)
+        interrupter.install(on: context)
+    }
+
+    deinit {
+        if !finished { abort() }
+        avformat_free_context(context)
+    }
+
+    /// Whether encoders must put their headers in extradata (AVFMT_GLOBALHEADER).
+    public var needsGlobalHeader: Bool { (context.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER) != 0 }
+
+    /// Adds a stream fed by `encoder`; returns its index.
+    public func addStream(encoder: Encoder) throws -> Int {
+        guard let s = avformat_new_stream(context, nil) else { throw MediaError(call: "avformat_new_stream", code: lc_averror_enomem()) }
+        try encoder.copyParameters(to: s)
+        return Int(s.pointee.index)
+    }
+
+    /// Adds a stream carrying packets copied unchanged from an input stream.
+    public func addStream(copying input: UnsafeMutablePointer<AVStream>) throws -> Int {
+        guard let s = avformat_new_stream(context, nil) else { throw MediaError(call: "avformat_new_stream", code: lc_averror_enomem()) }
+        try check(avcodec_parameters_copy(s.pointee.codecpar, input.pointee.codecpar), "avcodec_parameters_copy")
+        s.pointee.codecpar.pointee.codec_tag = 0
+        s.pointee.time_base = input.pointee.time_base
+        return Int(s.pointee.index)
+    }
+
+    public func setMetadata(_ key: String, _ value: String) { av_dict_set(&context.pointee.metadata, key, value, 0) }
+
+    public func streamTimeBase(_ index: Int) -> Rational { Rational(context.pointee.streams[index]!.pointee.time_base) }
+
+    /// Opens the I/O and writes the header. `options` go to the muxer and protocol
+    /// (movflags, flush_packets, use_metadata_tags…); an option nobody recognised is an error.
+    public func writeHeader(options: [String: String] = [:]) throws {
+        if (context.pointee.oformat.pointee.flags & AVFMT_NOFILE) == 0 {
+            let url = String(cString: context.pointee.url)
+            interrupter.arm()
+            let r = avio_open2(&context.pointee.pb, url, AVIO_FLAG_WRITE, &context.pointee.interrupt_callback, nil)
+            interrupter.disarm()
+            try check(r, "avio_open", context: displayName)
+            ioOpened = true
+        }
+        var dict = Dictionary_AV(options)
+        interrupter.arm()
+        let r = avformat_write_header(context, &dict.pointer)
+        interrupter.disarm()
+        let unused = dict.keys()
+        dict.free()
+        try check(r, "avformat_write_header", context: displayName)
+        headerWritten = true
+        if !unused.isEmpty {
+            throw MediaError(call: "avformat_write_header", code: lc_averror_einval(),
+                             message: "muxer \(formatName) does not know the option(s) \(unused.joined(separator: ", "))")
+        }
+    }
+
+    /// Writes one packet (timestamps in `timeBase`, rescaled here to the stream's), interleaved
+    /// by DTS across streams. Takes the packet's payload.
+    public func write(_ packet: Packet, stream index: Int, timeBase: Rational) throws {
+        packet.streamIndex = index
+        packet.rescale(from: timeBase, to: streamTimeBase(index))
+        interrupter.arm()
+        let r = av_interleaved_write_frame(context, packet.pointer)
+        interrupter.disarm()
+        try check(r, "av_interleaved_write_frame", context: displayName)
+    }
+
+    /// Writes the trailer, closes the output and, for a file, renames it to its final name.
+    public func finish() throws {
+        guard !finished else { return }
+        defer { finished = true }
+        do {
+            if headerWritten {
+                interrupter.arm()
+                let r = av_write_trailer(context)
+                interrupter.disarm()
+                try check(r, "av_write_trailer", context: displayName)
+            }
+            if let pb = context.pointee.pb, pb.pointee.error < 0 {
+                throw MediaError(call: "avio_write", code: pb.pointee.error, context: displayName)
+            }
+            if ioOpened {
+                let r = avio_closep(&context.pointee.pb)
+                ioOpened = false
+                try check(r, "avio_close", context: displayName)
+            }
+            if let temporaryPath, let finalPath {
+                if rename(temporaryPath, finalPath) != 0 {
+                    throw MediaError(call: "rename", code: lc_averror_eio(),
+                                     message: String(cString: strerror(errno)), context: displayName)
+                }
+            }
+        } catch {
+            removeTemporary()
+            throw error
+        }
+    }
+
+    /// Gives up on the output: closes it and removes the temporary file, so nothing partial
+    /// is left looking complete.
+    public func abort() {
+        guard !finished else { return }
+        finished = true
+        if ioOpened { avio_closep(&context.pointee.pb); ioOpened = false }
+        removeTemporary()
+    }
+
+    private func removeTemporary() {
+        if ioOpened { avio_closep(&context.pointee.pb); ioOpened = false }
+        if let temporaryPath { unlink(temporaryPath) }
+    }
+}

@@ -1,0 +1,41 @@
+import CFFmpeg
+
+/// An owned AVPacket. `@unchecked Sendable` under one rule: one owner at a time — a packet is
+/// handed from stage to stage and the sender never touches it after the hand-off.
+public final class Packet: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<AVPacket>
+
+    public init() {
+        guard let p = av_packet_alloc() else { fatalError("av_packet_alloc: out of memory") }
+        pointer = p
+    }
+    deinit {
+        var p: UnsafeMutablePointer<AVPacket>? = pointer
+        av_packet_free(&p)
+    }
+
+    public var streamIndex: Int {
+        get { Int(pointer.pointee.stream_index) }
+        set { pointer.pointee.stream_index = Int32(newValue) }
+    }
+    public var pts: Int64 { get { pointer.pointee.pts } set { pointer.pointee.pts = newValue } }
+    public var dts: Int64 { get { pointer.pointee.dts } set { pointer.pointee.dts = newValue } }
+    public var duration: Int64 { get { pointer.pointee.duration } set { pointer.pointee.duration = newValue } }
+    public var size: Int { Int(pointer.pointee.size) }
+    public var isKeyframe: Bool { pointer.pointee.flags & AV_PKT_FLAG_KEY != 0 }
+    public var isCorrupt: Bool { pointer.pointee.flags & AV_PKT_FLAG_CORRUPT != 0 }
+
+    /// Rescales pts, dts and duration between time bases.
+    public func rescale(from: Rational, to: Rational) {
+        av_packet_rescale_ts(pointer, from.av, to.av)
+    }
+
+    /// Drops the payload and resets the fields, keeping the allocation for reuse.
+    public func unref() { av_packet_unref(pointer) }
+
+    /// The payload bytes (a copy).
+    public var data: [UInt8] {
+        guard let d = pointer.pointee.data, pointer.pointee.size > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: d, count: Int(pointer.pointee.size)))
+    }
+}

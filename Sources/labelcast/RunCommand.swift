@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import Labelcast
+
+/// `labelcast run`: label a stream.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Label a stream: read INPUT, label its synthetic segments, write OUTPUT.",
+        discussion: """
+        Times are seconds of media time from the first timestamp of the input.
+        Examples:
+          labelcast run -i in.mp4 -o out.mp4 --segments 5-12.5,30-
+          labelcast run -i rtmp://127.0.0.1/live/in -o rtmp://127.0.0.1/out/stream --synthetic all
+          cat in.ts | labelcast run -i - -o - -f mpegts --synthetic all > out.ts
+        """
+    )
+
+    @Option(name: [.short, .long], help: "Input URL or path: file, rtmp://, srt://, udp://, http(s)://…m3u8; - is stdin.")
+    var input: String
+    @Option(name: [.short, .long], help: "Output path or URL; - is stdout.")
+    var output: String
+    @Option(name: [.customShort("f"), .long], help: "Output container where the URL does not tell (mpegts, flv, mp4, matroska, wav).")
+    var format: String?
+
+    @Option(help: "Which parts are synthetic when no segments are given: all, none or auto.")
+    var synthetic: String = "none"
+    @Option(help: "Synthetic ranges in seconds, e.g. 5-12.5,30- (an open end runs to the end).")
+    var segments: String?
+    @Option(help: "JSON schedule: {\"segments\":[{\"start\":5,\"end\":12.5},{\"start\":30}]}.")
+    var segmentsFile: String?
+
+    @Option(help: "Video encoder (default libx264).")
+    var videoCodec: String = "libx264"
+    @Option(help: "Encoder preset (default veryfast).")
+    var preset: String = "veryfast"
+    @Option(help: "Constant-quality factor (x264: 0-51); overrides the bit rate.")
+    var crf: Double?
+    @Option(help: "Video bit rate, e.g. 2500k; default near the input's.")
+    var videoBitrate: String?
+    @Option(help: "Keyframe interval in seconds (default 2).")
+    var gop: Double = 2
+    @Option(help: "Audio encoder (default aac, or the container's own: PCM for wav, FLAC for flac).")
+    var audioCodec: String?
+    @Option(help: "Audio bit rate (default 128k).")
+    var audioBitrate: String = "128k"
+
+    @Flag(help: "Read a file input at its native rate, as a live source would arrive.")
+    var realtime = false
+    @Option(help: "Seconds without data from a live input before it counts as stalled (default 10).")
+    var readTimeout: Double = 10
+
+    @OptionGroup var outputOptions: OutputOptions
+
+    func validate() throws {
+        guard !input.isEmpty else { throw ValidationError("--input is empty: give a path, a URL or - for stdin") }
+        guard !output.isEmpty else { throw ValidationError("--output is empty: give a path, a URL or - for stdout") }
+        guard SyntheticMode(rawValue: synthetic) != nil else {
+            throw ValidationError("--synthetic '\(synthetic)' is not one of all, none, auto")
+        }
+        if segments != nil && segmentsFile != nil {
+            throw ValidationError("--segments and --segments-file both given: use one")
+        }
+        if let crf, !(0...63).contains(crf) { throw ValidationError("--crf \(crf) is out of range (0 to 51 for x264)") }
+        guard gop > 0, gop <= 60, gop.isFinite else { throw ValidationError("--gop \(gop) is out of range: seconds between keyframes, more than 0 and at most 60") }
+        guard readTimeout > 0, readTimeout.isFinite else { throw ValidationError("--read-timeout must be a positive number of seconds") }
+        if let videoBitrate { _ = try parseBitRate(videoBitrate, option: "--video-bitrate") }
+        _ = try parseBitRate(audioBitrate, option: "--audio-bitrate")
+        if output != "-" && output == input { throw ValidationError("--output is the same as --input: write to another file") }
+        _ = try schedule()
+    }
+
+    func schedule() throws -> [SyntheticRange] {
+        do {
+            if let segments { return try SegmentSchedule.parse(list: segments) }
+            if let segmentsFile { return try SegmentSchedule.load(file: segmentsFile) }
+        } catch let e as ScheduleError {
+            throw ValidationError(e.message)
+        }
+        return []
+    }
+
+    func makeJob() throws -> LabelJob {
+        var job = LabelJob(input: input, output: output)
+        job.outputFormat = format
+        job.synthetic = SyntheticMode(rawValue: synthetic)!
+        job.segments = try schedule()
+        job.video.codec = videoCodec
+        job.video.preset = preset
+        job.video.crf = crf
+        job.video.bitRate = try videoBitrate.map { try parseBitRate($0, option: "--video-bitrate") }
+        job.video.gopSeconds = gop
+        job.audio.codec = audioCodec
+        job.audio.bitRate = try parseBitRate(audioBitrate, option: "--audio-bitrate")
+        job.realtime = realtime
+        job.readTimeout = readTimeout
+        return job
+    }
+
+    func run() async throws {
+        let logger = outputOptions.makeLogger()
+        let job = try makeJob()
+        if job.synthetic == .auto {
+            logger.warning("--synthetic auto: reading the input's AIGC metadata is not built yet; treating the input as not synthetic")
+        }
+        let runner = LabelRunner(job: job, logger: logger)
+        let signals = SignalWatcher { signal in
+            logger.notice("\(signal == SIGINT ? "SIGINT" : "SIGTERM"): finishing the output…")
+            runner.cancel()
+        }
+        let progress = ProgressLine(enabled: !outputOptions.quiet) { runner.progress() }
+        progress.start()
+        let report: RunReport
+        do {
+            report = try await runner.run()
+        } catch {
+            progress.stop()
+            throw error
+        }
+        progress.stop()
+        if !outputOptions.quiet { printError(report.summary) }
+        if let signal = signals.received { throw ExitCode(128 + signal) }
+    }
+}
