@@ -2,8 +2,8 @@
 /// (no colour-space round trip): white text and a translucent black box over luma, and chroma
 /// pulled toward neutral by the same opacity, averaged over each chroma sample's luma pixels.
 ///
-/// All blending maths happens once, in `init`: per sample a weight `w` (0...256, 256 keeps the
-/// frame's value) and a premultiplied offset, so ``blend(planes:linesizes:width:height:)`` costs
+/// All blending maths happens once, in `init`: per sample a fixed-point weight (1/256ths for
+/// 8-bit, 1/4096ths for 10-bit; the full scale keeps the frame's value) and a premultiplied offset, so ``blend(planes:linesizes:width:height:)`` costs
 /// one multiply-add per sample, 16 (8-bit) or 8 (deeper) samples per SIMD step. Only samples
 /// inside the sprite's rectangle are read or written; everything else stays bit-identical.
 /// A value: immutable and `Sendable`; frames it blends must not be shared while it writes.
@@ -35,13 +35,14 @@ public struct LabelBlender: Sendable {
         let black = Double(pixelLayout.black)
         let wide = pixelLayout.bitDepth > 8
         let maxValue = pixelLayout.maxValue
+        let bits = pixelLayout.weightBits
 
         var luma = [(weight: Int, offset: Int)]()
         luma.reserveCapacity(keep.count)
         for (i, k) in keep.enumerated() {
             let c = Double(sprite.textCoverage[i]) / 255
             let value = white * c + black * box * (1 - c)  // premultiplied by its opacity 1 - k
-            luma.append(Self.entry(keep: k, premultiplied: value, maxValue: maxValue))
+            luma.append(Self.entry(keep: k, premultiplied: value, maxValue: maxValue, bits: bits))
         }
         var result = [PlaneBlend(plane: 0, x: sprite.x, y: sprite.y, samples: sprite.width, rows: sprite.height, entries: luma, wide: wide)]
 
@@ -60,7 +61,7 @@ public struct LabelBlender: Sendable {
                     for dx in 0..<(1 << sx) { sum += keep[((cy << sy) + dy) * sprite.width + (cx << sx) + dx] }
                 }
                 let k = sum / perSample
-                let e = Self.entry(keep: k, premultiplied: neutral * (1 - k), maxValue: maxValue)
+                let e = Self.entry(keep: k, premultiplied: neutral * (1 - k), maxValue: maxValue, bits: bits)
                 chroma.append(e)
                 if pixelLayout.semiPlanar { chroma.append(e) }  // U and V interleaved, same blend
             }
@@ -73,12 +74,13 @@ public struct LabelBlender: Sendable {
         planes = result
     }
 
-    /// Fixed-point form of `out = frame × keep + premultiplied`: weight in 1/256ths and the offset
+    /// Fixed-point form of `out = frame × keep + premultiplied`: weight in 1/2^bits and the offset
     /// with the rounding half already added, capped so the result never exceeds `maxValue`.
-    private static func entry(keep: Double, premultiplied: Double, maxValue: Int) -> (weight: Int, offset: Int) {
-        let weight = min(256, max(0, Int((keep * 256).rounded())))
-        let offset = min(Int((premultiplied * 256).rounded()), maxValue * (256 - weight))
-        return (weight, offset + 128)
+    private static func entry(keep: Double, premultiplied: Double, maxValue: Int, bits: Int) -> (weight: Int, offset: Int) {
+        let one = 1 << bits
+        let weight = min(one, max(0, Int((keep * Double(one)).rounded())))
+        let offset = min(Int((premultiplied * Double(one)).rounded()), maxValue * (one - weight))
+        return (weight, offset + one / 2)
     }
 
     /// Blends the label onto one frame in place.
@@ -109,13 +111,15 @@ public struct LabelBlender: Sendable {
             if layout.bitDepth == 8 {
                 blend.apply8(base: base, linesize: linesize)
             } else {
-                blend.apply16(base: base, linesize: linesize, shift: layout.msbAligned ? 16 - layout.bitDepth : 0, maxValue: UInt32(layout.maxValue))
+                blend.apply16(
+                    base: base, linesize: linesize, shift: layout.msbAligned ? 16 - layout.bitDepth : 0,
+                    maxValue: UInt32(layout.maxValue), weightBits: UInt32(layout.weightBits))
             }
         }
     }
 }
 
-/// The precomputed blend of one plane's rectangle: per sample `out = (in × weight + offset) >> 8`.
+/// The precomputed blend of one plane's rectangle: per sample `out = (in × weight + offset) >> weightBits`.
 struct PlaneBlend: Sendable {
     let plane: Int
     /// Rectangle in samples (U,V pairs count as two in a semi-planar plane) and rows.
@@ -171,7 +175,7 @@ struct PlaneBlend: Sendable {
 
     /// 16-bit little-endian words; `shift` 6 for P010's MSB-aligned 10 bits, else 0. Input values
     /// above `maxValue` (garbage in the unused high bits) are clamped so the output stays in range.
-    func apply16(base: UnsafeMutablePointer<UInt8>, linesize: Int, shift: Int, maxValue: UInt32) {
+    func apply16(base: UnsafeMutablePointer<UInt8>, linesize: Int, shift: Int, maxValue: UInt32, weightBits: UInt32) {
         let n = samples
         let s = UInt32(shift)
         weights32.withUnsafeBufferPointer { weightBuffer in
@@ -189,7 +193,7 @@ struct PlaneBlend: Sendable {
                         v = pointwiseMin(v &>> s, limit)
                         let wv = UnsafeRawPointer(w + i).loadUnaligned(as: SIMD8<UInt32>.self)
                         let ov = UnsafeRawPointer(o + i).loadUnaligned(as: SIMD8<UInt32>.self)
-                        let out = ((v &* wv &+ ov) &>> 8) &<< s
+                        let out = ((v &* wv &+ ov) &>> weightBits) &<< s
                         dst.storeBytes(of: SIMD8<UInt16>(truncatingIfNeeded: out), toByteOffset: 2 * i, as: SIMD8<UInt16>.self)
                         i += 8
                     }
@@ -197,7 +201,7 @@ struct PlaneBlend: Sendable {
                     while i < n {
                         let word = UInt16(littleEndian: dst.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
                         let v = min(UInt32(word) &>> s, maxValue)
-                        let out = UInt16(truncatingIfNeeded: ((v &* w[i] &+ o[i]) &>> 8) &<< s)
+                        let out = UInt16(truncatingIfNeeded: ((v &* w[i] &+ o[i]) &>> weightBits) &<< s)
                         dst.storeBytes(of: out.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
                         i += 1
                     }

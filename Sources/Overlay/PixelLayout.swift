@@ -58,4 +58,7 @@ public struct PixelLayout: Sendable, Hashable, CustomStringConvertible {
     var black: Int { fullRange ? 0 : 16 << (bitDepth - 8) }
     var neutralChroma: Int { 1 << (bitDepth - 1) }
     var maxValue: Int { (1 << bitDepth) - 1 }
+    /// Fixed-point precision of blend weights: 8 bits keeps 8-bit maths in 16-bit lanes; deeper
+    /// samples get 2 more bits than they have (at most 14, so 16-bit × weight fits 32-bit lanes).
+    var weightBits: Int { bitDepth == 8 ? 8 : min(bitDepth + 2, 14) }
 }
