@@ -229,35 +229,25 @@ public final class LabelRenderer: @unchecked Sendable {
 
         // Greedy wrapping: a unit joins the line when the line with it still fits.
         var lines: [[TextItem]] = []
-        var lineTexts: [String] = []
         var current: [TextItem] = []
-        var currentText = ""
         for unit in units {
             if !current.isEmpty, !unit.forcedBreak {
                 let candidate = current + unit.leadingSpaces + unit.glyphs
                 if try place(candidate, size: size).width <= maxTextWidth {
                     current = candidate
-                    currentText += String(String.UnicodeScalarView(unit.leadingSpaces.map(\.scalar))) + unit.text
                     continue
                 }
             }
-            if !current.isEmpty {
-                lines.append(current)
-                lineTexts.append(currentText)
-            }
+            if !current.isEmpty { lines.append(current) }
             let alone = try place(unit.glyphs, size: size).width
             guard alone <= maxTextWidth else {
                 throw OverlayError.wordTooWide(
-                    unit.text, needs: alone + 2 * layout.paddingX, available: layout.maxSpriteWidth,
+                    unit.glyphs.text, needs: alone + 2 * layout.paddingX, available: layout.maxSpriteWidth,
                     frameWidth: layout.frameWidth, frameHeight: layout.frameHeight, canShrink: layout.canShrinkHeight)
             }
             current = unit.glyphs
-            currentText = unit.text
         }
-        if !current.isEmpty {
-            lines.append(current)
-            lineTexts.append(currentText)
-        }
+        if !current.isEmpty { lines.append(current) }
 
         let placed = try lines.map { try place($0, size: size) }
         // One line height for all lines, from the ink of every glyph of the text, so the box is
@@ -303,7 +293,7 @@ public final class LabelRenderer: @unchecked Sendable {
         }
         let origin = layout.origin(spriteWidth: width, spriteHeight: height)
         return LabelSprite(
-            x: origin.x, y: origin.y, width: width, height: height, textCoverage: coverage, lines: lineTexts,
+            x: origin.x, y: origin.y, width: width, height: height, textCoverage: coverage, lines: lines.map(\.text),
             pixelSize: size, frameWidth: layout.frameWidth, frameHeight: layout.frameHeight)
     }
 }
@@ -354,7 +344,6 @@ struct WordUnit {
     var leadingSpaces: [TextItem] = []
     var glyphs: [TextItem] = []
     var forcedBreak = false
-    var text: String { String(String.UnicodeScalarView(glyphs.map(\.scalar))) }
 
     static func split(_ items: [TextItem]) -> [WordUnit] {
         var units: [WordUnit] = []
@@ -395,6 +384,10 @@ struct WordUnit {
         // "AI-generated" may wrap as "AI-" / "generated".
         return left.scalar == "-" && right.scalar.properties.isAlphabetic
     }
+}
+
+extension [TextItem] {
+    var text: String { String(String.UnicodeScalarView(map(\.scalar))) }
 }
 
 struct GlyphKey: Hashable {
