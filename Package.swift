@@ -49,10 +49,12 @@ let package = Package(
         ),
         // Plain executable for the watermark's robustness sweep and DSP speed (Benchmarks/).
         .executableTarget(name: "audiomark-bench", dependencies: ["AudioMark"], path: "Benchmarks/AudioMarkBench"),
-        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
+        // Shared by the test targets: process runner, ffprobe oracle, generated media.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport"]),
         .testTarget(name: "AudioMarkTests", dependencies: ["AudioMark"]),
         .testTarget(name: "OverlayTests", dependencies: ["Overlay"]),
-        .testTarget(name: "LabelcastTests", dependencies: ["Labelcast"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Labelcast"]),
+        .testTarget(name: "LabelcastTests", dependencies: ["Labelcast", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Labelcast", "TestSupport"]),
     ]
 )

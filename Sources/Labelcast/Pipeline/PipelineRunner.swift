@@ -361,12 +361,13 @@ extension Muxer {
         let ofmt = context.pointee.oformat!
         return ofmt.pointee.video_codec != AV_CODEC_ID_NONE
     }
-    /// The container's own audio codec where AAC does not fit (PCM for wav, FLAC for flac).
+    /// AAC, or the container's own audio codec where that is PCM or FLAC (wav, flac, aiff).
     var defaultAudioCodec: String {
-        let ofmt = context.pointee.oformat!
-        if avformat_query_codec(ofmt, AV_CODEC_ID_AAC, FF_COMPLIANCE_NORMAL) == 1 { return "aac" }
-        let id = ofmt.pointee.audio_codec
-        if let codec = avcodec_find_encoder(id) { return String(cString: codec.pointee.name) }
+        let id = context.pointee.oformat!.pointee.audio_codec
+        if let codec = avcodec_find_encoder(id) {
+            let name = String(cString: codec.pointee.name)
+            if name.hasPrefix("pcm_") || name == "flac" { return name }
+        }
         return "aac"
     }
 }

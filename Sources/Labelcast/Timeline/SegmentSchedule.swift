@@ -115,7 +115,8 @@ public enum SegmentSchedule {
     private static func describe(_ e: DecodingError) -> String {
         switch e {
         case .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c):
-            let path = c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            var path = c.codingPath.map { key -> String in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }.joined()
+            if path.hasPrefix(".") { path.removeFirst() }
             return path.isEmpty ? c.debugDescription : "at \(path): \(c.debugDescription)"
         case .dataCorrupted(let c): return c.debugDescription
         @unknown default: return "\(e)"

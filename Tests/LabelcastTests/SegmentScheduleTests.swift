@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+@testable import Labelcast
+
+@Suite struct SegmentScheduleTests {
+    @Test func parsesListWithOpenEnd() throws {
+        let r = try SegmentSchedule.parse(list: "5-12.5,30-")
+        #expect(r == [SyntheticRange(start: 5, end: 12.5), SyntheticRange(start: 30, end: nil)])
+    }
+
+    @Test func parsesSpacesAndFractions() throws {
+        let r = try SegmentSchedule.parse(list: " 0-0.5 , 1.25-2 ")
+        #expect(r == [SyntheticRange(start: 0, end: 0.5), SyntheticRange(start: 1.25, end: 2)])
+    }
+
+    @Test(arguments: [
+        ("12-5", "segment 1 (12-5)", "reversed"),
+        ("5-5", "segment 1", "not after start"),
+        ("-3-4", "segment 1", "negative"),
+        ("abc", "segment 1 'abc'", "START-END"),
+        ("1-x", "end 'x'", "not a number"),
+        ("y-3", "start 'y'", "not a number"),
+        ("1-3,,5-6", "segment 2", "empty entry"),
+        ("1-5,4-8", "segment 2", "overlaps segment 1"),
+        ("10-12,1-3", "segment 2", "time order"),
+        ("1-,5-6", "segment 2", "end of the stream"),
+        ("", "--segments is empty", "5-12.5"),
+        ("1e400-2", "start", "not a number"),
+    ])
+    func rejectsBadLists(input: String, mentions: String, reason: String) {
+        do {
+            _ = try SegmentSchedule.parse(list: input)
+            Issue.record("'\(input)' was accepted")
+        } catch let e as ScheduleError {
+            #expect(e.message.contains(mentions), "\(e.message)")
+            #expect(e.message.contains(reason), "\(e.message)")
+            #expect(!e.message.contains("\n"))
+        } catch { Issue.record("unexpected \(error)") }
+    }
+
+    @Test func parsesJSONFile() throws {
+        let json = #"{"segments":[{"start":5,"end":12.5},{"start":30}]}"#
+        let r = try SegmentSchedule.parse(json: Data(json.utf8))
+        #expect(r == [SyntheticRange(start: 5, end: 12.5), SyntheticRange(start: 30)])
+    }
+
+    @Test(arguments: [
+        (#"{"segments":[{"start":"5"}]}"#, "segments[0].start"),
+        (#"{"segs":[]}"#, "missing \"segments\""),
+        (#"not json"#, "not valid schedule JSON"),
+        (#"{"segments":[{"end":3}]}"#, "segment 1 has no \"start\""),
+        (#"{"segments":[{"start":4,"end":2}]}"#, "reversed"),
+        (#"{"segments":[{"start":1,"end":5},{"start":2,"end":3}]}"#, "overlaps"),
+    ])
+    func rejectsBadJSON(json: String, mentions: String) {
+        #expect(throws: ScheduleError.self) { try SegmentSchedule.parse(json: Data(json.utf8)) }
+        do { _ = try SegmentSchedule.parse(json: Data(json.utf8)) } catch {
+            #expect("\(error)".contains(mentions), "\(error)")
+        }
+    }
+
+    @Test func missingFileSaysSo() {
+        do { _ = try SegmentSchedule.load(file: "/nonexistent/s.json"); Issue.record("accepted") } catch {
+            #expect("\(error)".contains("does not exist"))
+        }
+    }
+}
+
+@Suite struct SyntheticTimelineTests {
+    @Test func rangesAreHalfOpen() {
+        let t = SyntheticTimeline(ranges: [SyntheticRange(start: 4, end: 8), SyntheticRange(start: 10)])
+        #expect(!t.isSynthetic(at: 3.999))
+        #expect(t.isSynthetic(at: 4))
+        #expect(t.isSynthetic(at: 7.999))
+        #expect(!t.isSynthetic(at: 8))
+        #expect(t.isSynthetic(at: 1e6))
+        #expect(t.nextBoundary(after: 0) == 4)
+        #expect(t.nextBoundary(after: 4) == 8)
+        #expect(t.nextBoundary(after: 8) == 10)
+        #expect(t.nextBoundary(after: 10) == nil)
+    }
+
+    @Test func modes() {
+        #expect(SyntheticTimeline(mode: .all).isSynthetic(at: 0))
+        #expect(SyntheticTimeline(mode: .all).nextBoundary(after: 0) == nil)
+        #expect(!SyntheticTimeline(mode: .none).isSynthetic(at: 0))
+        // Segments win over the mode.
+        #expect(!SyntheticTimeline(mode: .all, ranges: [SyntheticRange(start: 5, end: 6)]).isSynthetic(at: 1))
+    }
+}
+
+@Suite struct RedactionTests {
+    @Test(arguments: [
+        ("rtmp://user:secret@host/app/key", "rtmp://***@host/app/key"),
+        ("srt://host:9000?mode=caller&passphrase=hunter22", "srt://host:9000?mode=caller&passphrase=***"),
+        ("srt://host:9000?passphrase=a&latency=20", "srt://host:9000?passphrase=***&latency=20"),
+        ("udp://127.0.0.1:1234", "udp://127.0.0.1:1234"),
+        ("/tmp/in.mp4", "/tmp/in.mp4"),
+        ("http://h/a@b/x.m3u8?token=t", "http://h/a@b/x.m3u8?token=***"),
+    ])
+    func removesSecrets(url: String, expected: String) {
+        let r = Redaction.url(url)
+        #expect(r == expected)
+        #expect(!r.contains("secret") && !r.contains("hunter22"))
+    }
+}
