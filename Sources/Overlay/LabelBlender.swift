@@ -3,14 +3,15 @@
 /// pulled toward neutral by the same opacity, averaged over each chroma sample's luma pixels.
 ///
 /// All blending maths happens once, in `init`: per sample a fixed-point weight (1/256ths for
-/// 8-bit, 1/4096ths for 10-bit; the full scale keeps the frame's value) and a premultiplied offset, so ``blend(planes:linesizes:width:height:)`` costs
-/// one multiply-add per sample, 16 (8-bit) or 8 (deeper) samples per SIMD step. Only samples
+/// 8-bit, 1/4096ths for 10-bit; the full scale keeps the frame's value) and a premultiplied
+/// offset, so ``blend(planes:linesizes:width:height:)`` costs one multiply-add per sample, 16 (8-bit) or 8 (deeper) samples per SIMD step. Only samples
 /// inside the sprite's rectangle are read or written; everything else stays bit-identical.
 /// A value: immutable and `Sendable`; frames it blends must not be shared while it writes.
 public struct LabelBlender: Sendable {
     public let sprite: LabelSprite
     public let pixelLayout: PixelLayout
-    private let planes: [PlaneBlend]
+    /// Plane index and its blend; U and V share one.
+    private let planes: [(plane: Int, blend: PlaneBlend)]
 
     /// Precomputes the blend tables (about 3 × the sprite's pixel count in 16/32-bit words).
     /// - Throws: ``OverlayError/Kind/unsupportedPixelLayout``; ``OverlayError/Kind/invalidFrame``
@@ -44,7 +45,7 @@ public struct LabelBlender: Sendable {
             let value = white * c + black * box * (1 - c)  // premultiplied by its opacity 1 - k
             luma.append(Self.entry(keep: k, premultiplied: value, maxValue: maxValue, bits: bits))
         }
-        var result = [PlaneBlend(plane: 0, x: sprite.x, y: sprite.y, samples: sprite.width, rows: sprite.height, entries: luma, wide: wide)]
+        let lumaBlend = PlaneBlend(x: sprite.x, y: sprite.y, samples: sprite.width, rows: sprite.height, entries: luma, wide: wide)
 
         let sx = pixelLayout.chromaShiftX
         let sy = pixelLayout.chromaShiftY
@@ -66,12 +67,9 @@ public struct LabelBlender: Sendable {
                 if pixelLayout.semiPlanar { chroma.append(e) }  // U and V interleaved, same blend
             }
         }
-        let samples = cw * (pixelLayout.semiPlanar ? 2 : 1)
-        let chromaPlanes = pixelLayout.semiPlanar ? [1] : [1, 2]
-        for plane in chromaPlanes {
-            result.append(PlaneBlend(plane: plane, x: (sprite.x >> sx) * (pixelLayout.semiPlanar ? 2 : 1), y: sprite.y >> sy, samples: samples, rows: ch, entries: chroma, wide: wide))
-        }
-        planes = result
+        let pair = pixelLayout.semiPlanar ? 2 : 1
+        let chromaBlend = PlaneBlend(x: (sprite.x >> sx) * pair, y: sprite.y >> sy, samples: cw * pair, rows: ch, entries: chroma, wide: wide)
+        planes = [(0, lumaBlend), (1, chromaBlend)] + (pixelLayout.semiPlanar ? [] : [(2, chromaBlend)])
     }
 
     /// Fixed-point form of `out = frame × keep + premultiplied`: weight in 1/2^bits and the offset
@@ -105,9 +103,9 @@ public struct LabelBlender: Sendable {
                 throw OverlayError.invalidFrame("plane \(plane) line size \(linesizes[plane]) is shorter than its \(samples) samples")
             }
         }
-        for blend in self.planes {
-            let base = planes[blend.plane]
-            let linesize = linesizes[blend.plane]
+        for (plane, blend) in self.planes {
+            let base = planes[plane]
+            let linesize = linesizes[plane]
             if layout.bitDepth == 8 {
                 blend.apply8(base: base, linesize: linesize)
             } else {
@@ -121,7 +119,6 @@ public struct LabelBlender: Sendable {
 
 /// The precomputed blend of one plane's rectangle: per sample `out = (in × weight + offset) >> weightBits`.
 struct PlaneBlend: Sendable {
-    let plane: Int
     /// Rectangle in samples (U,V pairs count as two in a semi-planar plane) and rows.
     let x: Int
     let y: Int
@@ -133,9 +130,8 @@ struct PlaneBlend: Sendable {
     let weights32: [UInt32]
     let offsets32: [UInt32]
 
-    init(plane: Int, x: Int, y: Int, samples: Int, rows: Int, entries: [(weight: Int, offset: Int)], wide: Bool) {
+    init(x: Int, y: Int, samples: Int, rows: Int, entries: [(weight: Int, offset: Int)], wide: Bool) {
         precondition(entries.count == samples * rows)
-        self.plane = plane
         self.x = x
         self.y = y
         self.samples = samples
