@@ -1,1 +1,0 @@
-// AudioMark: the keyed, robust, inaudible audio watermark (see LABELS.md).

@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Real FFT used by the embedder (host rate) and the detector (analysis rate).
+//
+// Pure Swift on purpose: AudioMark must not depend on FFmpeg or vDSP, and the sizes
+// it needs are small powers of two (256...4096). A real transform of n points is a
+// complex radix-2 transform of n/2 points plus a split step, with every twiddle and
+// the bit-reversal permutation precomputed, so a transform does no trigonometry.
+
+/// A forward/inverse real FFT of a fixed power-of-two size.
+///
+/// Not thread-safe: it owns scratch buffers. Cost: about (n/4)·log2(n/2) butterflies
+/// per transform; a 1024-point transform takes a few microseconds.
+final class RealFFT {
+    let size: Int
+    private let half: Int
+    private let bitReverse: [Int32]
+    private let twiddleRe: [Float]   // e^{-2πik/half}, k < half/2
+    private let twiddleIm: [Float]
+    private let splitRe: [Float]     // e^{-2πik/size}, k <= half
+    private let splitIm: [Float]
+    private var workRe: [Float]
+    private var workIm: [Float]
+
+    init(size: Int) {
+        precondition(size >= 8 && size & (size - 1) == 0, "RealFFT size must be a power of two >= 8")
+        self.size = size
+        half = size / 2
+        var bits = 0
+        while (1 << bits) < half { bits += 1 }
+        var rev = [Int32](repeating: 0, count: half)
+        for i in 0..<half {
+            var r = 0
+            var v = i
+            for _ in 0..<bits { r = (r << 1) | (v & 1); v >>= 1 }
+            rev[i] = Int32(r)
+        }
+        bitReverse = rev
+        var tr = [Float](), ti = [Float]()
+        for k in 0..<max(1, half / 2) {
+            let a = -2.0 * Double.pi * Double(k) / Double(half)
+            tr.append(Float(cos(a))); ti.append(Float(sin(a)))
+        }
+        twiddleRe = tr; twiddleIm = ti
+        var sr = [Float](), si = [Float]()
+        for k in 0...half {
+            let a = -2.0 * Double.pi * Double(k) / Double(size)
+            sr.append(Float(cos(a))); si.append(Float(sin(a)))
+        }
+        splitRe = sr; splitIm = si
+        workRe = [Float](repeating: 0, count: half)
+        workIm = [Float](repeating: 0, count: half)
+    }
+
+    /// In-place complex FFT of `half` points (forward sign), on the work buffers.
+    private func complexTransform(_ re: UnsafeMutablePointer<Float>, _ im: UnsafeMutablePointer<Float>) {
+        let n = half
+        twiddleRe.withUnsafeBufferPointer { twr in
+        twiddleIm.withUnsafeBufferPointer { twi in
+            var len = 2
+            while len <= n {
+                let h = len / 2
+                let stride = n / len
+                var start = 0
+                while start < n {
+                    var t = 0
+                    for j in 0..<h {
+                        let wr = twr[t], wi = twi[t]
+                        let a = start + j, b = a + h
+                        let xr = re[b] * wr - im[b] * wi
+                        let xi = re[b] * wi + im[b] * wr
+                        re[b] = re[a] - xr; im[b] = im[a] - xi
+                        re[a] += xr; im[a] += xi
+                        t += stride
+                    }
+                    start += len
+                }
+                len <<= 1
+            }
+        }
+        }
+    }
+
+    /// Forward transform of `input[0..<size]` into bins 0...size/2 (`re`, `im` hold size/2+1 values).
+    /// Unnormalised: a full-scale sine of amplitude A gives |X| = A·size/2.
+    func forward(_ input: UnsafePointer<Float>, re outRe: UnsafeMutablePointer<Float>, im outIm: UnsafeMutablePointer<Float>) {
+        workRe.withUnsafeMutableBufferPointer { wr in
+        workIm.withUnsafeMutableBufferPointer { wi in
+        bitReverse.withUnsafeBufferPointer { rev in
+            for i in 0..<half {
+                let r = Int(rev[i])
+                wr[i] = input[2 * r]
+                wi[i] = input[2 * r + 1]
+            }
+            complexTransform(wr.baseAddress!, wi.baseAddress!)
+            splitRe.withUnsafeBufferPointer { sr in
+            splitIm.withUnsafeBufferPointer { si in
+                outRe[0] = wr[0] + wi[0]; outIm[0] = 0
+                outRe[half] = wr[0] - wi[0]; outIm[half] = 0
+                for k in 1..<half {
+                    let zr = wr[k], zi = wi[k]
+                    let cr = wr[half - k], ci = -wi[half - k]       // conj(Z[m-k])
+                    let er = 0.5 * (zr + cr), ei = 0.5 * (zi + ci)   // E[k]
+                    let dr = zr - cr, di = zi - ci                    // Z - conj(Z[m-k]) = 2i·O
+                    let or_ = 0.5 * di, oi = -0.5 * dr                // O[k] = d / (2i)
+                    let tr = sr[k] * or_ - si[k] * oi
+                    let ti = sr[k] * oi + si[k] * or_
+                    outRe[k] = er + tr; outIm[k] = ei + ti
+                }
+            }
+            }
+        }
+        }
+        }
+    }
+
+    /// Inverse of `forward`: bins 0...size/2 to `size` real samples, scaled so that
+    /// inverse(forward(x)) == x.
+    func inverse(re inRe: UnsafePointer<Float>, im inIm: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        workRe.withUnsafeMutableBufferPointer { wr in
+        workIm.withUnsafeMutableBufferPointer { wi in
+        bitReverse.withUnsafeBufferPointer { rev in
+            splitRe.withUnsafeBufferPointer { sr in
+            splitIm.withUnsafeBufferPointer { si in
+                // Build Z[k] = E[k] + i·O[k], written conjugated so the forward kernel computes
+                // the inverse transform (conj(FFT(conj(Z))) = N·IFFT(Z)).
+                for k in 0..<half {
+                    let xr = inRe[k], xi = inIm[k]
+                    let yr = inRe[half - k], yi = -inIm[half - k]   // conj(X[m-k])
+                    let er = 0.5 * (xr + yr), ei = 0.5 * (xi + yi)
+                    let dr = 0.5 * (xr - yr), di = 0.5 * (xi - yi)
+                    // O = d · conj(W^k)
+                    let or_ = dr * sr[k] + di * si[k]
+                    let oi = di * sr[k] - dr * si[k]
+                    let zr = er - oi, zi = ei + or_
+                    wr[k] = zr; wi[k] = -zi
+                }
+            }
+            }
+            // Bit-reverse permutation (in place, swap pairs once).
+            for i in 0..<half {
+                let r = Int(rev[i])
+                if r > i {
+                    let a = wr[i]; wr[i] = wr[r]; wr[r] = a
+                    let b = wi[i]; wi[i] = wi[r]; wi[r] = b
+                }
+            }
+            complexTransform(wr.baseAddress!, wi.baseAddress!)
+            let scale = 1 / Float(half)
+            for j in 0..<half {
+                output[2 * j] = wr[j] * scale
+                output[2 * j + 1] = -wi[j] * scale
+            }
+        }
+        }
+        }
+    }
+}
+

@@ -1,0 +1,121 @@
+// Channel coding of the payload.
+//
+// 33 payload bits + a 32-bit CRC (its final XOR is key-derived, so a CRC computed under another
+// key does not verify) are encoded with the constraint-length-9, rate-1/3 convolutional code of
+// 3GPP (generators 557, 663, 711 octal), terminated with 8 zero bits: 73 steps, 219 coded bits.
+// The detector decodes with a soft-decision Viterbi (256 states): every observation of a coded
+// bit adds its soft value, so repeated looks at the same bit combine for free.
+
+/// Encodes and decodes the watermark payload. Pure value type; decoding costs ~40 µs.
+struct PayloadCodec: Sendable {
+    static let payloadBits = 33
+    static let crcBits = 32
+    static let infoBits = payloadBits + crcBits          // 65
+    static let constraint = 9
+    static let tailBits = constraint - 1                  // 8
+    static let steps = infoBits + tailBits                // 73
+    static let rate = 3
+    static let codedBits = steps * rate                   // 219
+    private static let generators: [UInt32] = [0o557, 0o663, 0o711]
+    private static let stateCount = 1 << (constraint - 1) // 256
+
+    /// Output bits of the encoder for register value `(input << 8) | state`, packed in 3 bits.
+    private static let branchOutputs: [UInt8] = (0..<(1 << constraint)).map { reg -> UInt8 in
+        var o: UInt8 = 0
+        for (i, g) in generators.enumerated() where (UInt32(reg) & g).nonzeroBitCount & 1 == 1 {
+            o |= 1 << UInt8(i)
+        }
+        return o
+    }
+
+    let crcMask: UInt32
+
+    init(key: WatermarkKey) {
+        let d = key.derive("crc-mask")
+        crcMask = UInt32(d[0]) << 24 | UInt32(d[1]) << 16 | UInt32(d[2]) << 8 | UInt32(d[3])
+    }
+
+    /// CRC-32 (IEEE polynomial, MSB first) over a bit string, XORed with the keyed mask.
+    func crc(_ bits: [UInt8]) -> UInt32 {
+        var r: UInt32 = 0xFFFF_FFFF
+        for b in bits {
+            let top = (r >> 31) ^ UInt32(b & 1)
+            r <<= 1
+            if top == 1 { r ^= 0x04C1_1DB7 }
+        }
+        return r ^ crcMask
+    }
+
+    /// The 65 information bits: payload then CRC.
+    func infoBits(_ payload: WatermarkPayload) -> [UInt8] {
+        let p = payload.bits
+        let c = crc(p)
+        return p + (0..<32).map { UInt8((c >> UInt32(31 - $0)) & 1) }
+    }
+
+    /// The 219 coded bits (0/1) for a payload.
+    func encode(_ payload: WatermarkPayload) -> [UInt8] {
+        PayloadCodec.convolve(infoBits(payload))
+    }
+
+    static func convolve(_ info: [UInt8]) -> [UInt8] {
+        var state = 0
+        var out = [UInt8]()
+        out.reserveCapacity(codedBits)
+        for u in info + [UInt8](repeating: 0, count: tailBits) {
+            let reg = (Int(u) << (constraint - 1)) | state
+            let o = branchOutputs[reg]
+            for i in 0..<rate { out.append((o >> UInt8(i)) & 1) }
+            state = reg >> 1
+        }
+        return out
+    }
+
+    /// Soft-decision Viterbi decode. `soft[i] > 0` means coded bit i is more likely 0; the
+    /// magnitude is the confidence. Returns the payload only when the CRC verifies.
+    func decode(_ soft: [Float]) -> WatermarkPayload? {
+        guard let info = PayloadCodec.viterbi(soft) else { return nil }
+        let p = Array(info[0..<PayloadCodec.payloadBits])
+        var c: UInt32 = 0
+        for b in info[PayloadCodec.payloadBits..<PayloadCodec.infoBits] { c = (c << 1) | UInt32(b) }
+        return crc(p) == c ? WatermarkPayload(bits: p) : nil
+    }
+
+    /// Maximum-likelihood information bits (without CRC check), or nil for an empty input.
+    static func viterbi(_ soft: [Float]) -> [UInt8]? {
+        guard soft.count == codedBits else { return nil }
+        let n = stateCount
+        var metric = [Float](repeating: -Float.greatestFiniteMagnitude / 4, count: n)
+        metric[0] = 0
+        var next = [Float](repeating: 0, count: n)
+        var decisions = [UInt8](repeating: 0, count: steps * n)
+        // Correlation of the 3 soft values with each of the 8 possible output patterns.
+        var patternScore = [Float](repeating: 0, count: 8)
+        for t in 0..<steps {
+            let s0 = soft[3 * t], s1 = soft[3 * t + 1], s2 = soft[3 * t + 2]
+            for p in 0..<8 {
+                patternScore[p] = (p & 1 == 0 ? s0 : -s0) + (p & 2 == 0 ? s1 : -s1) + (p & 4 == 0 ? s2 : -s2)
+            }
+            let forcedZero = t >= infoBits
+            for ns in 0..<n {
+                let u = ns >> (constraint - 2)
+                if forcedZero && u == 1 { next[ns] = -Float.greatestFiniteMagnitude / 4; continue }
+                let base = (ns & (n / 2 - 1)) << 1
+                let regA = (u << (constraint - 1)) | base
+                let regB = regA | 1
+                let ma = metric[base] + patternScore[Int(branchOutputs[regA])]
+                let mb = metric[base | 1] + patternScore[Int(branchOutputs[regB])]
+                if mb > ma { next[ns] = mb; decisions[t * n + ns] = 1 } else { next[ns] = ma }
+            }
+            swap(&metric, &next)
+        }
+        var state = 0
+        var info = [UInt8](repeating: 0, count: steps)
+        for t in stride(from: steps - 1, through: 0, by: -1) {
+            info[t] = UInt8(state >> (constraint - 2))
+            let base = (state & (n / 2 - 1)) << 1
+            state = base | Int(decisions[t * n + state])
+        }
+        return Array(info[0..<infoBits])
+    }
+}
