@@ -1,4 +1,5 @@
 import Foundation
+import Overlay
 
 /// Everything one labeling run needs: input, output, which parts are synthetic, how to label,
 /// how to encode. A value: build it, hand it to `LabelcastJob`, and run.
@@ -25,7 +26,10 @@ public struct LabelJob: Sendable {
     /// Give up on an input that sends nothing for this long (seconds); live inputs only.
     public var readTimeout: Double = 10
 
-    /// Labeling processors, built per lane once the stream parameters are known. nil = pass
+    /// The visible label on synthetic video; nil leaves it out (`--no-overlay`).
+    public var overlay: LabelStyle? = LabelStyle()
+
+    /// Custom labeling processors, built per lane once the stream parameters are known. nil = pass
     /// through unchanged.
     public var videoProcessorFactory: (@Sendable (VideoStreamFormat, SyntheticTimeline) throws -> any FrameProcessor)?
     public var audioProcessorFactory: (@Sendable (AudioStreamFormat, SyntheticTimeline) throws -> any FrameProcessor)?

@@ -37,6 +37,11 @@ public struct LabelLayout: Sendable, Hashable {
         lineGap = max(1, Int((0.3 * Double(glyphHeight)).rounded()))
     }
 
+    /// The ink height actually rendered: `glyphHeight` plus a safety margin (4%, at least 2 px),
+    /// because anti-aliased edges, chroma subsampling and lossy re-encoding each shave a row off
+    /// what a checker measures, and GB 45438's 5% is a floor that must hold after all of them.
+    public var renderedGlyphHeight: Int { glyphHeight + max(2, Int((Double(glyphHeight) * 0.04).rounded(.up))) }
+
     /// Whether the options could still be shrunk to fit more text (for the advice in errors).
     var canShrinkHeight: Bool { heightFraction > LabelStyle.minimumHeightFraction + 1e-9 }
 

@@ -224,7 +224,7 @@ public final class LabelRenderer: @unchecked Sendable {
     // MARK: - Layout
 
     private func makeSprite(for layout: LabelLayout) throws -> LabelSprite {
-        let size = try pixelSizeLocked(forGlyphHeight: layout.glyphHeight)
+        let size = try pixelSizeLocked(forGlyphHeight: layout.renderedGlyphHeight)
         let maxTextWidth = layout.maxSpriteWidth - 2 * layout.paddingX
 
         // Greedy wrapping: a unit joins the line when the line with it still fits.

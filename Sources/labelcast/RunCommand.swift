@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Labelcast
+import Overlay
 
 /// `labelcast run`: label a stream.
 struct RunCommand: AsyncParsableCommand {
@@ -29,6 +30,8 @@ struct RunCommand: AsyncParsableCommand {
     var segments: String?
     @Option(help: "JSON schedule: {\"segments\":[{\"start\":5,\"end\":12.5},{\"start\":30}]}.")
     var segmentsFile: String?
+
+    @OptionGroup(title: "Visible label") var label: LabelOptions
 
     @Option(help: "Video encoder (default libx264).")
     var videoCodec: String = "libx264"
@@ -66,6 +69,7 @@ struct RunCommand: AsyncParsableCommand {
         guard readTimeout > 0, readTimeout.isFinite else { throw ValidationError("--read-timeout must be a positive number of seconds") }
         if let videoBitrate { _ = try parseBitRate(videoBitrate, option: "--video-bitrate") }
         _ = try parseBitRate(audioBitrate, option: "--audio-bitrate")
+        try label.validate()
         if output != "-" && output == input { throw ValidationError("--output is the same as --input: write to another file") }
         _ = try schedule()
     }
@@ -92,6 +96,7 @@ struct RunCommand: AsyncParsableCommand {
         job.video.gopSeconds = gop
         job.audio.codec = audioCodec
         job.audio.bitRate = try parseBitRate(audioBitrate, option: "--audio-bitrate")
+        job.overlay = label.style()
         job.realtime = realtime
         job.readTimeout = readTimeout
         return job
@@ -102,6 +107,9 @@ struct RunCommand: AsyncParsableCommand {
         let job = try makeJob()
         if job.synthetic == .auto {
             logger.warning("--synthetic auto: reading the input's AIGC metadata is not built yet; treating the input as not synthetic")
+        }
+        if let style = job.overlay, !LabelOptions.isRecognisedLabel(style.text) {
+            logger.warning("--label-text '\(style.text)' does not say \"AI\"/\"人工智能\" with \"生成\"/\"合成\" or \"AI-generated\", as GB 45438 expects")
         }
         let runner = LabelRunner(job: job, logger: logger)
         let signals = SignalWatcher { signal in

@@ -2,6 +2,7 @@ import CFFmpeg
 import Foundation
 import Logging
 import MediaIO
+import Overlay
 import Synchronization
 
 /// A run that could not start or could not finish, in words a user can act on.
@@ -234,7 +235,16 @@ final class PipelineRunner: @unchecked Sendable {
         let outIndex = try muxer.addStream(encoder: encoder)
         let format = VideoStreamFormat(width: settings.width, height: settings.height,
                                        pixelFormatName: Scaler.name(dctx.pix_fmt), frameRate: rate.double)
-        let processor = try job.videoProcessorFactory?(format, context.timeline) ?? PassThroughProcessor()
+        let processor: any FrameProcessor
+        if let factory = job.videoProcessorFactory {
+            processor = try factory(format, context.timeline)
+        } else if let style = job.overlay {
+            do { processor = try VisibleLabelProcessor(style: style, format: format) } catch let e as OverlayError {
+                throw LabelcastError("visible label: \(e.message)")
+            }
+        } else {
+            processor = PassThroughProcessor()
+        }
         let encode = try EncodeStage(lane: .video, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
                                      context: context, mux: mux, capacity: 8)
         let process = ProcessStage(lane: .video, processor: processor, context: context, capacity: 8) { encode.stage.submit($0) }
