@@ -45,3 +45,37 @@ public final class PassThroughProcessor: FrameProcessor {
     public func process(_ frame: LaneFrame) throws -> ProcessResult { .emit([frame]) }
     public func finish() throws -> [LaneFrame] { [] }
 }
+
+/// Runs processors one after another on the same lane (e.g. the audible cue, then the
+/// watermark). A frame withheld by one is not shown to the next.
+public final class ProcessorChain: FrameProcessor, @unchecked Sendable {
+    public let processors: [any FrameProcessor]
+    public init(_ processors: [any FrameProcessor]) { self.processors = processors }
+
+    public func process(_ frame: LaneFrame) throws -> ProcessResult {
+        var frames = [frame]
+        for p in processors {
+            var next: [LaneFrame] = []
+            for f in frames {
+                switch try p.process(f) {
+                case .emit(let out): next += out
+                case .withhold(let reason): return .withhold(reason: reason)
+                }
+            }
+            frames = next
+        }
+        return .emit(frames)
+    }
+
+    public func finish() throws -> [LaneFrame] {
+        var frames: [LaneFrame] = []
+        for p in processors {
+            var next: [LaneFrame] = []
+            for f in frames {
+                if case .emit(let out) = try p.process(f) { next += out }
+            }
+            frames = next + (try p.finish())
+        }
+        return frames
+    }
+}
