@@ -175,6 +175,24 @@ case "windows":
         if !found.isEmpty || d.strongestSync >= WatermarkDetector.presenceThreshold { present += 1 }
     }
     print("windows=\(count) correct=\(correct) wrong=\(wrong) present=\(present)")
+case "addnoise":
+    // White Gaussian noise at --snr dB below the file's own power (all channels, whole file).
+    guard o.positional.count == 2 else { fail("addnoise needs IN and OUT") }
+    var x = readFloats(o.positional[0])
+    var power = 0.0
+    for v in x { power += Double(v * v) }
+    power /= Double(max(1, x.count))
+    let sigma = (power / pow(10, o.double("snr", 20) / 10)).squareRoot()
+    var g = UInt64(o.int("seed", 1)) &* 0x9E37_79B9_7F4A_7C15 | 1
+    func uniform() -> Double {
+        g ^= g << 13; g ^= g >> 7; g ^= g << 17
+        return (Double(g >> 11) + 0.5) / Double(1 << 53)
+    }
+    for i in 0..<x.count {   // Box-Muller
+        let n = (-2 * log(uniform())).squareRoot() * cos(2 * Double.pi * uniform())
+        x[i] += Float(sigma * n)
+    }
+    writeFloats(o.positional[1], x)
 case "speed":
     let r = 48000, ch = 2, seconds = 60
     var x = [Float](repeating: 0, count: r * ch * seconds)
@@ -184,9 +202,24 @@ case "speed":
         let u = Float(Int64(bitPattern: g >> 11) % 1_000_000) / 1_000_000
         x[i] = 0.2 * u * (0.6 + 0.4 * sin(Float(i) / Float(r)))
     }
+    // Embed: planar chunks of 1024 frames straight into the embedder, as the pipeline does.
+    let frames = r * seconds
+    var planes = (0..<ch).map { c in (0..<frames).map { x[$0 * ch + c] } }
+    let e = try! WatermarkEmbedder(sampleRate: r, channels: ch, key: .demo, payload: WatermarkPayload(id: 7))
     let t0 = now()
-    let y = embed(x, rate: r, channels: ch, key: .demo, id: 7, activeRange: nil, chunk: 1024)
+    var pos = 0
+    while pos < frames {
+        let n = min(1024, frames - pos)
+        var ptrs: [UnsafeMutablePointer<Float>] = []
+        for c in 0..<ch { ptrs.append(planes[c].withUnsafeMutableBufferPointer { $0.baseAddress! + pos }) }
+        e.process(ptrs, frameCount: n, active: true)
+        pos += n
+    }
+    let tail = e.drain()
     let t1 = now()
+    var y = [Float](repeating: 0, count: x.count)
+    let lat = tail[0].count
+    for i in 0..<frames { for c in 0..<ch { y[i * ch + c] = i + lat < frames ? planes[c][i + lat] : tail[c][i + lat - frames] } }
     let mono = analysisMono(y, rate: r, channels: ch)
     let t2 = now()
     let d = WatermarkDetector(key: .demo)

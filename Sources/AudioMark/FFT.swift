@@ -19,8 +19,7 @@ final class RealFFT {
     let size: Int
     private let half: Int
     private let bitReverse: [Int32]
-    private let twiddleRe: [Float]   // e^{-2πik/half}, k < half/2
-    private let twiddleIm: [Float]
+    private let twiddles: UnsafeMutablePointer<Float>   // e^{-2πik/half}, k < half/2: re then im
     private let splitRe: [Float]     // e^{-2πik/size}, k <= half
     private let splitIm: [Float]
     private var workRe: [Float]
@@ -45,7 +44,8 @@ final class RealFFT {
             let a = -2.0 * Double.pi * Double(k) / Double(half)
             tr.append(Float(cos(a))); ti.append(Float(sin(a)))
         }
-        twiddleRe = tr; twiddleIm = ti
+        twiddles = .allocate(capacity: 2 * tr.count)
+        for k in 0..<tr.count { twiddles[k] = tr[k]; twiddles[tr.count + k] = ti[k] }
         var sr = [Float](), si = [Float]()
         for k in 0...half {
             let a = -2.0 * Double.pi * Double(k) / Double(size)
@@ -56,32 +56,55 @@ final class RealFFT {
         workIm = [Float](repeating: 0, count: half)
     }
 
+    deinit { twiddles.deallocate() }
+
     /// In-place complex FFT of `half` points (forward sign), on the work buffers.
     private func complexTransform(_ re: UnsafeMutablePointer<Float>, _ im: UnsafeMutablePointer<Float>) {
         let n = half
-        twiddleRe.withUnsafeBufferPointer { twr in
-        twiddleIm.withUnsafeBufferPointer { twi in
-            var len = 2
-            while len <= n {
-                let h = len / 2
-                let stride = n / len
-                var start = 0
-                while start < n {
-                    var t = 0
-                    for j in 0..<h {
-                        let wr = twr[t], wi = twi[t]
-                        let a = start + j, b = a + h
-                        let xr = re[b] * wr - im[b] * wi
-                        let xi = re[b] * wi + im[b] * wr
-                        re[b] = re[a] - xr; im[b] = im[a] - xi
-                        re[a] += xr; im[a] += xi
-                        t += stride
-                    }
-                    start += len
-                }
-                len <<= 1
+        // First two radix-2 stages fused into one radix-4 pass: their twiddles are 1 and -i,
+        // so they need no multiplications.
+        var start = 0
+        if n >= 4 {
+            while start < n {
+                let a0r = re[start], a0i = im[start]
+                let a1r = re[start + 1], a1i = im[start + 1]
+                let a2r = re[start + 2], a2i = im[start + 2]
+                let a3r = re[start + 3], a3i = im[start + 3]
+                let s0r = a0r + a1r, s0i = a0i + a1i, d0r = a0r - a1r, d0i = a0i - a1i
+                let s1r = a2r + a3r, s1i = a2i + a3i, d1r = a2r - a3r, d1i = a2i - a3i
+                re[start] = s0r + s1r; im[start] = s0i + s1i
+                re[start + 2] = s0r - s1r; im[start + 2] = s0i - s1i
+                // d1 * (-i) = (d1i, -d1r)
+                re[start + 1] = d0r + d1i; im[start + 1] = d0i - d1r
+                re[start + 3] = d0r - d1i; im[start + 3] = d0i + d1r
+                start += 4
             }
+        } else if n == 2 {
+            let ar = re[0], ai = im[0]
+            re[0] = ar + re[1]; im[0] = ai + im[1]
+            re[1] = ar - re[1]; im[1] = ai - im[1]
+            return
         }
+        let twr = twiddles, twi = twiddles + max(1, half / 2)
+        var len = 8
+        while len <= n {
+            let h = len / 2
+            let stride = n / len
+            start = 0
+            while start < n {
+                var t = 0
+                for j in 0..<h {
+                    let wr = twr[t], wi = twi[t]
+                    let a = start + j, b = a + h
+                    let xr = re[b] * wr - im[b] * wi
+                    let xi = re[b] * wi + im[b] * wr
+                    re[b] = re[a] - xr; im[b] = im[a] - xi
+                    re[a] += xr; im[a] += xi
+                    t += stride
+                }
+                start += len
+            }
+            len <<= 1
         }
     }
 

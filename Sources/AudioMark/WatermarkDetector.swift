@@ -66,7 +66,7 @@ public final class WatermarkDetector {
     private var frameCount = 0                     // sub-frames analysed
     private var logEnergy: [Float]                 // ring of 8 frames x 52 bands
     private var q: [Float]                         // ring: per pair-start frame, 26 band-pair diffs
-    private var syncValue: [Float]                 // ring: per pair-start frame, per sync slot
+    private var qn: [Float]                        // q normalised over the current window
     private var pairCount = 0                      // pair-start frames with q available
     private var lastEvaluation = 0
     private var detections: [WatermarkDetection] = []
@@ -88,7 +88,7 @@ public final class WatermarkDetector {
         syncGroup = layout.syncSlotList.map { $0 % 2 }
         logEnergy = [Float](repeating: 0, count: 8 * MarkGrid.bandCount)
         q = [Float](repeating: 0, count: WatermarkDetector.historyCapacity * MarkGrid.bandPairCount)
-        syncValue = [Float](repeating: 0, count: WatermarkDetector.historyCapacity * MarkGrid.syncSlots)
+        qn = [Float](repeating: 0, count: WatermarkDetector.historyCapacity * MarkGrid.bandPairCount)
     }
 
     /// Feeds mono samples at `analysisSampleRate`. Returns the ranges decoded from windows that
@@ -186,12 +186,39 @@ public final class WatermarkDetector {
             let d1 = logEnergy[a + 2 * i + 1] - logEnergy[b + 2 * i + 1]
             q[qb + i] = max(-c, min(c, d0 - d1))
         }
-        let sb = row * MarkGrid.syncSlots
-        for s in 0..<MarkGrid.syncSlots {
-            syncValue[sb + s] = groupValue(row: row, pairSlot: syncPairSlot[s], group: syncGroup[s])
-                * layout.slotSign[layout.syncSlotList[s]]
-        }
         pairCount = f + 1
+    }
+
+    static let normClip: Float = 3
+
+    /// Weights the window's observations by how noisy they are: each band-pair is scaled by
+    /// its RMS over the window (a band full of transients counts less), then each pair of
+    /// frames by its RMS across bands (an onset that moves every band counts less). The mark
+    /// is a small part of q, so these RMS values estimate the host noise: close to an ML weighting.
+    private func normalizeWindow(begin: Int, end: Int) {
+        let n = MarkGrid.bandPairCount
+        var bandRMS = [Float](repeating: 1, count: n)
+        do {
+            var acc = [Double](repeating: 0, count: n)
+            for f in begin..<end {
+                let qb = (f % WatermarkDetector.historyCapacity) * n
+                for i in 0..<n { acc[i] += Double(q[qb + i] * q[qb + i]) }
+            }
+            let count = Double(max(1, end - begin))
+            for i in 0..<n { bandRMS[i] = Float((acc[i] / count).squareRoot() + 1e-3) }
+        }
+        let c = WatermarkDetector.normClip
+        for f in begin..<end {
+            let qb = (f % WatermarkDetector.historyCapacity) * n
+            var e: Float = 0
+            for i in 0..<n {
+                let v = q[qb + i] / bandRMS[i]
+                qn[qb + i] = v
+                e += v * v
+            }
+            let scale: Float = 1 / max(0.25, (e / Float(n)).squareRoot())
+            for i in 0..<n { qn[qb + i] = max(-c, min(c, qn[qb + i] * scale)) }
+        }
     }
 
     @inline(__always)
@@ -200,7 +227,7 @@ public final class WatermarkDetector {
         let lb = k * MarkGrid.bandPairCount
         var v: Float = 0
         for i in 0..<MarkGrid.bandPairCount where Int(layout.pairGroup[lb + i]) == group {
-            v += layout.pairSign[lb + i] * q[qb + i]
+            v += layout.pairSign[lb + i] * qn[qb + i]
         }
         return v
     }
@@ -212,14 +239,16 @@ public final class WatermarkDetector {
         let end = pairCount
         let begin = max(0, end - WatermarkDetector.windowFrames)
         let P = MarkGrid.pairsPerPeriod
+        normalizeWindow(begin: begin, end: end)
         var score = [Double](repeating: 0, count: 8 * P)
         var energy = [Double](repeating: 0, count: 8 * P)
         for f in begin..<end {
             let g = f & 7
             let pairIndex = f >> 3
-            let sb = (f % WatermarkDetector.historyCapacity) * MarkGrid.syncSlots
+            let row = f % WatermarkDetector.historyCapacity
             for s in 0..<MarkGrid.syncSlots {
-                let v = Double(syncValue[sb + s])
+                let v = Double(groupValue(row: row, pairSlot: syncPairSlot[s], group: syncGroup[s])
+                    * layout.slotSign[layout.syncSlotList[s]])
                 // This pair is slot (pairIndex + phi) mod P; it matches sync slot s when that is s's slot.
                 var phi = (syncPairSlot[s] - pairIndex) % P
                 if phi < 0 { phi += P }

@@ -7,68 +7,79 @@ import Darwin
 /// Adds the keyed watermark to one audio stream, in place, as it flows.
 ///
 /// How: every 10 ms a 20 ms sqrt-Hann frame of the channel mix is transformed; the 52 bands of
-/// 125 Hz between 500 and 7000 Hz are scaled up or down by a small keyed amount (first frame of a
-/// 10 ms pair one way, second frame the other way), the *change* is transformed back and
-/// overlap-added. The output is `input + change`, never a resynthesis, so where the change is
-/// zero the output is bit-identical to the input. The change is proportional to the host itself
-/// (loud passages carry a louder mark, masked by them; digital zeros stay exactly zero) and is
-/// sized so each frame's mark is ~31 dB below a running loudness reference.
+/// 125 Hz between 500 and 7000 Hz are scaled up or down by a small keyed amount (the first frame
+/// of each 10 ms pair one way, the second frame the other way), and only the *change* is
+/// transformed back and overlap-added. The output is `input + change`, never a resynthesis, so
+/// where the change is zero the output is bit-identical to the input. The change is a fraction
+/// of the host itself: loud passages carry a louder mark and mask it, bands without signal get
+/// none, and digital zeros stay exactly zero (sample by sample).
 ///
-/// Threading: not thread-safe; call from one serial queue. Cost: two FFTs of the next power of
-/// two above 20 ms per 10 ms of audio, computed once on the channel mix (not per channel), plus
-/// O(channels) per sample. About 1000x real time for 48 kHz stereo on one core (see the bench).
+/// Threading: not thread-safe; create one per stream and call it from one serial queue.
+/// Cost: one forward and one inverse real FFT (1024 points at 44.1/48 kHz) per 10 ms, computed
+/// once on the channel mix rather than per channel, plus a few operations per sample and
+/// channel: ~1000x real time for 48 kHz stereo on one core (`audiomark-bench speed`).
+/// Memory: a few ring buffers of ~8k samples per channel.
 public final class WatermarkEmbedder {
     public let sampleRate: Int
     public let channels: Int
     public let payload: WatermarkPayload
 
-    /// Output lags input by exactly this many sample frames: one analysis window (20 ms) plus 2.
+    /// Output lags input by exactly this many sample frames: one 20 ms analysis window plus 2
+    /// (962 at 48 kHz, 884 at 44.1 kHz).
     public let latencyFrames: Int
 
-    // Tuning, measured with Benchmarks/watermark-sweep.sh (see the README there).
-    /// Mark energy relative to the loudness reference (about -30.5 dB before windowing losses).
-    static let relativeMarkEnergy: Double = 0.00089
-    /// How much the per-frame mark follows the frame's own energy (1) vs the running reference (0).
-    /// Less than 1 gives quiet frames a relatively stronger mark, which buys robustness where it
-    /// is cheapest in SNR terms, while loud frames stay well below masking.
+    // Tuning, measured with Benchmarks/watermark-sweep.sh.
+    /// Mark energy per frame relative to the loudness reference. Windowing and the alternating
+    /// signs of the two frames of a pair lose ~2 dB of it, so the measured SNR is ~31-35 dB.
+    static let relativeMarkEnergy: Double = 0.0012
+    /// How much the mark follows each frame's own energy (1) rather than the running loudness
+    /// reference (0). Below 1, quiet frames get relatively more mark (cheap in SNR, and they are
+    /// where a mark proportional to loudness would vanish) and loud frames relatively less.
     static let loudnessFollow: Double = 0.3
-    /// Ceiling on the per-band amplitude change (0.3 = +2.3/-2.3 dB), the audibility guard for
-    /// quiet frames.
-    static let maxBandGain: Double = 0.3
-    /// Running reference: one-pole average of frame energy with a ~2 s time constant.
+    /// Ceiling on any band's relative amplitude change (0.5: +3.5 dB / -3.5 dB), so a weak band
+    /// is never changed beyond what the strong bands around it mask.
+    static let maxBandGain: Double = 0.5
+    /// The loudness reference: one-pole average of frame energy, time constant ~2 s.
     static let referenceSmoothing: Double = 0.995
+    private static let maxSubChunk = 512
 
-    private let window: [Float]
     private let windowLength: Int
     private let fftSize: Int
     private let fft: RealFFT
-    private let binBand: [Int16]
-    private let bandSigns: [Float]
     private let rampLength: Int
-
     private let capacity: Int
     private let mask: Int
-    private var input: [[Float]]
-    private var markBuffer: [[Float]]
-    private var mix: [Float]
-    private var activity: [UInt8]
+
+    // Fixed-size storage as raw pointers: these are touched per sample, and `let` pointers avoid
+    // the dynamic exclusivity checks Swift inserts for a class's `var` arrays (3x faster).
+    private let window: UnsafeMutablePointer<Float>
+    private let binBand: UnsafeMutablePointer<Int32>
+    private let bandSigns: UnsafeMutablePointer<Float>          // [pairSlot * 52 + band]
+    private let input: UnsafeMutablePointer<Float>              // [channel * capacity + ring index]
+    private let markBuffer: UnsafeMutablePointer<Float>         // same layout
+    private let mix: UnsafeMutablePointer<Float>
+    private let activity: UnsafeMutablePointer<UInt8>
+    private let frame: UnsafeMutablePointer<Float>
+    private let spectrumRe: UnsafeMutablePointer<Float>
+    private let spectrumIm: UnsafeMutablePointer<Float>
+    private let synth: UnsafeMutablePointer<Float>
+    private let gains: UnsafeMutablePointer<Float>
+    private let bandEnergies: UnsafeMutablePointer<Double>
+    private let bandGains: UnsafeMutablePointer<Double>
+
     private var inCount = 0
     private var outCount = 0
     private var nextFrame = 0
     private var reference: Double = 0
-    /// Activity changes (sample index, new state); the state before the first entry is inactive.
+    /// Activity changes (input sample index, new state); before the first one: inactive.
     private var transitions: [(index: Int, active: Bool)] = []
     private var lastActive = false
 
-    private var frame: [Float]
-    private var spectrumRe: [Float]
-    private var spectrumIm: [Float]
-    private var gains: [Float]
-    private var synth: [Float]
-
-    /// Creates an embedder for one stream.
-    /// - Throws: `WatermarkError` for a sample rate outside 8000...192000 Hz or 0/too many channels.
-    ///   Below 16 kHz the upper bands do not exist and robustness degrades (detection needs longer windows).
+    /// Creates an embedder for one stream. Cost: derives the keyed layout and encodes the
+    /// payload (~0.2 ms).
+    /// - Throws: `WatermarkError` for a rate outside 8000...192000 Hz or channels outside 1...64.
+    ///   Below 16 kHz the bands above the Nyquist frequency do not exist; the mark still works
+    ///   but with fewer bands, so detection needs longer windows (see the sweep's README).
     public init(sampleRate: Int, channels: Int, key: WatermarkKey, payload: WatermarkPayload) throws {
         guard (8000...192_000).contains(sampleRate) else { throw WatermarkError.unsupportedSampleRate(sampleRate) }
         guard (1...64).contains(channels) else { throw WatermarkError.unsupportedChannelCount(channels) }
@@ -80,143 +91,154 @@ public final class WatermarkEmbedder {
         while n < windowLength { n <<= 1 }
         fftSize = n
         fft = RealFFT(size: n)
-        window = MarkGrid.sqrtHann(windowLength)
-        binBand = (0...(n / 2)).map { Int16(MarkGrid.band(ofHz: Double($0) * Double(sampleRate) / Double(n))) }
-        let layout = MarkLayout(key: key)
-        bandSigns = layout.bandSigns(coded: PayloadCodec(key: key).encode(payload))
         latencyFrames = windowLength + 2
         rampLength = max(1, Int((0.010 * Double(sampleRate)).rounded()))
         var cap = 1
         while cap < 2 * (latencyFrames + n) + WatermarkEmbedder.maxSubChunk { cap <<= 1 }
         capacity = cap
         mask = cap - 1
-        input = Array(repeating: [Float](repeating: 0, count: cap), count: channels)
-        markBuffer = Array(repeating: [Float](repeating: 0, count: cap), count: channels)
-        mix = [Float](repeating: 0, count: cap)
-        activity = [UInt8](repeating: 0, count: cap)
-        frame = [Float](repeating: 0, count: n)
-        spectrumRe = [Float](repeating: 0, count: n / 2 + 1)
-        spectrumIm = [Float](repeating: 0, count: n / 2 + 1)
-        gains = [Float](repeating: 0, count: MarkGrid.bandCount)
-        synth = [Float](repeating: 0, count: n)
+
+        func buffer<T: Numeric>(_ count: Int, _: T.Type) -> UnsafeMutablePointer<T> {
+            let p = UnsafeMutablePointer<T>.allocate(capacity: count)
+            p.initialize(repeating: 0, count: count)
+            return p
+        }
+        window = buffer(windowLength, Float.self)
+        for (i, v) in MarkGrid.sqrtHann(windowLength).enumerated() { window[i] = v }
+        binBand = buffer(n / 2 + 1, Int32.self)
+        for b in 0...(n / 2) { binBand[b] = Int32(MarkGrid.band(ofHz: Double(b) * Double(sampleRate) / Double(n))) }
+        let signs = MarkLayout(key: key).bandSigns(coded: PayloadCodec(key: key).encode(payload))
+        bandSigns = buffer(signs.count, Float.self)
+        for (i, v) in signs.enumerated() { bandSigns[i] = v }
+        input = buffer(channels * cap, Float.self)
+        markBuffer = buffer(channels * cap, Float.self)
+        mix = buffer(cap, Float.self)
+        activity = buffer(cap, UInt8.self)
+        frame = buffer(n, Float.self)
+        spectrumRe = buffer(n / 2 + 1, Float.self)
+        spectrumIm = buffer(n / 2 + 1, Float.self)
+        synth = buffer(n, Float.self)
+        gains = buffer(MarkGrid.bandCount, Float.self)
+        bandEnergies = buffer(MarkGrid.bandCount, Double.self)
+        bandGains = buffer(MarkGrid.bandCount, Double.self)
     }
 
-    private static let maxSubChunk = 512
+    deinit {
+        for p in [window, input, markBuffer, mix, frame, spectrumRe, spectrumIm, synth, gains, bandSigns] { p.deallocate() }
+        binBand.deallocate(); activity.deallocate(); bandEnergies.deallocate(); bandGains.deallocate()
+    }
 
     private func frameStart(_ k: Int) -> Int { k * sampleRate / MarkGrid.framesPerSecond }
 
-    /// Marks `frameCount` frames of planar Float32 audio in place (see the type's documentation).
-    /// The output is the input delayed by `latencyFrames`, with the mark added where the input of
-    /// this call was `active`; the mark fades in over 10 ms after an inactive-to-active change
-    /// and out over the 10 ms before an active-to-inactive change, both inside the active range.
-    /// Chunking does not change the result. Cost: O(frameCount · channels) plus the frame FFTs.
+    /// Marks `frameCount` frames of planar Float32 audio in place.
+    ///
+    /// The output is the input delayed by `latencyFrames`, with the mark added where the input
+    /// of this call was `active`. The mark fades in over the first 10 ms of an active run and out
+    /// over its last 10 ms, both inside the run (the fade-out is possible because those samples
+    /// are still in the delay line when the inactive call arrives). Any chunking gives the same
+    /// output. Cost: O(frameCount x channels) plus two FFTs per 10 ms of audio.
     public func process(_ planes: [UnsafeMutablePointer<Float>], frameCount: Int, active: Bool) {
         precondition(planes.count == channels, "expected \(channels) planes, got \(planes.count)")
         if active != lastActive {
             transitions.append((inCount, active))
             lastActive = active
+            cachedUntil = 0
         }
+        let chans = channels, cap = capacity, msk = mask
+        let flag: UInt8 = active ? 1 : 0
+        let scale = 1 / Float(chans)
         var done = 0
         while done < frameCount {
             let m = min(WatermarkEmbedder.maxSubChunk, frameCount - done)
-            // 1. Take the input into the delay line.
-            for c in 0..<channels {
+            let base = inCount
+            // 1. Into the delay line, and the mix the mark is shaped from.
+            for c in 0..<chans {
                 let src = planes[c] + done
-                input[c].withUnsafeMutableBufferPointer { buf in
-                    for i in 0..<m { buf[(inCount + i) & mask] = src[i] }
-                }
+                let dst = input + c * cap
+                for i in 0..<m { dst[(base + i) & msk] = src[i] }
             }
-            let flag: UInt8 = active ? 1 : 0
-            let scale = 1 / Float(channels)
             for i in 0..<m {
-                let p = (inCount + i) & mask
+                let p = (base + i) & msk
                 activity[p] = flag
-                if channels == 1 {
-                    mix[p] = input[0][p]
+                if chans == 1 {
+                    mix[p] = input[p]
                 } else {
                     var s: Float = 0
-                    for c in 0..<channels { s += input[c][p] }
+                    for c in 0..<chans { s += input[c * cap + p] }
                     mix[p] = s * scale
                 }
             }
-            inCount += m
+            inCount = base + m
             // 2. Every frame whose window is now complete adds its share of the mark.
             while frameStart(nextFrame) + windowLength <= inCount {
                 processFrame(nextFrame)
                 nextFrame += 1
             }
-            // 3. Emit the delayed, marked samples into the same positions.
+            // 3. The delayed, marked samples go out in the same positions.
             emit(planes, at: done, count: m)
             done += m
         }
     }
 
     /// Ends the stream: returns the last `latencyFrames` frames (planar, [channel][frame]), with
-    /// the mark faded out if the stream ended while active, and resets the embedder so it can
-    /// start a new stream.
+    /// the mark faded out if the stream ended while active, and resets the embedder for a new
+    /// stream (same key and payload).
     public func drain() -> [[Float]] {
-        var tail = Array(repeating: [Float](repeating: 0, count: latencyFrames), count: channels)
         let lat = latencyFrames
-        tail.withUnsafeMutableBufferPointer { t in
-            var ptrs = [UnsafeMutablePointer<Float>]()
-            for c in 0..<channels { ptrs.append(t[c].withUnsafeMutableBufferPointer { $0.baseAddress! }) }
-            process(ptrs, frameCount: lat, active: false)
-        }
+        let tail = UnsafeMutablePointer<Float>.allocate(capacity: channels * lat)
+        tail.initialize(repeating: 0, count: channels * lat)
+        defer { tail.deallocate() }
+        process((0..<channels).map { tail + $0 * lat }, frameCount: lat, active: false)
+        let out = (0..<channels).map { Array(UnsafeBufferPointer(start: tail + $0 * lat, count: lat)) }
         reset()
-        return tail
+        return out
     }
 
     private func reset() {
-        for c in 0..<channels {
-            for i in 0..<capacity { input[c][i] = 0; markBuffer[c][i] = 0 }
-        }
-        for i in 0..<capacity { mix[i] = 0; activity[i] = 0 }
+        input.update(repeating: 0, count: channels * capacity)
+        markBuffer.update(repeating: 0, count: channels * capacity)
+        mix.update(repeating: 0, count: capacity)
+        activity.update(repeating: 0, count: capacity)
         inCount = 0; outCount = 0; nextFrame = 0; reference = 0
         transitions.removeAll(); lastActive = false
+        cachedUntil = 0
     }
 
     private func processFrame(_ k: Int) {
         let start = frameStart(k)
-        let w = windowLength
+        let w = windowLength, n = fftSize, msk = mask
         var anyActive = false
         var energy: Double = 0
         for i in 0..<w {
-            let p = (start + i) & mask
+            let p = (start + i) & msk
             if activity[p] != 0 { anyActive = true }
             let v = mix[p] * window[i]
             frame[i] = v
             energy += Double(v * v)
         }
         // The loudness reference follows every frame, marked or not, so a segment that starts
-        // in the middle of a programme gets the same mark strength as one that does not.
+        // in the middle of a programme is marked like one that does not.
         if energy > 0 {
-            reference = reference == 0 ? energy
-                : WatermarkEmbedder.referenceSmoothing * reference + (1 - WatermarkEmbedder.referenceSmoothing) * energy
+            let a = WatermarkEmbedder.referenceSmoothing
+            reference = reference == 0 ? energy : a * reference + (1 - a) * energy
         }
         guard anyActive, energy > 0 else { return }
-        for i in w..<fftSize { frame[i] = 0 }
-        let n = fftSize
-        frame.withUnsafeBufferPointer { f in
-            spectrumRe.withUnsafeMutableBufferPointer { re in
-                spectrumIm.withUnsafeMutableBufferPointer { im in
-                    fft.forward(f.baseAddress!, re: re.baseAddress!, im: im.baseAddress!)
-                }
-            }
+        for i in w..<n { frame[i] = 0 }
+        fft.forward(frame, re: spectrumRe, im: spectrumIm)
+        for b in 0..<MarkGrid.bandCount { bandEnergies[b] = 0 }
+        for b in 0...(n / 2) {
+            let band = Int(binBand[b])
+            if band >= 0 { bandEnergies[band] += Double(spectrumRe[b] * spectrumRe[b] + spectrumIm[b] * spectrumIm[b]) }
         }
-        var bandEnergy: Double = 0
-        for b in 0...(n / 2) where binBand[b] >= 0 {
-            bandEnergy += Double(spectrumRe[b] * spectrumRe[b] + spectrumIm[b] * spectrumIm[b])
-        }
-        bandEnergy *= 2 / Double(n)   // Parseval: back to time-domain energy units
-        guard bandEnergy > 0 else { return }
         let follow = WatermarkEmbedder.loudnessFollow
-        let target = WatermarkEmbedder.relativeMarkEnergy * pow(energy, follow) * pow(reference, 1 - follow)
-        let g = min(WatermarkEmbedder.maxBandGain, (target / bandEnergy).squareRoot())
-        let logGain = Float(log1p(g))
+        // n/2 converts time-domain energy to the half-spectrum's bin power (Parseval).
+        let target = WatermarkEmbedder.relativeMarkEnergy * pow(energy, follow) * pow(reference, 1 - follow) * Double(n) / 2
+        allocate(target: target)
         let slot = (k / 2) % MarkGrid.pairsPerPeriod
         let direction: Float = k % 2 == 0 ? 1 : -1
+        let signs = bandSigns + slot * MarkGrid.bandCount
         for b in 0..<MarkGrid.bandCount {
-            gains[b] = expm1(logGain * direction * bandSigns[slot * MarkGrid.bandCount + b])
+            gains[b] = expm1(Float(log1p(bandGains[b])) * direction * signs[b])
         }
         for b in 0...(n / 2) {
             let band = Int(binBand[b])
@@ -224,65 +246,107 @@ public final class WatermarkEmbedder {
             spectrumRe[b] *= gb
             spectrumIm[b] *= gb
         }
-        spectrumRe.withUnsafeBufferPointer { re in
-            spectrumIm.withUnsafeBufferPointer { im in
-                synth.withUnsafeMutableBufferPointer { s in
-                    fft.inverse(re: re.baseAddress!, im: im.baseAddress!, output: s.baseAddress!)
-                }
-            }
-        }
+        fft.inverse(re: spectrumRe, im: spectrumIm, output: synth)
         for i in 0..<w { synth[i] *= window[i] }
         if channels == 1 {
-            markBuffer[0].withUnsafeMutableBufferPointer { mb in
-                for i in 0..<w { mb[(start + i) & mask] += synth[i] }
-            }
+            for i in 0..<w { markBuffer[(start + i) & msk] += synth[i] }
             return
         }
         // One mark, shaped from the mix, shared by all channels and scaled to each channel's own
-        // energy in this frame: a silent channel gets none, a quiet one proportionally less, and a
-        // mono downmix receives the mark coherently.
+        // energy in this frame: a silent channel gets none, a quiet one proportionally less, and
+        // a mono downmix receives the mark coherently.
         for c in 0..<channels {
+            let x = input + c * capacity
             var ec: Double = 0
-            input[c].withUnsafeBufferPointer { x in
-                for i in 0..<w {
-                    let v = x[(start + i) & mask] * window[i]
-                    ec += Double(v * v)
-                }
+            for i in 0..<w {
+                let v = x[(start + i) & msk] * window[i]
+                ec += Double(v * v)
             }
             guard ec > 0 else { continue }
             let a = Float(min(4, (ec / energy).squareRoot()))
-            markBuffer[c].withUnsafeMutableBufferPointer { mb in
-                for i in 0..<w { mb[(start + i) & mask] += a * synth[i] }
-            }
+            let mb = markBuffer + c * capacity
+            for i in 0..<w { mb[(start + i) & msk] += a * synth[i] }
         }
     }
 
-    /// Mark gain (0...1) for the input sample at `n`: zero outside active runs, raised-cosine
-    /// ramps at the run's edges.
+    /// Splits the frame's mark energy `target` equally over the bands that have signal, each
+    /// band's relative change capped at `maxBandGain` (water-filling). Equal energy per band,
+    /// rather than an equal relative change, puts more of the change into the weaker bands,
+    /// where a given energy moves the band's log-energy — what the detector reads — further:
+    /// measured 4-5x the detection SNR at the same overall SNR, after AAC and noise too.
+    private func allocate(target: Double) {
+        let cap = WatermarkEmbedder.maxBandGain
+        var free = 0
+        for b in 0..<MarkGrid.bandCount {
+            if bandEnergies[b] > 0 { bandGains[b] = -1; free += 1 } else { bandGains[b] = 0 }
+        }
+        var remaining = target
+        while free > 0 && remaining > 0 {
+            let share = remaining / Double(free)
+            var capped = false
+            for b in 0..<MarkGrid.bandCount where bandGains[b] < 0 && share >= cap * cap * bandEnergies[b] {
+                bandGains[b] = cap
+                remaining -= cap * cap * bandEnergies[b]
+                free -= 1
+                capped = true
+            }
+            if !capped {
+                for b in 0..<MarkGrid.bandCount where bandGains[b] < 0 { bandGains[b] = (share / bandEnergies[b]).squareRoot() }
+                break
+            }
+        }
+        for b in 0..<MarkGrid.bandCount where bandGains[b] < 0 { bandGains[b] = 0 }
+    }
+
+    // The current activity run, cached between samples: [runStart, runEnd) is active (or, when
+    // `runActive` is false, inactive) and nothing changes before `cachedUntil`.
+    private var runActive = false
+    private var runStart = 0
+    private var runEnd = Int.max
+    private var cachedUntil = 0
+
+    /// Mark gain (0...1) for the input sample `n`: zero outside active runs, raised-cosine
+    /// ramps of `rampLength` at both edges of a run.
+    @inline(__always)
     private func markGain(_ n: Int) -> Float {
+        if n >= cachedUntil { updateRun(n) }
+        guard runActive else { return 0 }
+        let fromStart = n - runStart
+        let toEnd = runEnd == Int.max ? Int.max : runEnd - 1 - n
+        let d = min(fromStart, toEnd)
+        if d >= rampLength { return 1 }
+        return Float(0.5 - 0.5 * cos(Double.pi * (Double(d) + 0.5) / Double(rampLength)))
+    }
+
+    private func updateRun(_ n: Int) {
         while transitions.count >= 2 && transitions[1].index <= n { transitions.removeFirst() }
-        guard let first = transitions.first, first.index <= n, first.active else { return 0 }
-        let runStart = first.index
-        let runEnd = transitions.count >= 2 ? transitions[1].index : Int.max
-        let d = min(Double(n - runStart) + 0.5, runEnd == Int.max ? .infinity : Double(runEnd - n) - 0.5)
-        if d >= Double(rampLength) { return 1 }
-        return Float(0.5 - 0.5 * cos(Double.pi * d / Double(rampLength)))
+        if let first = transitions.first, first.index <= n {
+            runActive = first.active
+            runStart = first.index
+            runEnd = transitions.count >= 2 ? transitions[1].index : Int.max
+        } else {
+            runActive = false
+            runStart = 0
+            runEnd = transitions.first?.index ?? Int.max
+        }
+        // Valid until the run ends; `process` invalidates it when it appends a transition.
+        cachedUntil = runEnd
     }
 
     private func emit(_ planes: [UnsafeMutablePointer<Float>], at offset: Int, count m: Int) {
-        let lat = latencyFrames
+        let lat = latencyFrames, chans = channels, cap = capacity, msk = mask
         for j in 0..<m {
             let n = outCount + j - lat
             if n < 0 {
-                for c in 0..<channels { planes[c][offset + j] = 0 }
+                for c in 0..<chans { planes[c][offset + j] = 0 }
                 continue
             }
-            let p = n & mask
+            let p = n & msk
             let g = markGain(n)
-            for c in 0..<channels {
-                let x = input[c][p]
-                let mk = markBuffer[c][p]
-                markBuffer[c][p] = 0
+            for c in 0..<chans {
+                let x = input[c * cap + p]
+                let mk = markBuffer[c * cap + p]
+                markBuffer[c * cap + p] = 0
                 // Digital silence stays digital silence, sample by sample.
                 planes[c][offset + j] = x == 0 ? 0 : x + g * mk
             }
