@@ -26,8 +26,20 @@ public struct LabelJob: Sendable {
     /// Give up on an input that sends nothing for this long (seconds); live inputs only.
     public var readTimeout: Double = 10
 
+    /// `--metrics-json`: the end-of-run report, written at the end (also after a failure).
+    public var metricsJSONPath: String?
+    /// `--frame-log`: one CSV row per frame written, streamed as the run goes.
+    public var frameLogPath: String?
+    /// `--listen`: serve `/metrics` and `/healthz` while the run lasts.
+    public var listen: ListenAddress?
+
     /// The visible label on synthetic video; nil leaves it out (`--no-overlay`).
     public var overlay: LabelStyle? = LabelStyle()
+
+    /// GB 45438 metadata fields, the `--segments-out` sidecar and the audible cue.
+    public var provenance = ProvenanceSettings()
+    /// The watermark's 32-bit payload id (`--payload-id`); the sidecar records it when set.
+    public var payloadID: UInt32?
 
     /// Custom labeling processors, built per lane once the stream parameters are known. nil = pass
     /// through unchanged.

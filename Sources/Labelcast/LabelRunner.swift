@@ -1,4 +1,4 @@
-import Dispatch
+import Foundation
 import Logging
 import Synchronization
 
@@ -13,39 +13,84 @@ import Synchronization
 /// is then drained and finalized as at the end of input, and the report says `interrupted`.
 public final class LabelRunner: Sendable {
     public let job: LabelJob
-    private let runner: PipelineRunner
+    private let logger: Logger
+    private let state = Mutex<(runner: PipelineRunner?, cancelled: Bool, server: ControlServer?)>((nil, false, nil))
 
     public init(job: LabelJob, logger: Logger = Logger(label: "labelcast")) {
         self.job = job
-        self.runner = PipelineRunner(job: job, logger: logger)
+        self.logger = logger
     }
 
     /// Runs the job to the end of input (or cancellation) and returns its report.
     /// Throws `LabelcastError` with a one-line, actionable message when it cannot.
     public func run() async throws -> RunReport {
-        let runner = self.runner
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RunReport, any Error>) in
+        let telemetry = try RunTelemetry(frameLogPath: job.frameLogPath)
+        let runner = PipelineRunner(job: job, logger: logger, telemetry: telemetry)
+        telemetry.attach { runner.progress() }
+        let alreadyCancelled = state.withLock { s -> Bool in s.runner = runner; return s.cancelled }
+        if alreadyCancelled { runner.cancel() }
+        var server: ControlServer?
+        if let address = job.listen {
+            let s = ControlServer(address: address)
+            try await s.start(telemetry: telemetry, logger: logger)
+            server = s
+            state.withLock { $0.server = s }
+        }
+        defer { if let server { Task { await server.stop() } } }
+        let result: Result<RunReport, any Error> = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<RunReport, any Error>, Never>) in
                 Thread.detachNewThreadWithName("labelcast.run") {
-                    do { continuation.resume(returning: try runner.run()) } catch { continuation.resume(throwing: error) }
+                    do { continuation.resume(returning: .success(try runner.run())) } catch { continuation.resume(returning: .failure(error)) }
                 }
             }
         } onCancel: {
             runner.cancel()
         }
+        if let server { await server.stop() }
+        switch result {
+        case .success(let report):
+            try writeMetrics(report)
+            return report
+        case .failure(let error):
+            try? writeMetrics(runner.report(error: "\(error)"))
+            throw error
+        }
+    }
+
+    private func writeMetrics(_ report: RunReport) throws {
+        guard let path = job.metricsJSONPath else { return }
+        do { try report.metricsJSON().write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw LabelcastError("--metrics-json '\(path)' cannot be written: \(error.localizedDescription)")
+        }
     }
 
     /// Stops reading input; the run then finalizes its output and returns normally.
-    public func cancel() { runner.cancel() }
+    public func cancel() {
+        let runner = state.withLock { s -> PipelineRunner? in s.cancelled = true; return s.runner }
+        runner?.cancel()
+    }
 
     /// Live numbers for a progress display; safe from any thread.
-    public func progress() -> ProgressSnapshot { runner.progress() }
+    public func progress() -> ProgressSnapshot {
+        state.withLock { $0.runner }?.progress() ?? ProgressSnapshot(mediaSeconds: 0, wallSeconds: 0, durationSeconds: nil, counts: [:], queueDepths: [:])
+    }
 
-    /// Called on the mux queue with the complete trace of every frame written.
-    public func onFrameWritten(_ body: @escaping @Sendable (FrameTrace) -> Void) { runner.onFrameWritten = body }
+    /// The port the HTTP server bound (with `--listen HOST:0`), once running.
+    public var listeningPort: Int? { state.withLock { $0.server }?.port }
 }
 
-import Foundation
+extension RunReport {
+    /// The `--metrics-json` document: this report with snake_case keys and a schema tag.
+    public func metricsJSON() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let body = try encoder.encode(self)
+        var object = try JSONSerialization.jsonObject(with: body) as? [String: Any] ?? [:]
+        object["schema"] = "labelcast.metrics/1"
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    }
+}
 
 extension Thread {
     static func detachNewThreadWithName(_ name: String, _ body: @escaping @Sendable () -> Void) {

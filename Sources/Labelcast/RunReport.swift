@@ -23,6 +23,14 @@ public struct RunReport: Sendable, Codable {
     public var syntheticRanges: [SyntheticRange]
     /// True when the run stopped on a signal or `cancel()` rather than the end of input.
     public var interrupted: Bool
+    /// Wall-clock start of the run (UTC, ISO 8601).
+    public var startedAt: String = ""
+    /// lane → span (decode, process, encode, mux, total) → latency in microseconds.
+    public var latency: [String: [String: LatencySummary]] = [:]
+    /// Most items that waited in each stage's queue.
+    public var queueMaxDepth: [String: Int] = [:]
+    /// Set when the run failed: the one-line error.
+    public var error: String?
 
     public func lane(_ l: Lane) -> LaneReport? { lanes.first { $0.lane == l } }
 

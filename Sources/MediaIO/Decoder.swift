@@ -10,8 +10,10 @@ public final class Decoder: @unchecked Sendable {
     public let timeBase: Rational
     public let kind: StreamInfo.Kind
 
-    /// Opens the decoder for `stream` with FFmpeg's automatic threading (frame or slice threads).
-    public init(stream: UnsafeMutablePointer<AVStream>, threads: Int = 0) throws {
+    /// Opens the decoder for `stream` with FFmpeg's automatic threading. `lowDelay` (live
+    /// inputs) uses slice threads only: frame threads hold one frame per thread, which on a
+    /// live stream is that many frame durations of added latency.
+    public init(stream: UnsafeMutablePointer<AVStream>, threads: Int = 0, lowDelay: Bool = false) throws {
         let par = stream.pointee.codecpar!
         guard let codec = avcodec_find_decoder(par.pointee.codec_id) else {
             let name = avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "?"
@@ -27,6 +29,10 @@ public final class Decoder: @unchecked Sendable {
         try check(avcodec_parameters_to_context(ctx, par), "avcodec_parameters_to_context")
         ctx.pointee.pkt_timebase = stream.pointee.time_base
         ctx.pointee.thread_count = Int32(threads)
+        if lowDelay {
+            ctx.pointee.thread_type = FF_THREAD_SLICE
+            ctx.pointee.flags |= Int32(AV_CODEC_FLAG_LOW_DELAY)
+        }
         if kind == .video { ctx.pointee.framerate = stream.pointee.avg_frame_rate }
         try check(avcodec_open2(ctx, codec, nil), "avcodec_open2", context: String(cString: codec.pointee.name))
     }

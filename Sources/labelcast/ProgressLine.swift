@@ -6,12 +6,15 @@ import Labelcast
 /// speed ×, elapsed, and for file inputs percent and ETA.
 final class ProgressLine: @unchecked Sendable {
     private let enabled: Bool
+    /// Live runs show latency and drops: what an operator watches.
+    private let live: Bool
     private let snapshot: @Sendable () -> ProgressSnapshot
     private var timer: (any DispatchSourceTimer)?
     private var printed = false
 
-    init(enabled: Bool, snapshot: @escaping @Sendable () -> ProgressSnapshot) {
+    init(enabled: Bool, live: Bool = false, snapshot: @escaping @Sendable () -> ProgressSnapshot) {
         self.enabled = enabled && isatty(STDERR_FILENO) == 1
+        self.live = live
         self.snapshot = snapshot
     }
 
@@ -37,7 +40,12 @@ final class ProgressLine: @unchecked Sendable {
         let fps = s.wallSeconds > 0 ? Double(frames) / s.wallSeconds : 0
         var line = String(format: "frames %d  %.1f fps  %.2f×  %@", frames, fps, s.speed, Self.clock(s.wallSeconds))
         let dropped = s.counts.values.map(\.droppedTotal).reduce(0, +)
-        if dropped > 0 { line += "  dropped \(dropped)" }
+        if live {
+            if let p99 = s.recentLatencyP99Micros { line += String(format: "  p99 %.1f ms", Double(p99) / 1000) }
+            line += "  dropped \(dropped)"
+        } else if dropped > 0 {
+            line += "  dropped \(dropped)"
+        }
         if let d = s.durationSeconds, d > 0, s.speed > 0 {
             let pct = min(100, s.mediaSeconds / d * 100)
             let eta = max(0, (d - s.mediaSeconds) / s.speed)

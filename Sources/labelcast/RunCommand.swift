@@ -53,6 +53,13 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Seconds without data from a live input before it counts as stalled (default 10).")
     var readTimeout: Double = 10
 
+    @Option(help: "Write the end-of-run report (frames, drops, per-stage latency percentiles) as JSON.")
+    var metricsJson: String?
+    @Option(help: "Write one CSV row per frame (its trace through every stage), streamed as the run goes.")
+    var frameLog: String?
+    @Option(help: "Serve GET /metrics (Prometheus) and GET /healthz on HOST:PORT (host defaults to 127.0.0.1).")
+    var listen: String?
+
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
@@ -70,6 +77,14 @@ struct RunCommand: AsyncParsableCommand {
         if let videoBitrate { _ = try parseBitRate(videoBitrate, option: "--video-bitrate") }
         _ = try parseBitRate(audioBitrate, option: "--audio-bitrate")
         try label.validate()
+        if let listen { do { _ = try ListenAddress.parse(listen) } catch let e as LabelcastError { throw ValidationError(e.message) } }
+        for (name, path) in [("--metrics-json", metricsJson), ("--frame-log", frameLog)] {
+            guard let path else { continue }
+            let dir = (path as NSString).deletingLastPathComponent
+            guard dir.isEmpty || FileManager.default.fileExists(atPath: dir) else {
+                throw ValidationError("\(name) '\(path)': folder '\(dir)' does not exist")
+            }
+        }
         if output != "-" && output == input { throw ValidationError("--output is the same as --input: write to another file") }
         _ = try schedule()
     }
@@ -98,6 +113,9 @@ struct RunCommand: AsyncParsableCommand {
         job.audio.bitRate = try parseBitRate(audioBitrate, option: "--audio-bitrate")
         job.overlay = label.style()
         job.realtime = realtime
+        job.metricsJSONPath = metricsJson
+        job.frameLogPath = frameLog
+        job.listen = try listen.map { try ListenAddress.parse($0) }
         job.readTimeout = readTimeout
         return job
     }
@@ -116,7 +134,7 @@ struct RunCommand: AsyncParsableCommand {
             logger.notice("\(signal == SIGINT ? "SIGINT" : "SIGTERM"): finishing the output…")
             runner.cancel()
         }
-        let progress = ProgressLine(enabled: !outputOptions.quiet) { runner.progress() }
+        let progress = ProgressLine(enabled: !outputOptions.quiet, live: job.realtime || job.inputIsLive) { runner.progress() }
         progress.start()
         let report: RunReport
         do {

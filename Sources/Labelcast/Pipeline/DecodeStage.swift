@@ -156,6 +156,7 @@ final class ProcessStage: @unchecked Sendable {
 
     private func pass(_ f: LaneFrame) {
         f.trace.stamp(.processed)
+        f.trace.labeled = f.labeled
         downstream(.data(f))
     }
 }

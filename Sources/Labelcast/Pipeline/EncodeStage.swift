@@ -111,15 +111,31 @@ final class EncodeStage: @unchecked Sendable {
         try send(chunk)
     }
 
+    private var framesSent = 0
+    private var packetsReceived = 0
+    private var maxInFlight = 0
+    private var lastTrace: FrameTrace?
+
     private func send(_ frame: Frame) throws {
         while try encoder.send(frame) == .full { try drain() }
+        framesSent += 1
+        if framesSent - packetsReceived > maxInFlight {
+            maxInFlight = framesSent - packetsReceived
+            let delay = maxInFlight - 1
+            context.accounting.update(lane) { $0.encoderDelayFrames = max($0.encoderDelayFrames, delay) }
+        }
         try drain()
     }
 
     private func drain() throws {
         let padding = Int64(encoder.context.pointee.initial_padding)
         while case .output(let packet) = try encoder.receive() {
-            var trace = traces.removeValue(forKey: packet.pts) ?? traces.removeValue(forKey: packet.pts + padding)
+            packetsReceived += 1
+            // Matched back by pts (B-frames and encoder delay included; AAC shifts by its
+            // priming). A packet no frame maps to (an encoder's final flush) carries the trace
+            // of the frame before it, so every written frame has a trace.
+            var trace = traces.removeValue(forKey: packet.pts) ?? traces.removeValue(forKey: packet.pts + padding) ?? lastTrace
+            lastTrace = trace
             trace?.stamp(.encoded)
             if traces.count > 1024 { traces.removeAll(keepingCapacity: true) }
             mux.stage.submit(.packet(EncodedPacket(packet: packet, streamIndex: outputIndex, timeBase: encoder.timeBase,

@@ -20,6 +20,8 @@ public final class FrameAccounting: Sendable {
         /// Audio only: samples (per channel) in and out.
         public var samplesIn = 0
         public var samplesOut = 0
+        /// Most frames the encoder held at once before giving a packet back (its delay).
+        public var encoderDelayFrames = 0
         public var droppedTotal: Int { dropped.values.reduce(0, +) }
         /// The invariant the pipeline keeps.
         public var balanced: Bool { framesIn == framesOut + droppedTotal }

@@ -19,6 +19,8 @@ public struct ProgressSnapshot: Sendable {
     public var durationSeconds: Double?
     public var counts: [Lane: FrameAccounting.LaneCounts]
     public var queueDepths: [String: Int]
+    /// End-to-end latency p99 over the last 5-10 s, in microseconds.
+    public var recentLatencyP99Micros: UInt64? = nil
     public var speed: Double { wallSeconds > 0 ? mediaSeconds / wallSeconds : 0 }
 }
 
@@ -45,12 +47,15 @@ final class PipelineRunner: @unchecked Sendable {
     private var lanes: [(Lane, String, String, [any StageDepth])] = []
     private var mux: MuxStage?
     private let muxedSeconds = Atomic<UInt64>(0)
-    /// Called on the mux queue for every written frame (Telemetry hooks in here).
+    /// Called on the mux queue for every written frame, after telemetry has it.
     var onFrameWritten: (@Sendable (FrameTrace) -> Void)?
+    let telemetry: RunTelemetry
+    private var laneCodecs: [(Lane, String, String, [any StageDepth])] { lanes }
 
-    init(job: LabelJob, logger: Logger) {
+    init(job: LabelJob, logger: Logger, telemetry: RunTelemetry) {
         self.job = job
         self.logger = logger
+        self.telemetry = telemetry
         inputInterrupter = IOInterrupter(timeout: job.inputIsLive ? job.readTimeout : nil)
     }
 
@@ -66,7 +71,8 @@ final class PipelineRunner: @unchecked Sendable {
                          wallSeconds: Date().timeIntervalSince(startedAt),
                          durationSeconds: demuxer?.durationSeconds,
                          counts: context?.accounting.snapshot() ?? [:],
-                         queueDepths: Dictionary(lanes.flatMap { $0.3.map { ($0.stageName, $0.currentDepth) } }, uniquingKeysWith: max))
+                         queueDepths: Dictionary(lanes.flatMap { $0.3.map { ($0.stageName, $0.currentDepth) } }, uniquingKeysWith: max),
+                         recentLatencyP99Micros: telemetry.recentP99Micros())
     }
 
     /// Runs the job to the end. Blocks the calling thread (the async API wraps it).
@@ -106,7 +112,9 @@ final class PipelineRunner: @unchecked Sendable {
         }
         let origin = starts.min() ?? demuxer.startSeconds ?? 0
 
-        let timeline = SyntheticTimeline(mode: job.synthetic, ranges: job.segments)
+        // Provenance (GB 45438 metadata): reads the input's AIGC tag, which resolves --synthetic auto.
+        let provenance = ProvenanceWriter(job: job, inputTags: demuxer.metadata, logger: logger)
+        let timeline = SyntheticTimeline(mode: provenance.syntheticMode, ranges: job.segments)
         let context = PipelineContext(timeline: timeline, logger: logger, originSeconds: origin) { [inputInterrupter, outputInterrupter] in
             inputInterrupter.cancel()
             outputInterrupter.cancel()
@@ -136,6 +144,8 @@ final class PipelineRunner: @unchecked Sendable {
         muxStage.onWritten = { [unowned self] trace in
             let ms = UInt64(max(0, trace.mediaTime) * 1000)
             if ms > self.muxedSeconds.load(ordering: .relaxed) { self.muxedSeconds.store(ms, ordering: .relaxed) }
+            provenance.frameWritten(trace)
+            self.telemetry.record(trace)
             self.onFrameWritten?(trace)
         }
         self.mux = muxStage
@@ -154,10 +164,11 @@ final class PipelineRunner: @unchecked Sendable {
             }
             lanes = laneInfo
             var muxOptions: [String: String] = [:]
-            if muxer.formatName.contains("mp4") || muxer.formatName == "mov" {
+            if muxer.formatName.contains("mp4") || muxer.formatName == "mov" || muxer.formatName == "ipod" {
                 muxOptions["movflags"] = "+faststart+use_metadata_tags"
             }
             if !Muxer.isFilePath(job.output) { muxOptions["flush_packets"] = "1" }
+            try provenance.prepare(muxer: muxer, timeline: timeline)
             try muxer.writeHeader(options: muxOptions)
         } catch let e as MediaError {
             muxer.abort()
@@ -175,19 +186,34 @@ final class PipelineRunner: @unchecked Sendable {
             muxer.abort()
             throw LabelcastError(Self.explainRuntime(error, input: displayIn, output: displayOut))
         }
-        do { try muxer.finish() } catch {
+        do {
+            try provenance.finish(writtenSeconds: muxStage.writtenSeconds)  // chapters go in before the trailer
+            try muxer.finish()
+            try provenance.writeSidecar()
+        } catch {
             throw LabelcastError(Self.explainRuntime(error, input: displayIn, output: displayOut))
         }
+        return report(error: nil)
+    }
+
+    /// The run's report: complete at the end, and as far as it got when the run failed.
+    func report(error: String?) -> RunReport {
         let wall = Date().timeIntervalSince(startedAt)
-        let counts = context.accounting.snapshot()
-        let media = muxStage.writtenSeconds.values.max() ?? 0
-        return RunReport(input: displayIn, output: displayOut, outputFormat: muxer.formatName,
+        let counts = context?.accounting.snapshot() ?? [:]
+        let media = mux?.writtenSeconds.values.max() ?? Double(muxedSeconds.load(ordering: .relaxed)) / 1000
+        var depths: [String: Int] = [:]
+        for l in lanes { for s in l.3 { depths[s.stageName] = max(depths[s.stageName] ?? 0, s.highestDepth) } }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return RunReport(input: Redaction.url(job.input), output: Redaction.url(job.output), outputFormat: muxer?.formatName ?? "",
                          mediaSeconds: media, wallSeconds: wall, speed: wall > 0 ? media / wall : 0,
-                         lanes: laneInfo.map { l in
+                         lanes: lanes.map { l in
                             RunReport.LaneReport(lane: l.0, codecIn: l.1, codecOut: l.2, counts: counts[l.0] ?? .init(),
                                                  maxQueueDepth: l.3.map(\.highestDepth).max() ?? 0)
                          },
-                         syntheticRanges: timeline.ranges, interrupted: isCancelled)
+                         syntheticRanges: context?.timeline.ranges ?? job.segments, interrupted: isCancelled,
+                         startedAt: formatter.string(from: startedAt), latency: telemetry.latency.summaries(),
+                         queueMaxDepth: depths, error: error)
     }
 
     private func describe(_ t: SyntheticTimeline) -> String {
@@ -203,7 +229,7 @@ final class PipelineRunner: @unchecked Sendable {
                                 context: PipelineContext) throws -> (DecodeStage, (Lane, String, String, [any StageDepth])) {
         let info = demuxer.streams[index]
         let stream = demuxer.stream(index)
-        let decoder = try Decoder(stream: stream)
+        let decoder = try Decoder(stream: stream, lowDelay: job.inputIsLive || job.realtime)
         let dctx = decoder.context.pointee
         var rate = info.frameRate.isValid ? info.frameRate : Rational(25, 1)
         if rate.double > 240 { rate = Rational(60, 1) }
@@ -267,7 +293,11 @@ final class PipelineRunner: @unchecked Sendable {
         let encoder = try Encoder(audio: settings, globalHeader: muxer.needsGlobalHeader)
         let outIndex = try muxer.addStream(encoder: encoder)
         let format = AudioStreamFormat(sampleRate: settings.sampleRate, channels: settings.channels)
-        let processor = try job.audioProcessorFactory?(format, context.timeline) ?? PassThroughProcessor()
+        var processor: any FrameProcessor = try job.audioProcessorFactory?(format, context.timeline) ?? PassThroughProcessor()
+        // Audible cue (--audible-cue morse): first, so whatever follows (the watermark) covers it too.
+        if let cue = job.provenance.audibleCue {
+            processor = ProcessorChain([AudibleCueProcessor(cue: cue, format: format, timeline: context.timeline), processor])
+        }
         let encode = try EncodeStage(lane: .audio, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
                                      context: context, mux: mux, capacity: 16)
         let process = ProcessStage(lane: .audio, processor: processor, context: context, capacity: 16) { encode.stage.submit($0) }

@@ -11,6 +11,8 @@ public struct FrameTrace: Sendable, Codable, Equatable {
     public var lane: Lane
     public var mediaTime: Double
     public var synthetic: Bool
+    /// Whether a label (overlay or watermark) was applied to this frame.
+    public var labeled: Bool = false
     /// Nanoseconds of `DispatchTime.now().uptimeNanoseconds`, 0 = not reached.
     public var stamps: [UInt64]
 

@@ -1,0 +1,106 @@
+import CFFmpeg
+import Foundation
+import MediaIO
+
+/// The audible label (GB 45438 rhythm prompt): at the start of each synthetic segment, the
+/// Morse "AI" rhythm (·− ··) as a sine tone mixed over the programme, which is ducked under it
+/// for the cue's ~1.1 s. Samples are changed in place: the stream's timing never changes.
+///
+/// Segment starts are found in the frame itself (`SyntheticTimeline.nextBoundary`), so a cue
+/// starts on the exact sample of the boundary, not on the next frame. Takes planar float
+/// (`AV_SAMPLE_FMT_FLTP`) frames. Runs on the audio lane's process queue only.
+public final class AudibleCueProcessor: FrameProcessor, @unchecked Sendable {
+    public let cue: AudibleCue
+    private let timeline: SyntheticTimeline
+    private let sampleRate: Double
+    /// Start times (media time) of cues still playing.
+    private var active: [Double] = []
+    private var lastCueStart = -Double.infinity
+    private var wasSynthetic = false
+    private let amplitude: Double
+    private let duckGain: Double
+    /// Programme gain ramps (seconds) and the tone's on/off ramp, so nothing clicks.
+    private let duckAttack = 0.01, duckRelease = 0.03, toneRamp = 0.005
+
+    public init(cue: AudibleCue, format: AudioStreamFormat, timeline: SyntheticTimeline) {
+        self.cue = cue
+        self.timeline = timeline
+        self.sampleRate = Double(format.sampleRate)
+        amplitude = pow(10, cue.levelDB / 20)
+        duckGain = pow(10, -cue.duckDB / 20)
+    }
+
+    public func process(_ lf: LaneFrame) throws -> ProcessResult {
+        let frame = lf.frame
+        let n = frame.sampleCount
+        guard n > 0 else { return .emit([lf]) }
+        let rate = frame.sampleRate > 0 ? Double(frame.sampleRate) : sampleRate
+        let t0 = lf.mediaTime, t1 = t0 + Double(n) / rate
+        findSegmentStarts(from: t0, to: t1, sampleDuration: 1 / rate)
+        active.removeAll { $0 + cue.duration + duckRelease <= t0 }
+        guard !active.isEmpty, active.contains(where: { $0 < t1 }) else { return .emit([lf]) }
+
+        guard frame.sampleFormat == AV_SAMPLE_FMT_FLTP else {
+            throw MediaError(call: "audible cue", code: 0, message: "expects planar float audio, got format \(frame.sampleFormat.rawValue)")
+        }
+        try frame.makeWritable()
+        for c in 0..<frame.channelCount {
+            guard let raw = frame.audioChannel(c) else { continue }
+            let samples = UnsafeMutableRawPointer(raw).assumingMemoryBound(to: Float.self)
+            for i in 0..<n {
+                let t = t0 + Double(i) / rate
+                var gain = 1.0, tone = 0.0
+                for start in active {
+                    let dt = t - start
+                    guard dt >= 0, dt < cue.duration + duckRelease else { continue }
+                    gain = min(gain, duck(dt))
+                    tone += toneSample(dt)
+                }
+                if gain == 1 && tone == 0 { continue }
+                let mixed = Double(samples[i]) * gain + tone
+                samples[i] = Float(max(-1, min(1, mixed)))
+            }
+        }
+        lf.labeled = true
+        return .emit([lf])
+    }
+
+    public func finish() throws -> [LaneFrame] { [] }
+
+    /// Adds a cue at every place in [t0, t1) where the Timeline turns synthetic.
+    private func findSegmentStarts(from t0: Double, to t1: Double, sampleDuration: Double) {
+        if !wasSynthetic && timeline.isSynthetic(at: t0) { addCue(at: t0) }
+        var t = t0
+        while let b = timeline.nextBoundary(after: t), b < t1 {
+            if timeline.isSynthetic(at: b) { addCue(at: b) }
+            t = b
+        }
+        wasSynthetic = timeline.isSynthetic(at: t1 - sampleDuration / 2)
+    }
+
+    private func addCue(at t: Double) {
+        // One cue per segment start, even if a chunk boundary repeats the question.
+        guard t > lastCueStart + 1e-6 else { return }
+        lastCueStart = t
+        active.append(t)
+    }
+
+    /// Programme gain `dt` seconds into a cue: down over `duckAttack`, back up after the cue.
+    private func duck(_ dt: Double) -> Double {
+        let depth: Double
+        if dt < duckAttack { depth = dt / duckAttack } else if dt < cue.duration { depth = 1 } else {
+            depth = max(0, 1 - (dt - cue.duration) / duckRelease)
+        }
+        return 1 - depth * (1 - duckGain)
+    }
+
+    /// The tone `dt` seconds into a cue: on during each Morse element, with raised-cosine edges.
+    private func toneSample(_ dt: Double) -> Double {
+        for e in cue.elements where dt >= e.start && dt < e.end {
+            let edge = min(1, (dt - e.start) / toneRamp, (e.end - dt) / toneRamp)
+            let envelope = 0.5 - 0.5 * cos(Double.pi * edge)
+            return amplitude * envelope * sin(2 * Double.pi * cue.frequency * dt)
+        }
+        return 0
+    }
+}

@@ -1,0 +1,213 @@
+import CFFmpeg
+import Foundation
+import Logging
+import MediaIO
+import Overlay
+
+/// A run's machine-readable provenance (LABELS.md, "Machine-readable metadata"):
+/// - the GB 45438 AIGC field as a container tag (MP4/MOV with `use_metadata_tags`, Matroska,
+///   FLV), or for MPEG-TS as ID3 timed metadata in a data stream, sent at each synthetic
+///   segment's start and every `id3Interval` inside it, so a viewer joining late sees it;
+/// - one chapter per synthetic segment (MP4, Matroska), titled with the label text;
+/// - the `--segments-out` sidecar.
+/// Segments are taken from the frames that reached the muxer, so they say what was written.
+///
+/// The runner calls `init` once the input is open, `prepare` before the header, `frameWritten`
+/// on the mux queue for each written frame, and `finish` after the last packet, before the
+/// trailer: all from one thread at a time.
+final class ProvenanceWriter: @unchecked Sendable {
+    /// How often the ID3 tag repeats inside a synthetic segment (MPEG-TS).
+    static let id3Interval = 2.0
+
+    let settings: ProvenanceSettings
+    /// The mode the Timeline is built with: `--synthetic auto` resolved from the input's tags.
+    let syntheticMode: SyntheticMode
+    /// The input's own AIGC field (kept, never stripped), as (tag name, value).
+    let inputMarking: (key: String, value: String)?
+    /// The AIGC field value written to this output; nil when the output carries none.
+    private(set) var value: String?
+
+    private let job: LabelJob
+    private let logger: Logger
+    private let chapterTitle: String
+    private let wallClock: Bool
+
+    // Mux-queue state.
+    private var muxer: Muxer?
+    private var id3Stream: Int?
+    private var primary: Lane = .video
+    private var wholeStream = false
+    private var lastID3 = -Double.infinity
+    private var lastPrimary: (time: Double, read: UInt64)?
+    private var closed: [Range] = []
+    private var open: Range?
+    private var endOfStream = 0.0
+
+    private struct Range {
+        var start: Double
+        var end: Double?
+        var startRead: UInt64
+        var endRead: UInt64?
+        var packets: [Lane: Int] = [:]
+        var labeled: [Lane: Int] = [:]
+        func contains(_ t: Double) -> Bool { t >= start - 1e-9 && (end.map { t < $0 } ?? true) }
+    }
+
+    init(job: LabelJob, inputTags: [String: String], logger: Logger) {
+        self.job = job
+        self.settings = job.provenance
+        self.logger = logger
+        self.chapterTitle = job.overlay?.text ?? LabelStyle().text
+        self.wallClock = job.inputIsLive
+        inputMarking = AIGCMetadata.find(in: inputTags)
+        if job.synthetic == .auto {
+            if let m = inputMarking {
+                syntheticMode = .all
+                if job.segments.isEmpty {
+                    logger.notice("--synthetic auto: the input declares AIGC metadata (tag '\(m.key)'): all of it is treated as synthetic")
+                }
+            } else {
+                syntheticMode = .none
+                if job.segments.isEmpty {
+                    logger.notice("--synthetic auto: the input has no AIGC metadata: it is treated as not synthetic")
+                }
+            }
+        } else {
+            syntheticMode = job.synthetic
+        }
+    }
+
+    /// Before the header: decides the field value and puts it where the container takes it.
+    func prepare(muxer: Muxer, timeline: SyntheticTimeline) throws {
+        self.muxer = muxer
+        let ranges = timeline.ranges
+        wholeStream = ranges == [SyntheticRange(start: 0)]
+        let labeling = !ranges.isEmpty
+        if let marking = inputMarking {
+            if let parsed = AIGCMetadata.parse(marking.value) {
+                value = parsed.propagated(by: settings.producer, id: settings.produceID, label: labeling ? "1" : nil).jsonValue
+            } else {
+                value = marking.value
+                logger.warning("the input's \(marking.key) metadata is not in GB 45438 Appendix E form: kept as it is, without adding labelcast as propagator")
+            }
+        } else if labeling {
+            value = AIGCMetadata(contentProducer: settings.producer, produceID: settings.produceID).jsonValue
+        }
+        primary = (0..<Int(muxer.context.pointee.nb_streams)).contains {
+            muxer.context.pointee.streams[$0]!.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO
+        } ? .video : .audio
+        guard let value else { return }
+        logger.notice("AIGC metadata: ProduceID \(settings.produceID) (ContentProducer \(settings.producer))")
+        muxer.setMetadata(AIGCMetadata.tagName, value)
+        if muxer.needsInBandMetadata {
+            id3Stream = try muxer.addTimedID3Stream()
+        } else if ["wav", "w64", "aiff", "adts", "rawvideo", "h264"].contains(muxer.formatName) {
+            logger.notice("the \(muxer.formatName) output has no place for AIGC metadata: use --segments-out for a machine-readable record")
+        }
+    }
+
+    /// On the mux queue, after each frame's packet was written.
+    func frameWritten(_ trace: FrameTrace) {
+        let t = trace.mediaTime
+        guard trace.lane == primary else {
+            if let i = closed.lastIndex(where: { $0.contains(t) }) {
+                count(trace, in: &closed[i])
+            } else if open?.contains(t) == true {
+                count(trace, in: &open!)
+            }
+            return
+        }
+        if trace.synthetic {
+            if open == nil {
+                open = Range(start: t, startRead: trace[.read])
+                writeID3(at: t)
+            } else if t >= lastID3 + Self.id3Interval {
+                writeID3(at: t)
+            }
+            count(trace, in: &open!)
+        } else {
+            if var r = open {
+                r.end = t
+                r.endRead = trace[.read]
+                closed.append(r)
+                open = nil
+                if wallClock { try? writeSidecar(endSeconds: t) }
+            }
+            // An input that declared AIGC itself is marked throughout.
+            if inputMarking != nil, t >= lastID3 + Self.id3Interval { writeID3(at: t) }
+        }
+        lastPrimary = (t, trace[.read])
+    }
+
+    /// After the last packet, before the trailer: closes a segment still open at the end of
+    /// the stream (the primary lane's last packet end) and adds the chapters.
+    func finish(writtenSeconds: [Lane: Double]) throws {
+        let end = writtenSeconds[primary] ?? writtenSeconds.values.max() ?? lastPrimary?.time ?? 0
+        endOfStream = end
+        if var r = open {
+            r.end = max(end, lastPrimary?.time ?? r.start)
+            r.endRead = lastPrimary?.read
+            closed.append(r)
+            open = nil
+        }
+        if let muxer, muxer.supportsChapters, !wholeStream {
+            // A chapter per segment shows players which parts are synthetic; when the whole
+            // stream is, the container tag says so and one chapter would add nothing.
+            let tb = Rational(1, 1_000_000)
+            for r in closed {
+                try muxer.addChapter(start: MediaTime.timestamp(seconds: r.start, tb), end: MediaTime.timestamp(seconds: r.end ?? end, tb),
+                                     timeBase: tb, title: chapterTitle)
+            }
+        }
+    }
+
+    /// After the trailer: the `--segments-out` sidecar, written whole (temporary file + rename).
+    func writeSidecar() throws {
+        try writeSidecar(endSeconds: endOfStream)
+    }
+
+    private func count(_ trace: FrameTrace, in r: inout Range) {
+        r.packets[trace.lane, default: 0] += 1
+        if trace.labeled { r.labeled[trace.lane, default: 0] += 1 }
+    }
+
+    private func writeID3(at t: Double) {
+        guard let muxer, let id3Stream, let value else { return }
+        let tb = Rational(1, 90000)
+        do {
+            try muxer.writeData(TimedID3.tag(description: AIGCMetadata.tagName, value: value), stream: id3Stream,
+                                pts: MediaTime.timestamp(seconds: max(0, t), tb), timeBase: tb)
+            lastID3 = t
+        } catch {
+            logger.warning("could not write the AIGC timed metadata at \(String(format: "%.3f", t)) s: \(error)")
+        }
+    }
+
+    private func writeSidecar(endSeconds: Double) throws {
+        guard let path = settings.segmentsOut else { return }
+        var all = closed
+        if var r = open { r.end = endSeconds; r.endRead = lastPrimary?.read; all.append(r) }
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let now = FrameTrace.now()
+        func utc(_ read: UInt64?) -> String? {
+            guard wallClock, let read, read > 0 else { return nil }
+            return iso.string(from: Date(timeIntervalSinceNow: -Double(now &- read) / 1e9))
+        }
+        func micro(_ t: Double) -> Double { (t * 1e6).rounded() / 1e6 }
+        let sidecar = SegmentSidecar(
+            input: Redaction.url(job.input), output: Redaction.url(job.output), aigc: value,
+            payloadID: job.payloadID.map { String(format: "0x%08X", $0) },
+            segments: all.map { r in
+                SegmentSidecar.Segment(start: micro(r.start), end: micro(r.end ?? endSeconds), startUTC: utc(r.startRead), endUTC: utc(r.endRead),
+                                       packets: Dictionary(uniqueKeysWithValues: r.packets.map { ($0.key.rawValue, $0.value) }),
+                                       labeledPackets: Dictionary(uniqueKeysWithValues: Lane.allCases.filter { r.packets[$0] != nil }
+                                                                    .map { ($0.rawValue, r.labeled[$0] ?? 0) }))
+            })
+        do {
+            try sidecar.encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw LabelcastError("--segments-out '\(path)' cannot be written: \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Synchronization
+
+/// Everything a run measures, in one place: latency histograms, the frame log, the Prometheus
+/// exporter. Fed by the mux stage with each written frame's trace; read by the report, the
+/// progress line and the HTTP server from any thread.
+public final class RunTelemetry: Sendable {
+    let latency = LatencyRecorder()
+    let prometheus = PrometheusExporter()
+    let frameLog: FrameLog?
+    /// Monotonic origin of the run (uptime ns): frame-log stamps count from here.
+    let origin: UInt64
+    let startedAt = Date()
+    private let snapshotSource = Mutex<(@Sendable () -> ProgressSnapshot)?>(nil)
+    private let lastWritten = Atomic<UInt64>(0)
+    private let framesWritten = Atomic<Int>(0)
+
+    init(frameLogPath: String?) throws {
+        let start = FrameTrace.now()
+        origin = start
+        frameLog = try frameLogPath.map { try FrameLog(path: $0, origin: start) }
+    }
+
+    /// Called on the mux queue for every frame written.
+    func record(_ trace: FrameTrace) {
+        latency.record(trace)
+        prometheus.record(trace)
+        frameLog?.append(trace)
+        lastWritten.store(trace[.written], ordering: .relaxed)
+        framesWritten.add(1, ordering: .relaxed)
+    }
+
+    func attach(_ source: @escaping @Sendable () -> ProgressSnapshot) { snapshotSource.withLock { $0 = source } }
+
+    func snapshot() -> ProgressSnapshot? { snapshotSource.withLock { $0 }?() }
+
+    /// The Prometheus text for `GET /metrics`, with counters brought up to date.
+    func prometheusText() -> String {
+        if let s = snapshot() {
+            prometheus.refresh(counts: s.counts, queueDepths: s.queueDepths, speed: s.speed, mediaSeconds: s.mediaSeconds)
+        }
+        return prometheus.text()
+    }
+
+    /// `GET /healthz`: healthy while frames keep coming out (none for 10 s after the first is a stall).
+    func health() -> (healthy: Bool, body: [String: Any]) {
+        let last = lastWritten.load(ordering: .relaxed)
+        let now = FrameTrace.now()
+        let idle = last == 0 ? 0 : Double(now - last) / 1e9
+        let healthy = last == 0 || idle < 10
+        var body: [String: Any] = ["status": healthy ? "ok" : "stalled", "frames_written": framesWritten.load(ordering: .relaxed),
+                                   "seconds_since_last_frame": (idle * 1000).rounded() / 1000,
+                                   "uptime_seconds": (Date().timeIntervalSince(startedAt) * 1000).rounded() / 1000]
+        if let s = snapshot() { body["speed"] = (s.speed * 1000).rounded() / 1000 }
+        return (healthy, body)
+    }
+
+    /// End-to-end p99 over the last seconds, for the live status line.
+    public func recentP99Micros() -> UInt64? { latency.recentP99() }
+}
