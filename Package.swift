@@ -52,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "labelcast",
             dependencies: [
-                "Labelcast", "Overlay",
+                "Labelcast", "Overlay", "AudioMark",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

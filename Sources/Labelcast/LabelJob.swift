@@ -1,4 +1,5 @@
 import Foundation
+import AudioMark
 import Overlay
 
 /// Everything one labeling run needs: input, output, which parts are synthetic, how to label,
@@ -32,6 +33,13 @@ public struct LabelJob: Sendable {
     public var frameLogPath: String?
     /// `--listen`: serve `/metrics` and `/healthz` while the run lasts.
     public var listen: ListenAddress?
+
+    /// The inaudible watermark on synthetic audio; nil leaves it out (`--no-watermark`).
+    /// Default: the public demo key (say so to the user) and payload id 0.
+    public var watermark: WatermarkSettings? = WatermarkSettings(key: .demo, payloadID: 0, usesDemoKey: true)
+
+    /// Warnings to log once the run has started (so a run that fails at once prints only its error).
+    public var startupWarnings: [String] = []
 
     /// The visible label on synthetic video; nil leaves it out (`--no-overlay`).
     public var overlay: LabelStyle? = LabelStyle()

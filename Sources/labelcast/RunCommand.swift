@@ -32,6 +32,8 @@ struct RunCommand: AsyncParsableCommand {
     var segmentsFile: String?
 
     @OptionGroup(title: "Visible label") var label: LabelOptions
+    @OptionGroup(title: "Audio watermark") var watermark: WatermarkOptions
+    @OptionGroup(title: "Provenance (GB 45438 metadata, chapters, sidecar, audible cue)") var provenance: ProvenanceOptions
 
     @Option(help: "Video encoder (default libx264).")
     var videoCodec: String = "libx264"
@@ -112,6 +114,9 @@ struct RunCommand: AsyncParsableCommand {
         job.audio.codec = audioCodec
         job.audio.bitRate = try parseBitRate(audioBitrate, option: "--audio-bitrate")
         job.overlay = label.style()
+        job.watermark = try watermark.settings().0
+        job.payloadID = job.watermark?.payloadID
+        job.provenance = provenance.settings()
         job.realtime = realtime
         job.metricsJSONPath = metricsJson
         job.frameLogPath = frameLog
@@ -122,12 +127,12 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = outputOptions.makeLogger()
-        let job = try makeJob()
-        if job.synthetic == .auto {
-            logger.warning("--synthetic auto: reading the input's AIGC metadata is not built yet; treating the input as not synthetic")
-        }
+        var job = try makeJob()
         if let style = job.overlay, !LabelOptions.isRecognisedLabel(style.text) {
-            logger.warning("--label-text '\(style.text)' does not say \"AI\"/\"人工智能\" with \"生成\"/\"合成\" or \"AI-generated\", as GB 45438 expects")
+            job.startupWarnings.append("--label-text '\(style.text)' does not say \"AI\"/\"人工智能\" with \"生成\"/\"合成\" or \"AI-generated\", as GB 45438 expects")
+        }
+        if let w = job.watermark, w.usesDemoKey {
+            job.startupWarnings.append("no --key-file or LABELCAST_KEY: the watermark uses the public demo key, which anyone can read or forge")
         }
         let runner = LabelRunner(job: job, logger: logger)
         let signals = SignalWatcher { signal in

@@ -106,25 +106,50 @@ public enum DemoSource {
     }
 }
 
-/// A tone that sounds like speech rhythm: syllable-rate bursts of a few harmonics with a moving
-/// pitch, and pauses. Deterministic.
+/// Speech-like audio over a quiet music bed, deterministic: voiced syllables (harmonics of a
+/// moving pitch shaped by vowel formants up to ~3.5 kHz), fricative noise bursts between them,
+/// pauses between phrases, and a soft chord underneath — broadband like real programme audio.
 struct SpeechLikeTone {
     let sampleRate: Double
     var n = 0
     var phase = 0.0
+    var noise: UInt32 = 0x1234_5678
+    var lowpass = 0.0, highpass = 0.0, previous = 0.0
+    /// (F1, F2, F3) of a few vowels, Hz.
+    static let vowels: [(Double, Double, Double)] = [(730, 1090, 2440), (270, 2290, 3010), (530, 1840, 2480), (570, 840, 2410), (440, 1020, 2240)]
     init(sampleRate: Int) { self.sampleRate = Double(sampleRate) }
+
     mutating func next() -> Float {
         let t = Double(n) / sampleRate
         n += 1
-        let pitch = 140 + 40 * sin(2 * .pi * 0.7 * t)
-        phase += 2 * .pi * pitch / sampleRate
+        let syllableRate = 4.0
+        let syllable = Int(t * syllableRate)
+        let within = t * syllableRate - Double(syllable)
+        let phraseOn = t.truncatingRemainder(dividingBy: 2.5) < 2.0
+        let f0 = 120 + 60 * sin(2 * .pi * 0.37 * t) + 15 * sin(2 * .pi * 3.1 * t)
+        phase += 2 * .pi * f0 / sampleRate
         if phase > 2 * .pi { phase -= 2 * .pi }
-        var s = 0.0
-        for (k, a) in [(1.0, 0.5), (2.0, 0.3), (3.0, 0.2), (5.0, 0.1), (8.0, 0.05)] { s += a * sin(phase * k) }
-        // Syllables at ~4 Hz, with a pause every ~2.5 s.
-        let syllable = max(0, sin(2 * .pi * 4 * t))
-        let phrase = (t.truncatingRemainder(dividingBy: 2.5)) < 2.0 ? 1.0 : 0.0
-        return Float(0.35 * s * syllable * syllable * phrase)
+        let v = Self.vowels[syllable % Self.vowels.count]
+        var voiced = 0.0
+        var k = 1.0
+        while k * f0 < 4000 {
+            let f = k * f0
+            // Formant resonances on a -6 dB/octave source.
+            let env = 1 / k * (1.0 + 3 * exp(-pow((f - v.0) / 120, 2)) + 2 * exp(-pow((f - v.1) / 160, 2)) + 1.2 * exp(-pow((f - v.2) / 220, 2)))
+            voiced += env * sin(phase * k)
+            k += 1
+        }
+        let vowelGate = within > 0.15 && within < 0.85 ? sin(.pi * (within - 0.15) / 0.7) : 0
+        // Fricative: high-passed noise at the start of every other syllable.
+        noise = noise &* 1664525 &+ 1013904223
+        let white = Double(Int32(bitPattern: noise)) / Double(Int32.max)
+        highpass = 0.6 * (highpass + white - previous)
+        previous = white
+        let fricativeGate = syllable % 2 == 0 && within < 0.15 ? sin(.pi * within / 0.15) : 0
+        // Music bed: a soft A minor chord with a slow swell.
+        let bed = 0.04 * (1 + 0.3 * sin(2 * .pi * 0.2 * t)) * (sin(2 * .pi * 220 * t) + sin(2 * .pi * 261.63 * t) + sin(2 * .pi * 329.63 * t) + 0.5 * sin(2 * .pi * 440 * t))
+        let speech = phraseOn ? 0.12 * voiced * vowelGate + 0.08 * highpass * fricativeGate : 0
+        return Float(speech + bed)
     }
 }
 

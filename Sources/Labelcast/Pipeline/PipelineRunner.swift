@@ -176,6 +176,7 @@ final class PipelineRunner: @unchecked Sendable {
         }
 
         logger.info("labelcast: \(displayIn) → \(displayOut) (\(muxer.formatName)); synthetic: \(describe(timeline))")
+        for warning in job.startupWarnings { logger.warning("\(warning)") }
 
         // Demux on its own queue; the lanes follow through their stages.
         demuxQueue.async { [self] in demuxLoop(demuxer: demuxer, context: context) }
@@ -293,7 +294,14 @@ final class PipelineRunner: @unchecked Sendable {
         let encoder = try Encoder(audio: settings, globalHeader: muxer.needsGlobalHeader)
         let outIndex = try muxer.addStream(encoder: encoder)
         let format = AudioStreamFormat(sampleRate: settings.sampleRate, channels: settings.channels)
-        var processor: any FrameProcessor = try job.audioProcessorFactory?(format, context.timeline) ?? PassThroughProcessor()
+        var processor: any FrameProcessor = PassThroughProcessor()
+        if let factory = job.audioProcessorFactory {
+            processor = try factory(format, context.timeline)
+        } else if let watermark = job.watermark {
+            do { processor = try WatermarkProcessor(settings: watermark, format: format, timeline: context.timeline) } catch {
+                throw LabelcastError("audio watermark: \(error)")
+            }
+        }
         // Audible cue (--audible-cue morse): first, so whatever follows (the watermark) covers it too.
         if let cue = job.provenance.audibleCue {
             processor = ProcessorChain([AudibleCueProcessor(cue: cue, format: format, timeline: context.timeline), processor])

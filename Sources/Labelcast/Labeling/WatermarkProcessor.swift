@@ -1,0 +1,111 @@
+import AudioMark
+import CFFmpeg
+import MediaIO
+
+/// What the audio watermark carries and with which key (`--key-file`, `--payload-id`).
+public struct WatermarkSettings: Sendable {
+    public var key: WatermarkKey
+    public var payloadID: UInt32
+    /// True when no key was given and the public demo key is in use.
+    public var usesDemoKey: Bool
+    public init(key: WatermarkKey, payloadID: UInt32, usesDemoKey: Bool = false) {
+        self.key = key; self.payloadID = payloadID; self.usesDemoKey = usesDemoKey
+    }
+}
+
+/// The audio lane's labeling: adds the keyed, inaudible watermark to exactly the synthetic
+/// media time, splitting each chunk at segment boundaries so the mark starts and stops on the
+/// boundary sample (the embedder ramps it inside the range: no click).
+///
+/// The embedder looks ahead `latencyFrames` samples, so its output lags its input by that much.
+/// This processor hides the lag: it drops the first `latencyFrames` output samples (silence
+/// primed into the look-ahead) and releases the held tail at the end, so the lane's samples
+/// keep their media time and count. Runs on the audio lane's process queue only.
+public final class WatermarkProcessor: FrameProcessor, @unchecked Sendable {
+    private let embedder: WatermarkEmbedder
+    private let timeline: SyntheticTimeline
+    private let sampleRate: Double
+    private let channels: Int
+    private var primingLeft: Int
+    /// Media time of the first sample the lane gave us: the content the first output carries.
+    private var firstMediaTime: Double?
+    private var lastTrace: FrameTrace?
+    private var anyActiveSinceEmit = false
+
+    public init(settings: WatermarkSettings, format: AudioStreamFormat, timeline: SyntheticTimeline) throws {
+        embedder = try WatermarkEmbedder(sampleRate: format.sampleRate, channels: format.channels, key: settings.key,
+                                         payload: WatermarkPayload(synthetic: true, id: settings.payloadID))
+        self.timeline = timeline
+        sampleRate = Double(format.sampleRate)
+        channels = format.channels
+        primingLeft = embedder.latencyFrames
+    }
+
+    /// Samples of look-ahead the embedder holds (its added latency, ≤ 50 ms).
+    public var latencySamples: Int { embedder.latencyFrames }
+
+    public func process(_ lf: LaneFrame) throws -> ProcessResult {
+        let frame = lf.frame
+        let n = frame.sampleCount
+        guard n > 0 else { return .emit([]) }
+        guard frame.sampleFormat == AV_SAMPLE_FMT_FLTP, frame.channelCount == channels else {
+            throw MediaError(call: "watermark", code: 0, message: "expected planar float with \(channels) channels")
+        }
+        try frame.makeWritable()
+        if firstMediaTime == nil { firstMediaTime = lf.mediaTime }
+        lastTrace = lf.trace
+        let planes = (0..<channels).map { UnsafeMutableRawPointer(frame.audioChannel($0)!).assumingMemoryBound(to: Float.self) }
+        // Split at every boundary of the Timeline that falls inside this chunk.
+        var pos = 0
+        var labeled = false
+        while pos < n {
+            let t = lf.mediaTime + Double(pos) / sampleRate
+            let active = timeline.isSynthetic(at: t)
+            var end = n
+            if let b = timeline.nextBoundary(after: t) {
+                let boundary = Int(((b - lf.mediaTime) * sampleRate).rounded(.up))
+                if boundary > pos && boundary < n { end = boundary }
+            }
+            embedder.process(planes.map { $0 + pos }, frameCount: end - pos, active: active)
+            labeled = labeled || active
+            pos = end
+        }
+        lf.labeled = labeled
+        // Hide the look-ahead: the first `latency` samples out are priming, not programme.
+        if primingLeft >= n {
+            primingLeft -= n
+            return .emit([])
+        }
+        if primingLeft > 0 {
+            let keep = n - primingLeft
+            let trimmed = try Frame.audio(samples: keep, format: AV_SAMPLE_FMT_FLTP, channels: channels, sampleRate: frame.sampleRate)
+            for c in 0..<channels {
+                let src = UnsafeMutableRawPointer(frame.audioChannel(c)!).assumingMemoryBound(to: Float.self) + primingLeft
+                UnsafeMutableRawPointer(trimmed.audioChannel(c)!).assumingMemoryBound(to: Float.self).update(from: src, count: keep)
+            }
+            primingLeft = 0
+            let out = LaneFrame(frame: trimmed, mediaTime: firstMediaTime ?? lf.mediaTime, synthetic: lf.synthetic, trace: lf.trace)
+            out.labeled = labeled
+            return .emit([out])
+        }
+        return .emit([lf])
+    }
+
+    public func finish() throws -> [LaneFrame] {
+        let tail = embedder.drain()
+        guard let first = tail.first, !first.isEmpty, let trace = lastTrace else { return [] }
+        // When the stream was shorter than the look-ahead, part of the tail is still priming.
+        let skip = min(primingLeft, first.count)
+        let count = first.count - skip
+        guard count > 0 else { return [] }
+        let frame = try Frame.audio(samples: count, format: AV_SAMPLE_FMT_FLTP, channels: channels, sampleRate: Int(sampleRate))
+        for c in 0..<channels {
+            tail[c].withUnsafeBufferPointer { src in
+                UnsafeMutableRawPointer(frame.audioChannel(c)!).assumingMemoryBound(to: Float.self).update(from: src.baseAddress! + skip, count: count)
+            }
+        }
+        let out = LaneFrame(frame: frame, mediaTime: trace.mediaTime, synthetic: trace.synthetic, trace: trace)
+        out.labeled = trace.synthetic
+        return [out]
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import Labelcast
+
+/// `--key-file`, `--payload-id`, `--no-watermark`: the inaudible audio watermark.
+struct WatermarkOptions: ParsableArguments {
+    @Option(help: "Watermark key file (also LABELCAST_KEY); without either, a public demo key and a warning.")
+    var keyFile: String?
+    @Option(help: "32-bit id carried by the watermark, decimal or 0x… (default 0).")
+    var payloadId: String = "0"
+    @Flag(help: "Leave the audio watermark out (for measurement).")
+    var noWatermark = false
+
+    func validate() throws {
+        do {
+            _ = try WatermarkKeySource.parsePayloadID(payloadId)
+            if !noWatermark { _ = try WatermarkKeySource.load(keyFile: keyFile) }
+        } catch let e as LabelcastError { throw ValidationError(e.message) }
+    }
+
+    func settings() throws -> (WatermarkSettings?, WatermarkKeySource.Loaded?) {
+        guard !noWatermark else { return (nil, nil) }
+        let loaded = try WatermarkKeySource.load(keyFile: keyFile)
+        return (WatermarkSettings(key: loaded.key, payloadID: try WatermarkKeySource.parsePayloadID(payloadId), usesDemoKey: loaded.isDemo), loaded)
+    }
+}
