@@ -49,7 +49,7 @@ public final class WatermarkDetector {
     static let windowFrames = 1200      // 3 s of sub-frames
     static let minimumFrames = 560      // 1.4 s: enough to try
     static let evaluationHop = 200      // 0.5 s
-    static let candidatesTried = 3
+    static let candidatesTried = 4
     static let historyCapacity = 2048
     static let clip: Float = 3
 
