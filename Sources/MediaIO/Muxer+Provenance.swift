@@ -9,6 +9,10 @@ extension Muxer {
         ["mp4", "mov", "ipod", "matroska", "webm"].contains(formatName)
     }
 
+    /// Whether chapters tile the whole timeline (MP4/MOV store them as a text track whose
+    /// samples follow each other), so a gap between chapters needs a chapter of its own.
+    public var chaptersAreContiguous: Bool { ["mp4", "mov", "ipod"].contains(formatName) }
+
     /// Whether the container has no tags of its own that players read, so metadata must travel
     /// in-band (MPEG-TS).
     public var needsInBandMetadata: Bool { formatName == "mpegts" }

@@ -22,10 +22,15 @@ public final class AudibleCueProcessor: FrameProcessor, @unchecked Sendable {
     /// Programme gain ramps (seconds) and the tone's on/off ramp, so nothing clicks.
     private let duckAttack = 0.01, duckRelease = 0.03, toneRamp = 0.005
 
-    public init(cue: AudibleCue, format: AudioStreamFormat, timeline: SyntheticTimeline) {
+    public convenience init(cue: AudibleCue, format: AudioStreamFormat, timeline: SyntheticTimeline) {
+        self.init(cue: cue, sampleRate: format.sampleRate, timeline: timeline)
+    }
+
+    /// `sampleRate` is the lane's; a frame that says its own rate is timed by that.
+    public init(cue: AudibleCue, sampleRate: Int, timeline: SyntheticTimeline) {
         self.cue = cue
         self.timeline = timeline
-        self.sampleRate = Double(format.sampleRate)
+        self.sampleRate = Double(sampleRate)
         amplitude = pow(10, cue.levelDB / 20)
         duckGain = pow(10, -cue.duckDB / 20)
     }
@@ -104,3 +109,4 @@ public final class AudibleCueProcessor: FrameProcessor, @unchecked Sendable {
         return 0
     }
 }
+

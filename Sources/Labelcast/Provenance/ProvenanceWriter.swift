@@ -42,6 +42,7 @@ final class ProvenanceWriter: @unchecked Sendable {
     private var closed: [Range] = []
     private var open: Range?
     private var endOfStream = 0.0
+    private var frameSpacing = 0.0
 
     private struct Range {
         var start: Double
@@ -136,13 +137,17 @@ final class ProvenanceWriter: @unchecked Sendable {
             // An input that declared AIGC itself is marked throughout.
             if inputMarking != nil, t >= lastID3 + Self.id3Interval { writeID3(at: t) }
         }
+        if let last = lastPrimary, t > last.time { frameSpacing = t - last.time }
         lastPrimary = (t, trace[.read])
     }
 
     /// After the last packet, before the trailer: closes a segment still open at the end of
     /// the stream (the primary lane's last packet end) and adds the chapters.
     func finish(writtenSeconds: [Lane: Double]) throws {
-        let end = writtenSeconds[primary] ?? writtenSeconds.values.max() ?? lastPrimary?.time ?? 0
+        // The end of the stream: the last frame's end (its start plus the frame spacing), or
+        // the muxer's own record when that says more.
+        let lastEnd = lastPrimary.map { $0.time + frameSpacing } ?? 0
+        let end = max(writtenSeconds[primary] ?? writtenSeconds.values.max() ?? 0, lastEnd)
         endOfStream = end
         if var r = open {
             r.end = max(end, lastPrimary?.time ?? r.start)
@@ -154,9 +159,20 @@ final class ProvenanceWriter: @unchecked Sendable {
             // A chapter per segment shows players which parts are synthetic; when the whole
             // stream is, the container tag says so and one chapter would add nothing.
             let tb = Rational(1, 1_000_000)
+            var chapters: [(start: Double, end: Double, title: String)] = []
+            var covered = 0.0
             for r in closed {
-                try muxer.addChapter(start: MediaTime.timestamp(seconds: r.start, tb), end: MediaTime.timestamp(seconds: r.end ?? end, tb),
-                                     timeBase: tb, title: chapterTitle)
+                let rEnd = r.end ?? end
+                // MP4 chapters follow each other: the programme between segments gets an
+                // untitled chapter, so each labeled chapter starts where the segment does.
+                if muxer.chaptersAreContiguous, r.start > covered + 1e-6 { chapters.append((covered, r.start, "")) }
+                chapters.append((r.start, rEnd, chapterTitle))
+                covered = rEnd
+            }
+            if muxer.chaptersAreContiguous, !chapters.isEmpty, end > covered + 1e-6 { chapters.append((covered, end, "")) }
+            for c in chapters {
+                try muxer.addChapter(start: MediaTime.timestamp(seconds: c.start, tb), end: MediaTime.timestamp(seconds: c.end, tb),
+                                     timeBase: tb, title: c.title)
             }
         }
     }
