@@ -2,20 +2,20 @@ import ArgumentParser
 import Foundation
 import Labelcast
 
-/// `--aigc-*`, `--segments-out`, `--payload-id`'s record, `--audible-cue`: the machine-readable
+/// `--aigc-*`, `--segments-out`, `--audible-cue`, `--cue-*`: the machine-readable
 /// and audible labels (LABELS.md, "Machine-readable metadata", "Audible label").
 struct ProvenanceOptions: ParsableArguments {
-    @Option(help: "GB 45438 ContentProducer: your service's name or code (default labelcast).")
+    @Option(help: "GB 45438 ContentProducer: your service's name or code (letters, digits, - _ . : / @).")
     var aigcProducer: String = "labelcast"
     @Option(help: "GB 45438 ProduceID (default: a new UUID per run, printed at the start).")
     var aigcProduceId: String?
     @Option(help: "Write the synthetic ranges labeled, the AIGC value and the payload id to this JSON file.")
     var segmentsOut: String?
-    @Option(help: "Audible cue at each synthetic segment's start: morse (the GB 45438 rhythm ·− ··, Morse \"AI\") or off (default).")
+    @Option(help: "Audible cue at each synthetic segment's start: morse (the GB 45438 rhythm ·− ··, Morse \"AI\") or off.")
     var audibleCue: String = "off"
-    @Option(help: "Cue tone level in dBFS, -40 to 0 (default -12).")
+    @Option(help: "Cue tone level in dBFS, -40 to 0.")
     var cueLevel: Double = AudibleCue().levelDB
-    @Option(help: "Cue tone frequency in Hz, 200 to 4000 (default 1000).")
+    @Option(help: "Cue tone frequency in Hz, 200 to 4000.")
     var cueFrequency: Double = AudibleCue().frequency
 
     func validate() throws {
