@@ -43,6 +43,14 @@ import TestSupport
         #expect(r.status == 0, "\(r.stderr)")
         s = try TestSupport.probe(wav)
         #expect(s.first?.codecName == "pcm_s16le")
+        // The samples are the programme's, not float bytes read as integers: same level as the source.
+        func peak(_ path: String) throws -> Double {
+            let r = try TestSupport.run("ffmpeg", ["-v", "info", "-nostats", "-i", path, "-af", "volumedetect", "-f", "null", "-"])
+            let line = r.stderr.split(whereSeparator: \.isNewline).first { $0.contains("max_volume") } ?? ""
+            return Double(line.split(separator: " ").dropLast().last ?? "") ?? 99
+        }
+        let wavPeak = try peak(wav), inputPeak = try peak(input)
+        #expect(abs(wavPeak - inputPeak) < 1.0, "peak dB: wav \(wavPeak), input \(inputPeak)")
     }
 
     @Test func videoOnlyInputWorks() throws {

@@ -25,6 +25,7 @@ final class EncodeStage: @unchecked Sendable {
     /// (first sample index, trace) of frames in the FIFO, so each encoder frame keeps a trace.
     private var pendingTraces: [(Int64, FrameTrace)] = []
     private var samplesQueued: Int64 = 0
+    private var formatConverter: Resampler?
 
     init(lane: Lane, encoder: Encoder, outputIndex: Int, inputTimeBase: Rational, context: PipelineContext,
          mux: MuxStage, capacity: Int) throws {
@@ -87,7 +88,19 @@ final class EncodeStage: @unchecked Sendable {
         }
         pendingTraces.append((samplesQueued, lf.trace))
         samplesQueued += Int64(lf.frame.sampleCount)
-        try fifo.write(lf.frame)
+        var samples = lf.frame
+        if samples.sampleFormat != encoder.sampleFormat {
+            // The lane works in planar float; PCM and FLAC encoders take integers.
+            if formatConverter == nil || !formatConverter!.matches(samples) {
+                formatConverter = try withUnsafePointer(to: &samples.pointer.pointee.ch_layout) {
+                    try Resampler(inputFormat: samples.sampleFormat, inputRate: samples.sampleRate, inputLayout: $0,
+                                  outputFormat: encoder.sampleFormat, outputRate: encoder.sampleRate, outputChannels: encoder.channels)
+                }
+            }
+            guard let converted = try formatConverter!.convert(samples) else { return }
+            samples = converted
+        }
+        try fifo.write(samples)
         let size = encoder.frameSize > 0 ? encoder.frameSize : 1024
         while fifo.count >= size { try encodeAudioChunk(size) }
     }
