@@ -24,8 +24,11 @@ public struct LabelJob: Sendable {
 
     /// Read a file input at its native rate, as a live source would arrive.
     public var realtime = false
-    /// Give up on an input that sends nothing for this long (seconds); live inputs only.
+    /// An input that sends nothing for this long (seconds) counts as stalled; live inputs only.
     public var readTimeout: Double = 10
+    /// Live inputs: reopen a dropped or stalled input (capped exponential backoff) instead of
+    /// ending the run. A live run then ends only on a signal or `cancel()`.
+    public var reconnect = true
 
     /// `--metrics-json`: the end-of-run report, written at the end (also after a failure).
     public var metricsJSONPath: String?

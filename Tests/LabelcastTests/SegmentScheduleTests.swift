@@ -104,3 +104,42 @@ import Testing
         #expect(!r.contains("secret") && !r.contains("hunter22"))
     }
 }
+
+@Suite struct LiveSwitchTests {
+    @Test func switchOnRunsUntilSwitchedOff() {
+        let t = SyntheticTimeline(ranges: [SyntheticRange(start: 100, end: 110)])
+        #expect(t.switchState(on: true, at: 10, source: "control 127.0.0.1"))
+        #expect(t.isSynthetic(at: 10) && t.isSynthetic(at: 50) && t.isSynthetic(at: 200))
+        #expect(t.range(at: 20)?.source == "control 127.0.0.1")
+        #expect(!t.switchState(on: true, at: 20, source: "control"), "already on")
+        #expect(t.switchState(on: false, at: 30, source: "control"))
+        #expect(t.isSynthetic(at: 29.999) && !t.isSynthetic(at: 30) && !t.isSynthetic(at: 105))
+        #expect(!t.switchState(on: false, at: 40, source: "control"), "already off")
+    }
+
+    @Test func switchOffKeepsLaterScheduledRanges() {
+        let t = SyntheticTimeline(ranges: [SyntheticRange(start: 5, end: 10), SyntheticRange(start: 20, end: 30)])
+        #expect(t.switchState(on: false, at: 7, source: "control"))
+        #expect(t.isSynthetic(at: 6.9) && !t.isSynthetic(at: 7) && t.isSynthetic(at: 25))
+        #expect(t.range(at: 25)?.source == "schedule")
+        // Switching on inside a scheduled range extends it to an open end.
+        #expect(t.switchState(on: true, at: 22, source: "control"))
+        #expect(t.isSynthetic(at: 1000))
+        #expect(t.ranges.count == 2)
+    }
+
+    @Test func addRejectsOverlap() throws {
+        let t = SyntheticTimeline(ranges: [SyntheticRange(start: 5, end: 10)])
+        try t.add(SyntheticRange(start: 12, end: 14, source: "control"))
+        #expect(t.isSynthetic(at: 13))
+        #expect(throws: ScheduleError.self) { try t.add(SyntheticRange(start: 9, end: 11)) }
+        #expect(t.nextBoundary(after: 10) == 12)
+    }
+
+    @Test func allModeCanBeSwitchedOff() {
+        let t = SyntheticTimeline(mode: .all)
+        #expect(t.range(at: 0)?.source == "all")
+        #expect(t.switchState(on: false, at: 3, source: "control"))
+        #expect(t.isSynthetic(at: 2.9) && !t.isSynthetic(at: 3))
+    }
+}

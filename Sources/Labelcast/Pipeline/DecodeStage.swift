@@ -7,12 +7,24 @@ struct ReadPacket: @unchecked Sendable {
     let readAt: UInt64
 }
 
+/// What the demuxer hands a lane: a packet, or (after a live input reconnected) the new
+/// source's decoder and how to map its clock onto the old one.
+enum DemuxItem: @unchecked Sendable {
+    case packet(ReadPacket)
+    /// `shift`: seconds to add to the new stream's timestamps so media time carries on from
+    /// where the lost connection stopped.
+    case newSource(decoder: Decoder, timeBase: Rational, shift: Double)
+}
+
 /// Decodes one input stream into `LaneFrame`s, asks the Timeline about each, and hands them on.
 /// Corrupt packets are counted and skipped; the stream goes on. Runs on its own serial queue.
 final class DecodeStage: @unchecked Sendable {
     let lane: Lane
-    let stage: Stage<StageItem<ReadPacket>>
-    private let decoder: Decoder
+    let stage: Stage<StageItem<DemuxItem>>
+    private var decoder: Decoder
+    /// The current source's packet time base, and the shift (seconds) onto the first one's clock.
+    private var sourceTimeBase: Rational
+    private var shift: Double = 0
     private let context: PipelineContext
     private let timeBase: Rational
     /// Nominal frame duration in the stream's time base, for frames without a timestamp.
@@ -30,15 +42,24 @@ final class DecodeStage: @unchecked Sendable {
         self.decoder = decoder
         self.context = context
         self.timeBase = timeBase
+        self.sourceTimeBase = timeBase
         self.nominalDuration = max(1, nominalDuration)
         self.downstream = downstream
         stage = Stage(name: "\(lane.rawValue).decode", capacity: capacity)
         stage.handler = { [unowned self] item in self.handle(item) }
     }
 
-    private func handle(_ item: StageItem<ReadPacket>) {
+    private func handle(_ item: StageItem<DemuxItem>) {
         switch item {
-        case .data(let rp):
+        case .data(.newSource(let newDecoder, let tb, let newShift)):
+            // Flush what the old connection left in the decoder, then carry on with the new one.
+            _ = try? decoder.send(nil)
+            drain()
+            decoder = newDecoder
+            sourceTimeBase = tb
+            shift = newShift
+            readTimes.removeAll()
+        case .data(.packet(let rp)):
             context.accounting.update(lane) { $0.packetsIn += 1 }
             lastReadAt = rp.readAt
             if rp.packet.pts != MediaTime.noPTS {
@@ -74,13 +95,18 @@ final class DecodeStage: @unchecked Sendable {
     }
 
     private func emit(_ frame: Frame) {
+        let readAt = readTimes.removeValue(forKey: frame.pts) ?? lastReadAt
+        if shift != 0 || sourceTimeBase != timeBase, frame.pts != MediaTime.noPTS {
+            // After a reconnect: onto the first connection's clock, so media time runs on.
+            frame.pts = Int64(((Double(frame.pts) * sourceTimeBase.double + shift) / timeBase.double).rounded())
+        }
         // Frames without a timestamp continue the previous one's clock.
         var pts = frame.pts
         let duration: Int64
         if lane == .audio {
             duration = MediaTime.rescale(Int64(frame.sampleCount), from: Rational(1, Int32(max(1, frame.sampleRate))), to: timeBase)
         } else {
-            duration = frame.durationInTimeBase > 0 ? frame.durationInTimeBase : nominalDuration
+            duration = frame.durationInTimeBase > 0 && sourceTimeBase == timeBase ? frame.durationInTimeBase : nominalDuration
         }
         if pts == MediaTime.noPTS {
             pts = lastPts == MediaTime.noPTS ? 0 : lastPts + lastDuration
@@ -91,7 +117,7 @@ final class DecodeStage: @unchecked Sendable {
         let mediaTime = Double(pts) * timeBase.double - context.originSeconds
         let synthetic = context.timeline.isSynthetic(at: mediaTime)
         var trace = FrameTrace(sequence: context.nextSequence(), lane: lane, mediaTime: mediaTime, synthetic: synthetic,
-                               read: readTimes.removeValue(forKey: pts) ?? lastReadAt)
+                               read: readAt)
         trace.stamp(.decoded)
         downstream(.data(LaneFrame(frame: frame, mediaTime: mediaTime, synthetic: synthetic, trace: trace)))
     }

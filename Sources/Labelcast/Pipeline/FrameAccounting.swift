@@ -17,6 +17,8 @@ public final class FrameAccounting: Sendable {
         public var framesLabeled = 0
         /// Encoded packets written to the output.
         public var packetsOut = 0
+        /// Encoded packets not written, by reason (a live output that was down).
+        public var packetsDropped: [String: Int] = [:]
         /// Audio only: samples (per channel) in and out.
         public var samplesIn = 0
         public var samplesOut = 0

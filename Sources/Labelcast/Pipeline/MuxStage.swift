@@ -20,7 +20,17 @@ enum MuxItem: Sendable {
 /// has ended, hands over to the runner to write the trailer. Runs on its own serial queue.
 final class MuxStage: @unchecked Sendable {
     let stage: Stage<MuxItem>
-    let muxer: Muxer
+    /// The output; replaced when a live output is reopened. Mux queue only (and the runner
+    /// after the last lane ended).
+    private(set) var muxer: Muxer
+    /// For network outputs: builds the output anew (same streams, header written) after it dropped.
+    var reopen: (() throws -> Muxer)?
+    var onEvent: (@Sendable (String, [String: String]) -> Void)?
+    private var down = false
+    private var nextAttempt = Date.distantPast
+    private var backoff = 0.5
+    private var waitingForKeyframe = false
+    let hasVideo: Bool
     let context: PipelineContext
     private var openLanes: Set<Lane>
     private let allEnded: @Sendable () -> Void
@@ -32,6 +42,7 @@ final class MuxStage: @unchecked Sendable {
     init(muxer: Muxer, lanes: Set<Lane>, context: PipelineContext, allEnded: @escaping @Sendable () -> Void) {
         self.muxer = muxer
         self.openLanes = lanes
+        self.hasVideo = lanes.contains(.video)
         self.context = context
         self.allEnded = allEnded
         stage = Stage(name: "mux", capacity: 64)
@@ -43,6 +54,12 @@ final class MuxStage: @unchecked Sendable {
         case .packet(let p):
             guard !context.failed else { return }
             let end = Double(p.packet.pts + max(p.packet.duration, 0)) * p.timeBase.double
+            if down && !tryReopen() { return drop(p, reason: "output-down") }
+            if waitingForKeyframe {
+                // A reopened output starts on a keyframe, so its first picture decodes.
+                guard p.lane == .video && p.packet.isKeyframe else { return drop(p, reason: "output-resync") }
+                waitingForKeyframe = false
+            }
             do {
                 try muxer.write(p.packet, stream: p.streamIndex, timeBase: p.timeBase)
                 context.accounting.update(p.lane) { $0.packetsOut += 1 }
@@ -52,11 +69,47 @@ final class MuxStage: @unchecked Sendable {
                     onWritten?(t)
                 }
             } catch {
-                context.fail(error, stage: "mux")
+                guard reopen != nil, !context.failed else { return context.fail(error, stage: "mux") }
+                // A live output dropped: keep the pipeline running, drop packets while it is
+                // down, and reopen it with capped exponential backoff.
+                let reason = (error as? MediaError)?.message ?? "\(error)"
+                context.logger.warning("output lost (\(reason)); reconnecting to \(muxer.displayName)")
+                onEvent?("output_lost", ["reason": reason])
+                muxer.abort()
+                down = true
+                backoff = 0.5
+                nextAttempt = Date()
+                drop(p, reason: "output-down")
             }
         case .end(let lane):
             openLanes.remove(lane)
-            if openLanes.isEmpty { allEnded() }
+            if openLanes.isEmpty {
+                if down { _ = tryReopen() }
+                allEnded()
+            }
         }
+    }
+
+    /// Whether the output is back. Attempts at most once per backoff interval, so packets keep
+    /// flowing (and being counted as dropped) while the far end is away.
+    private func tryReopen() -> Bool {
+        guard let reopen, Date() >= nextAttempt else { return false }
+        do {
+            muxer = try reopen()
+            down = false
+            waitingForKeyframe = hasVideo
+            context.logger.notice("output reconnected to \(muxer.displayName)")
+            onEvent?("output_reconnected", [:])
+            return true
+        } catch {
+            context.logger.debug("output reconnect failed: \(error)")
+            nextAttempt = Date().addingTimeInterval(backoff)
+            backoff = min(backoff * 2, 8)
+            return false
+        }
+    }
+
+    private func drop(_ p: EncodedPacket, reason: String) {
+        context.accounting.update(p.lane) { $0.packetsDropped[reason, default: 0] += 1 }
     }
 }

@@ -44,6 +44,8 @@ final class PipelineRunner: @unchecked Sendable {
     private var muxer: Muxer?
     private var context: PipelineContext?
     private var decodeStages: [Int: DecodeStage] = [:]
+    /// The encoders in output stream order (to rebuild a live output that dropped).
+    private var outputEncoders: [Encoder] = []
     private var lanes: [(Lane, String, String, [any StageDepth])] = []
     private var mux: MuxStage?
     private let muxedSeconds = Atomic<UInt64>(0)
@@ -79,22 +81,11 @@ final class PipelineRunner: @unchecked Sendable {
     func run() throws -> RunReport {
         let displayIn = Redaction.url(job.input)
         let displayOut = Redaction.url(job.output)
-        // Open the input.
-        let inputURL = job.input == "-" ? "pipe:0" : job.input
-        var inputOptions: [String: String] = [:]
-        if job.inputIsLive {
-            inputOptions["fflags"] = "nobuffer"
-            inputOptions["probesize"] = "500000"
-            inputOptions["analyzeduration"] = "1000000"
-        }
         if !job.inputIsLive, job.input != "-", !job.input.contains("://"), !FileManager.default.fileExists(atPath: job.input) {
             throw LabelcastError("input '\(displayIn)' does not exist: check the path")
         }
         let demuxer: Demuxer
-        do {
-            demuxer = try Demuxer(url: inputURL, format: job.inputFormat, options: inputOptions,
-                                  displayName: displayIn, interrupter: inputInterrupter)
-        } catch let e as MediaError {
+        do { demuxer = try openInput() } catch let e as MediaError {
             if isCancelled { throw LabelcastError("interrupted before the input '\(displayIn)' opened") }
             throw LabelcastError(Self.explainOpen(e, url: displayIn))
         }
@@ -170,6 +161,17 @@ final class PipelineRunner: @unchecked Sendable {
             if !Muxer.isFilePath(job.output) { muxOptions["flush_packets"] = "1" }
             try provenance.prepare(muxer: muxer, timeline: timeline)
             try muxer.writeHeader(options: muxOptions)
+            if !Muxer.isFilePath(job.output) && job.output != "-" {
+                // A live output that drops is reopened with the same streams and metadata.
+                let encoders = outputEncoders
+                muxStage.reopen = { [job] in
+                    let m = try Muxer(url: job.output, format: job.outputFormat, displayName: displayOut, interrupter: IOInterrupter(timeout: 5))
+                    for encoder in encoders { _ = try m.addStream(encoder: encoder) }
+                    try provenance.prepare(muxer: m, timeline: timeline)
+                    try m.writeHeader(options: muxOptions)
+                    return m
+                }
+            }
         } catch let e as MediaError {
             muxer.abort()
             throw LabelcastError(Self.explainSetup(e, output: displayOut))
@@ -183,13 +185,15 @@ final class PipelineRunner: @unchecked Sendable {
         completion.wait()
 
         // One shutdown path for end of input, cancel and failure.
+        let output = muxStage.muxer
+        self.muxer = output
         if let error = context.error {
-            muxer.abort()
+            output.abort()
             throw LabelcastError(Self.explainRuntime(error, input: displayIn, output: displayOut))
         }
         do {
             try provenance.finish(writtenSeconds: muxStage.writtenSeconds)  // chapters go in before the trailer
-            try muxer.finish()
+            try output.finish()
             try provenance.writeSidecar()
         } catch {
             throw LabelcastError(Self.explainRuntime(error, input: displayIn, output: displayOut))
@@ -260,6 +264,7 @@ final class PipelineRunner: @unchecked Sendable {
         }
         let encoder = try Encoder(video: settings, globalHeader: muxer.needsGlobalHeader)
         let outIndex = try muxer.addStream(encoder: encoder)
+        outputEncoders.append(encoder)
         let format = VideoStreamFormat(width: settings.width, height: settings.height,
                                        pixelFormatName: Scaler.name(dctx.pix_fmt), frameRate: rate.double)
         let processor: any FrameProcessor
@@ -293,6 +298,7 @@ final class PipelineRunner: @unchecked Sendable {
         settings.bitRate = codec.hasPrefix("pcm_") || codec == "flac" ? 0 : job.audio.bitRate
         let encoder = try Encoder(audio: settings, globalHeader: muxer.needsGlobalHeader)
         let outIndex = try muxer.addStream(encoder: encoder)
+        outputEncoders.append(encoder)
         let format = AudioStreamFormat(sampleRate: settings.sampleRate, channels: settings.channels)
         var processor: any FrameProcessor = PassThroughProcessor()
         if let factory = job.audioProcessorFactory {
@@ -319,22 +325,67 @@ final class PipelineRunner: @unchecked Sendable {
 
     // MARK: demux
 
-    private func demuxLoop(demuxer: Demuxer, context: PipelineContext) {
+    /// Opens the input with low-latency options for live sources (no input buffering, a small
+    /// probe), under the interrupter's read timeout.
+    private func openInput() throws -> Demuxer {
+        var options: [String: String] = [:]
+        if job.inputIsLive {
+            options["fflags"] = "nobuffer"
+            options["probesize"] = "500000"
+            options["analyzeduration"] = "1000000"
+        }
+        return try Demuxer(url: job.input == "-" ? "pipe:0" : job.input, format: job.inputFormat, options: options,
+                           displayName: Redaction.url(job.input), interrupter: inputInterrupter)
+    }
+
+    /// Media time (s) just past the newest demuxed packet, over all lanes: where a live switch
+    /// takes effect, so both lanes see the same boundary.
+    private let newestEnd = Mutex<Double?>(nil)
+    var newestMediaTime: Double? { newestEnd.withLock { $0 } }
+    private let reconnectCount = Atomic<Int>(0)
+    var inputReconnects: Int { reconnectCount.load(ordering: .relaxed) }
+    /// Told about live events (reconnects) for the audit log and the log.
+    var onEvent: (@Sendable (String, [String: String]) -> Void)?
+
+    private func demuxLoop(demuxer first: Demuxer, context: PipelineContext) {
         var pacingStart: (wall: UInt64, media: Double)? = nil
         let paced = job.realtime && !job.inputIsLive
-        while true {
+        var demuxer = first
+        // Current connection: stream index → lane, and the shift onto the first connection's clock.
+        var routes: [Int: DecodeStage] = decodeStages
+        var shift = 0.0
+        readLoop: while true {
             let result: Demuxer.ReadResult
+            var lost: String? = nil
             do { result = try demuxer.read() } catch {
-                context.fail(error, stage: "demux")
-                break
+                if !job.inputIsLive || !job.reconnect || isCancelled {
+                    context.fail(error, stage: "demux")
+                    break
+                }
+                lost = (error as? MediaError)?.message ?? "\(error)"
+                result = .endOfInput
             }
-            guard case .packet(let packet) = result else { break }
-            guard let lane = decodeStages[packet.streamIndex] else { continue }
+            guard case .packet(let packet) = result else {
+                if isCancelled || !job.inputIsLive || !job.reconnect { break }
+                // A live input dropped or stalled: reopen it with capped exponential backoff; the
+                // output stays up and media time carries on from where the input stopped.
+                guard let (next, newRoutes, newShift) = reconnect(reason: lost ?? "the input ended", context: context) else { break }
+                demuxer = next
+                routes = newRoutes
+                shift = newShift
+                self.demuxer = next
+                continue
+            }
+            guard let lane = routes[packet.streamIndex] else { continue }
             let readAt = FrameTrace.now()
+            let tb = demuxer.streams[packet.streamIndex].timeBase
+            if packet.pts != MediaTime.noPTS {
+                let end = Double(packet.pts + max(0, packet.duration)) * tb.double + shift - context.originSeconds
+                newestEnd.withLock { $0 = max($0 ?? end, end) }
+            }
             if paced, packet.dts != MediaTime.noPTS || packet.pts != MediaTime.noPTS {
                 // --realtime: hold each packet until its media time comes round on the wall clock.
-                let tb = demuxer.streams[packet.streamIndex].timeBase
-                let t = Double(packet.dts != MediaTime.noPTS ? packet.dts : packet.pts) * tb.double
+                        let t = Double(packet.dts != MediaTime.noPTS ? packet.dts : packet.pts) * tb.double
                 if let start = pacingStart {
                     let due = start.wall + UInt64(max(0, (t - start.media)) * 1e9)
                     let now = FrameTrace.now()
@@ -346,9 +397,48 @@ final class PipelineRunner: @unchecked Sendable {
                     pacingStart = (readAt, t)
                 }
             }
-            lane.stage.submit(.data(ReadPacket(packet: packet, readAt: paced ? FrameTrace.now() : readAt)))
+            lane.stage.submit(.data(.packet(ReadPacket(packet: packet, readAt: paced ? FrameTrace.now() : readAt))))
         }
         for stage in decodeStages.values { stage.stage.submit(.end) }
+    }
+
+    /// Reopens a lost live input until it answers or the run is stopped. Returns the new demuxer,
+    /// its stream → lane routes, and the clock shift, after handing each lane its new decoder.
+    private func reconnect(reason: String, context: PipelineContext) -> (Demuxer, [Int: DecodeStage], Double)? {
+        let resumeAt = newestMediaTime ?? 0
+        logger.warning("input lost (\(reason)); reconnecting to \(Redaction.url(job.input))")
+        onEvent?("input_lost", ["reason": reason, "media_time": String(format: "%.3f", resumeAt)])
+        var delay = 0.5
+        var attempts = 0
+        while !isCancelled {
+            attempts += 1
+            do {
+                let demuxer = try openInput()
+                var routes: [Int: DecodeStage] = [:]
+                let video = demuxer.bestStream(.video), audio = demuxer.bestStream(.audio)
+                let starts = [video, audio].compactMap { $0 }.compactMap { MediaTime.seconds(demuxer.streams[$0].startTime, demuxer.streams[$0].timeBase) }
+                let newOrigin = starts.min() ?? 0
+                // New timestamps t map to t + shift on the first connection's clock.
+                let shift = resumeAt + context.originSeconds - newOrigin
+                for (index, lane) in [(video, Lane.video), (audio, Lane.audio)] {
+                    guard let index, let stage = decodeStages.values.first(where: { $0.lane == lane }) else { continue }
+                    let decoder = try Decoder(stream: demuxer.stream(index), lowDelay: true)
+                    stage.stage.submit(.data(.newSource(decoder: decoder, timeBase: demuxer.streams[index].timeBase, shift: shift)))
+                    routes[index] = stage
+                }
+                reconnectCount.add(1, ordering: .relaxed)
+                logger.notice("input reconnected after \(attempts) attempt(s); media time carries on at \(String(format: "%.3f", resumeAt)) s")
+                onEvent?("input_reconnected", ["attempts": String(attempts), "media_time": String(format: "%.3f", resumeAt)])
+                return (demuxer, routes, shift)
+            } catch {
+                logger.debug("reconnect attempt \(attempts) failed: \(error)")
+                // Sleep in small steps so a signal still stops the run at once.
+                let until = Date().addingTimeInterval(delay)
+                while Date() < until && !isCancelled { usleep(50_000) }
+                delay = min(delay * 2, 8)
+            }
+        }
+        return nil
     }
 
     // MARK: error texts

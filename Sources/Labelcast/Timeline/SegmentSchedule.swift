@@ -5,7 +5,11 @@ import Foundation
 public struct SyntheticRange: Sendable, Equatable, Codable, CustomStringConvertible {
     public var start: Double
     public var end: Double?
-    public init(start: Double, end: Double? = nil) { self.start = start; self.end = end }
+    /// Who decided it: `schedule`, `control` (with the client's address), `metadata`, `all`.
+    /// Not part of equality: two ranges over the same time are the same range.
+    public var source: String?
+    public init(start: Double, end: Double? = nil, source: String? = nil) { self.start = start; self.end = end; self.source = source }
+    public static func == (a: SyntheticRange, b: SyntheticRange) -> Bool { a.start == b.start && a.end == b.end }
     public func contains(_ t: Double) -> Bool { t >= start && (end.map { t < $0 } ?? true) }
     public var description: String {
         "\(SyntheticRange.format(start))-\(end.map(SyntheticRange.format) ?? "")"
