@@ -212,10 +212,10 @@ done
 echo
 echo "Quality (per clip, marked range 1-29 s):"
 echo
-echo "| clip | SNR of the mark | edge peak of difference (±50 ms) | host peak | digital-silence samples changed |"
-echo "|---|---|---|---|---|"
+echo "| clip | SNR of the mark | peak of difference within ±2 ms of the edges | within ±50 ms | host peak | digital-silence samples changed |"
+echo "|---|---|---|---|---|---|"
 while read -r c rest; do
-    echo "| $c | $(echo "$rest" | field snr_db) dB | $(echo "$rest" | field edge_peak_dbfs) dBFS | $(echo "$rest" | field host_peak) | $(echo "$rest" | field silence_violations) |"
+    echo "| $c | $(echo "$rest" | field snr_db) dB | $(echo "$rest" | field edge2ms_peak_dbfs) dBFS | $(echo "$rest" | field edge_peak_dbfs) dBFS | $(echo "$rest" | field host_peak) | $(echo "$rest" | field silence_violations) |"
 done < quality.txt
 echo
 ufp_ranges=$(echo "$fp" | field ranges); ufp_sec=$(echo "$fp" | field seconds); ufp_att=$(echo "$fp" | field decode_attempts)

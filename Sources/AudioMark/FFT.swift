@@ -19,7 +19,9 @@ final class RealFFT {
     let size: Int
     private let half: Int
     private let bitReverse: [Int32]
-    private let twiddles: UnsafeMutablePointer<Float>   // e^{-2πik/half}, k < half/2: re then im
+    // Per-stage twiddles e^{-2πij/(2h)}, j < h, for stage half-size h at offset h.
+    private let stageRe: UnsafeMutablePointer<Float>
+    private let stageIm: UnsafeMutablePointer<Float>
     private let splitRe: [Float]     // e^{-2πik/size}, k <= half
     private let splitIm: [Float]
     private var workRe: [Float]
@@ -39,13 +41,18 @@ final class RealFFT {
             rev[i] = Int32(r)
         }
         bitReverse = rev
-        var tr = [Float](), ti = [Float]()
-        for k in 0..<max(1, half / 2) {
-            let a = -2.0 * Double.pi * Double(k) / Double(half)
-            tr.append(Float(cos(a))); ti.append(Float(sin(a)))
+        stageRe = .allocate(capacity: max(2, half))
+        stageIm = .allocate(capacity: max(2, half))
+        stageRe.initialize(repeating: 0, count: max(2, half))
+        stageIm.initialize(repeating: 0, count: max(2, half))
+        var h = 4
+        while h < half {
+            for j in 0..<h {
+                let a = -Double.pi * Double(j) / Double(h)
+                stageRe[h + j] = Float(cos(a)); stageIm[h + j] = Float(sin(a))
+            }
+            h <<= 1
         }
-        twiddles = .allocate(capacity: 2 * tr.count)
-        for k in 0..<tr.count { twiddles[k] = tr[k]; twiddles[tr.count + k] = ti[k] }
         var sr = [Float](), si = [Float]()
         for k in 0...half {
             let a = -2.0 * Double.pi * Double(k) / Double(size)
@@ -56,7 +63,7 @@ final class RealFFT {
         workIm = [Float](repeating: 0, count: half)
     }
 
-    deinit { twiddles.deallocate() }
+    deinit { stageRe.deallocate(); stageIm.deallocate() }
 
     /// In-place complex FFT of `half` points (forward sign), on the work buffers.
     private func complexTransform(_ re: UnsafeMutablePointer<Float>, _ im: UnsafeMutablePointer<Float>) {
@@ -85,22 +92,22 @@ final class RealFFT {
             re[1] = ar - re[1]; im[1] = ai - im[1]
             return
         }
-        let twr = twiddles, twi = twiddles + max(1, half / 2)
+        // Remaining radix-2 stages. Each stage's twiddles are stored contiguously (half-size h
+        // at offset h), so the inner loop reads them sequentially and vectorizes.
         var len = 8
         while len <= n {
             let h = len / 2
-            let stride = n / len
+            let twr = stageRe + h, twi = stageIm + h
             start = 0
             while start < n {
-                var t = 0
+                let ar = re + start, ai = im + start, br = re + start + h, bi = im + start + h
                 for j in 0..<h {
-                    let wr = twr[t], wi = twi[t]
-                    let a = start + j, b = a + h
-                    let xr = re[b] * wr - im[b] * wi
-                    let xi = re[b] * wi + im[b] * wr
-                    re[b] = re[a] - xr; im[b] = im[a] - xi
-                    re[a] += xr; im[a] += xi
-                    t += stride
+                    let wr = twr[j], wi = twi[j]
+                    let xr = br[j] * wr - bi[j] * wi
+                    let xi = br[j] * wi + bi[j] * wr
+                    let yr = ar[j], yi = ai[j]
+                    br[j] = yr - xr; bi[j] = yi - xi
+                    ar[j] = yr + xr; ai[j] = yi + xi
                 }
                 start += len
             }

@@ -74,7 +74,12 @@ struct PayloadCodec: Sendable {
     /// Soft-decision Viterbi decode. `soft[i] > 0` means coded bit i is more likely 0; the
     /// magnitude is the confidence. Returns the payload only when the CRC verifies.
     func decode(_ soft: [Float]) -> WatermarkPayload? {
-        guard let info = PayloadCodec.viterbi(soft) else { return nil }
+        PayloadCodec.viterbi(soft).flatMap { payload(fromInfo: $0) }
+    }
+
+    /// The payload in 65 decoded information bits, if their CRC verifies.
+    func payload(fromInfo info: [UInt8]) -> WatermarkPayload? {
+        guard info.count == PayloadCodec.infoBits else { return nil }
         let p = Array(info[0..<PayloadCodec.payloadBits])
         var c: UInt32 = 0
         for b in info[PayloadCodec.payloadBits..<PayloadCodec.infoBits] { c = (c << 1) | UInt32(b) }

@@ -52,6 +52,9 @@ public final class WatermarkEmbedder {
     private let fftSize: Int
     private let fft: RealFFT
     private let rampLength: Int
+    /// In-band FFT bins are firstBin..<endBin (contiguous: the bands are).
+    private let firstBin: Int
+    private let endBin: Int
     private let capacity: Int
     private let mask: Int
 
@@ -71,6 +74,7 @@ public final class WatermarkEmbedder {
     private let gains: UnsafeMutablePointer<Float>
     private let bandEnergies: UnsafeMutablePointer<Double>
     private let bandGains: UnsafeMutablePointer<Double>
+    private let emitGains: UnsafeMutablePointer<Float>
 
     private var inCount = 0
     private var outCount = 0
@@ -114,7 +118,14 @@ public final class WatermarkEmbedder {
         window = buffer(windowLength, Float.self)
         for (i, v) in MarkGrid.sqrtHann(windowLength).enumerated() { window[i] = v }
         binBand = buffer(n / 2 + 1, Int32.self)
-        for b in 0...(n / 2) { binBand[b] = Int32(MarkGrid.band(ofHz: Double(b) * Double(sampleRate) / Double(n))) }
+        var lo = n / 2 + 1, hi = 0
+        for b in 0...(n / 2) {
+            let band = MarkGrid.band(ofHz: Double(b) * Double(sampleRate) / Double(n))
+            binBand[b] = Int32(band)
+            if band >= 0 { lo = min(lo, b); hi = max(hi, b + 1) }
+        }
+        firstBin = min(lo, hi)
+        endBin = hi
         let signs = MarkLayout(key: key).bandSigns(coded: PayloadCodec(key: key).encode(payload))
         bandSigns = buffer(signs.count, Float.self)
         for (i, v) in signs.enumerated() { bandSigns[i] = v }
@@ -129,10 +140,11 @@ public final class WatermarkEmbedder {
         gains = buffer(MarkGrid.bandCount, Float.self)
         bandEnergies = buffer(MarkGrid.bandCount, Double.self)
         bandGains = buffer(MarkGrid.bandCount, Double.self)
+        emitGains = buffer(WatermarkEmbedder.maxSubChunk, Float.self)
     }
 
     deinit {
-        for p in [window, input, markBuffer, mix, frame, spectrumRe, spectrumIm, synth, gains, bandSigns] { p.deallocate() }
+        for p in [window, input, markBuffer, mix, frame, spectrumRe, spectrumIm, synth, gains, bandSigns, emitGains] { p.deallocate() }
         binBand.deallocate(); activity.deallocate(); bandEnergies.deallocate(); bandGains.deallocate()
     }
 
@@ -168,13 +180,14 @@ public final class WatermarkEmbedder {
             for i in 0..<m {
                 let p = (base + i) & msk
                 activity[p] = flag
-                if chans == 1 {
-                    mix[p] = input[p]
-                } else {
-                    var s: Float = 0
-                    for c in 0..<chans { s += input[c * cap + p] }
-                    mix[p] = s * scale
+                mix[p] = input[p]
+            }
+            if chans > 1 {
+                for c in 1..<chans {
+                    let src = input + c * cap
+                    for i in 0..<m { let p = (base + i) & msk; mix[p] += src[p] }
                 }
+                for i in 0..<m { mix[(base + i) & msk] *= scale }
             }
             inCount = base + m
             // 2. Every frame whose window is now complete adds its share of the mark.
@@ -238,9 +251,9 @@ public final class WatermarkEmbedder {
         for i in w..<n { frame[i] = 0 }
         fft.forward(frame, re: spectrumRe, im: spectrumIm)
         for b in 0..<MarkGrid.bandCount { bandEnergies[b] = 0 }
-        for b in 0...(n / 2) {
+        for b in firstBin..<endBin {
             let band = Int(binBand[b])
-            if band >= 0 { bandEnergies[band] += Double(spectrumRe[b] * spectrumRe[b] + spectrumIm[b] * spectrumIm[b]) }
+            bandEnergies[band] += Double(spectrumRe[b] * spectrumRe[b] + spectrumIm[b] * spectrumIm[b])
         }
         let follow = WatermarkEmbedder.loudnessFollow
         if !previousFrameActive { runHostEnergy = 0; runMarkEnergy = 0 }
@@ -260,9 +273,13 @@ public final class WatermarkEmbedder {
         for b in 0..<MarkGrid.bandCount {
             gains[b] = expm1(Float(log1p(bandGains[b])) * direction * signs[b])
         }
-        for b in 0...(n / 2) {
-            let band = Int(binBand[b])
-            let gb: Float = band >= 0 ? gains[band] : 0
+        // Only the marked bands carry a change; everything else is zero.
+        spectrumRe.update(repeating: 0, count: firstBin)
+        spectrumIm.update(repeating: 0, count: firstBin)
+        (spectrumRe + endBin).update(repeating: 0, count: n / 2 + 1 - endBin)
+        (spectrumIm + endBin).update(repeating: 0, count: n / 2 + 1 - endBin)
+        for b in firstBin..<endBin {
+            let gb = gains[Int(binBand[b])]
             spectrumRe[b] *= gb
             spectrumIm[b] *= gb
         }
@@ -354,21 +371,23 @@ public final class WatermarkEmbedder {
     }
 
     private func emit(_ planes: [UnsafeMutablePointer<Float>], at offset: Int, count m: Int) {
-        let lat = latencyFrames, chans = channels, cap = capacity, msk = mask
+        let lat = latencyFrames, cap = capacity, msk = mask
+        // Gains first (they only depend on time), then one tight loop per channel.
         for j in 0..<m {
             let n = outCount + j - lat
-            if n < 0 {
-                for c in 0..<chans { planes[c][offset + j] = 0 }
-                continue
-            }
-            let p = n & msk
-            let g = markGain(n)
-            for c in 0..<chans {
-                let x = input[c * cap + p]
-                let mk = markBuffer[c * cap + p]
-                markBuffer[c * cap + p] = 0
+            emitGains[j] = n < 0 ? 0 : markGain(n)
+        }
+        for c in 0..<channels {
+            let dst = planes[c] + offset
+            let x = input + c * cap, mk = markBuffer + c * cap
+            for j in 0..<m {
+                let n = outCount + j - lat
+                if n < 0 { dst[j] = 0; continue }
+                let p = n & msk
+                let v = x[p]
                 // Digital silence stays digital silence, sample by sample.
-                planes[c][offset + j] = x == 0 ? 0 : x + g * mk
+                dst[j] = v == 0 ? 0 : v + emitGains[j] * mk[p]
+                mk[p] = 0
             }
         }
         outCount += m
