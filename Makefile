@@ -6,7 +6,7 @@ SWIFT ?= swift
 # fontconfig with a CJK font for the visible label, espeak-ng/sox for watermark test speech.
 DEB_PACKAGES := ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
 	pkg-config libfreetype-dev libfontconfig-dev fontconfig fonts-wqy-zenhei fonts-dejavu-core \
-	espeak-ng sox
+	espeak-ng sox nginx libnginx-mod-rtmp curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build release test demo clean

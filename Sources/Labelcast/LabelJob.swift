@@ -34,8 +34,12 @@ public struct LabelJob: Sendable {
     public var metricsJSONPath: String?
     /// `--frame-log`: one CSV row per frame written, streamed as the run goes.
     public var frameLogPath: String?
-    /// `--listen`: serve `/metrics` and `/healthz` while the run lasts.
+    /// `--listen`: serve `/metrics`, `/healthz` and the live control API while the run lasts.
     public var listen: ListenAddress?
+    /// `--control-token`: the control API then needs `Authorization: Bearer TOKEN`.
+    public var controlToken: String?
+    /// `--audit-log`: append-only JSON lines of labeling decisions and state changes.
+    public var auditLogPath: String?
 
     /// The inaudible watermark on synthetic audio; nil leaves it out (`--no-watermark`).
     /// Default: the public demo key (say so to the user) and payload id 0.

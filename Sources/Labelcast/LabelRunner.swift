@@ -29,10 +29,14 @@ public final class LabelRunner: Sendable {
         telemetry.attach { runner.progress() }
         let alreadyCancelled = state.withLock { s -> Bool in s.runner = runner; return s.cancelled }
         if alreadyCancelled { runner.cancel() }
+        let audit = try job.auditLogPath.map { try AuditLog(path: $0) }
+        runner.audit = audit
+        let control = LiveControl(audit: audit)
+        runner.onTimeline = { timeline in control.attach(timeline: timeline) { runner.newestMediaTime } }
         var server: ControlServer?
         if let address = job.listen {
             let s = ControlServer(address: address)
-            try await s.start(telemetry: telemetry, logger: logger)
+            try await s.start(telemetry: telemetry, control: control, token: job.controlToken, logger: logger)
             server = s
             state.withLock { $0.server = s }
         }

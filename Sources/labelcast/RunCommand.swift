@@ -59,8 +59,14 @@ struct RunCommand: AsyncParsableCommand {
     var metricsJson: String?
     @Option(help: "Write one CSV row per frame (its trace through every stage), streamed as the run goes.")
     var frameLog: String?
-    @Option(help: "Serve GET /metrics (Prometheus) and GET /healthz on HOST:PORT (host defaults to 127.0.0.1).")
+    @Option(help: "Serve GET /metrics (Prometheus), GET /healthz and the control API (GET/PUT /synthetic, POST /segments) on HOST:PORT (host defaults to 127.0.0.1).")
     var listen: String?
+    @Option(help: "Bearer token the control API requires (also LABELCAST_CONTROL_TOKEN).")
+    var controlToken: String?
+    @Option(help: "Append one JSON line per labeling decision and state change to this file.")
+    var auditLog: String?
+    @Flag(help: "End the run when a live input drops, instead of reconnecting.")
+    var noReconnect = false
 
     @OptionGroup var outputOptions: OutputOptions
 
@@ -80,7 +86,10 @@ struct RunCommand: AsyncParsableCommand {
         _ = try parseBitRate(audioBitrate, option: "--audio-bitrate")
         try label.validate()
         if let listen { do { _ = try ListenAddress.parse(listen) } catch let e as LabelcastError { throw ValidationError(e.message) } }
-        for (name, path) in [("--metrics-json", metricsJson), ("--frame-log", frameLog)] {
+        if let controlToken, controlToken.count < 8 {
+            throw ValidationError("--control-token is too short: use at least 8 characters (e.g. `openssl rand -hex 16`)")
+        }
+        for (name, path) in [("--metrics-json", metricsJson), ("--frame-log", frameLog), ("--audit-log", auditLog)] {
             guard let path else { continue }
             let dir = (path as NSString).deletingLastPathComponent
             guard dir.isEmpty || FileManager.default.fileExists(atPath: dir) else {
@@ -121,6 +130,12 @@ struct RunCommand: AsyncParsableCommand {
         job.metricsJSONPath = metricsJson
         job.frameLogPath = frameLog
         job.listen = try listen.map { try ListenAddress.parse($0) }
+        job.controlToken = controlToken ?? ProcessInfo.processInfo.environment["LABELCAST_CONTROL_TOKEN"]
+        job.auditLogPath = auditLog
+        job.reconnect = !noReconnect
+        if let l = job.listen, !["127.0.0.1", "::1", "localhost"].contains(l.host), job.controlToken == nil {
+            job.startupWarnings.append("--listen \(l) is reachable from other hosts and no --control-token is set: anyone who can connect can switch labeling")
+        }
         job.readTimeout = readTimeout
         return job
     }

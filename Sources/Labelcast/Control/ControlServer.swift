@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Synchronization
 
@@ -34,8 +35,43 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
-/// The HTTP side of a run: `GET /metrics` (Prometheus), `GET /healthz`. Runs on Hummingbird's
-/// own event loops; reads the run's telemetry through thread-safe snapshots.
+/// Request context that knows the client's address (for the audit log) and caps bodies.
+struct ControlRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+    var client: String {
+        guard let a = remoteAddress else { return "unknown" }
+        return "\(a.ipAddress ?? "?"):\(a.port ?? 0)"
+    }
+}
+
+/// `--control-token`: the control routes need `Authorization: Bearer TOKEN`. Compared in
+/// constant time; `/metrics` and `/healthz` stay open for scrapers and probes.
+struct BearerTokenMiddleware: RouterMiddleware {
+    typealias Context = ControlRequestContext
+    let token: [UInt8]
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        guard path.hasPrefix("/synthetic") || path.hasPrefix("/segments") else { return try await next(request, context) }
+        let given = Array((request.headers[.authorization] ?? "").utf8)
+        let expected = Array("Bearer ".utf8) + token
+        var diff = given.count == expected.count ? 0 : 1
+        for i in 0..<min(given.count, expected.count) { diff |= Int(given[i] ^ expected[i]) }
+        guard diff == 0 else {
+            return ControlServer.json(.unauthorized, ["error": "missing or wrong bearer token: send Authorization: Bearer <token>"],
+                                      extra: [.wwwAuthenticate: "Bearer"])
+        }
+        return try await next(request, context)
+    }
+}
+
+/// The HTTP side of a run: `GET /metrics` (Prometheus), `GET /healthz`, and the live control
+/// API (`GET`/`PUT /synthetic`, `POST /segments`). Runs on Hummingbird's own event loops;
+/// reads the run through thread-safe snapshots.
 final class ControlServer: Sendable {
     let address: ListenAddress
     private let task = Mutex<Task<Void, any Error>?>(nil)
@@ -48,8 +84,10 @@ final class ControlServer: Sendable {
     var port: Int? { bound.withLock { $0 } }
 
     /// Starts serving; returns once the socket is bound, or throws if it cannot be.
-    func start(telemetry: RunTelemetry, logger: Logger) async throws {
-        let router = Router()
+    func start(telemetry: RunTelemetry, control: LiveControl, token: String?, logger: Logger) async throws {
+        let router = Router(context: ControlRequestContext.self)
+        if let token { router.add(middleware: BearerTokenMiddleware(token: Array(token.utf8))) }
+        Self.addControlRoutes(router, control: control)
         router.get("metrics") { _, _ -> Response in
             let text = telemetry.prometheusText()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -85,6 +123,72 @@ final class ControlServer: Sendable {
                 return
             case .failure(let error):
                 throw LabelcastError("--listen \(address): cannot listen (\(error)); is the port in use?")
+            }
+        }
+    }
+
+    static let maxBody = 64 * 1024
+
+    static func json(_ status: HTTPResponse.Status, _ body: [String: Any], extra: HTTPFields = [:]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data("{}".utf8)
+        var headers: HTTPFields = [.contentType: "application/json"]
+        headers.append(contentsOf: extra)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Reads a JSON body of at most 64 KiB into `T`, or answers why not (400, 413).
+    enum Decoded<T> { case success(T), failure(Response) }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, example: String) async -> Decoded<T> {
+        let buffer: ByteBuffer
+        do { buffer = try await request.body.collect(upTo: maxBody) } catch {
+            return .failure(json(.contentTooLarge, ["error": "body larger than \(maxBody) bytes"]))
+        }
+        let data = Data(buffer.readableBytesView)
+        guard !data.isEmpty else { return .failure(json(.badRequest, ["error": "empty body: send JSON like \(example)"])) }
+        do { return .success(try JSONDecoder().decode(T.self, from: data)) } catch let e as DecodingError {
+            let reason: String
+            switch e {
+            case .keyNotFound(let k, _): reason = "missing field \"\(k.stringValue)\""
+            case .typeMismatch(_, let c): reason = "wrong type for \"\(c.codingPath.map(\.stringValue).joined(separator: "."))\": \(c.debugDescription)"
+            case .valueNotFound(_, let c): reason = "null for \"\(c.codingPath.map(\.stringValue).joined(separator: "."))\""
+            case .dataCorrupted: reason = "not valid JSON"
+            @unknown default: reason = "not valid JSON"
+            }
+            return .failure(json(.badRequest, ["error": "\(reason); send JSON like \(example)"]))
+        } catch {
+            return .failure(json(.badRequest, ["error": "not valid JSON; send JSON like \(example)"]))
+        }
+    }
+
+    struct SwitchBody: Decodable { let synthetic: Bool }
+    struct SegmentBody: Decodable { let start: Double; let end: Double? }
+
+    static func addControlRoutes(_ router: Router<ControlRequestContext>, control: LiveControl) {
+        let notStarted = json(.serviceUnavailable, ["error": "the stream has not started yet; try again in a moment"])
+        router.get("synthetic") { _, _ -> Response in
+            do { return json(.ok, try control.status()) } catch { return notStarted }
+        }
+        router.put("synthetic") { request, context -> Response in
+            switch await decode(SwitchBody.self, request, example: #"{"synthetic": true}"#) {
+            case .failure(let response): return response
+            case .success(let body):
+                do {
+                    let (t, changed) = try control.switchState(on: body.synthetic, client: context.client)
+                    return json(.ok, ["synthetic": body.synthetic, "media_time": LiveControl.round(t), "changed": changed])
+                } catch { return notStarted }
+            }
+        }
+        router.post("segments") { request, context -> Response in
+            switch await decode(SegmentBody.self, request, example: #"{"start": 30, "end": 45.5}"#) {
+            case .failure(let response): return response
+            case .success(let body):
+                do {
+                    let schedule = try control.addSegment(start: body.start, end: body.end, client: context.client)
+                    return json(.created, ["schedule": schedule])
+                } catch let e as ScheduleError {
+                    return json(e.message.contains("overlaps") ? .conflict : .badRequest, ["error": e.message])
+                } catch { return notStarted }
             }
         }
     }

@@ -49,6 +49,12 @@ final class PipelineRunner: @unchecked Sendable {
     private var lanes: [(Lane, String, String, [any StageDepth])] = []
     private var mux: MuxStage?
     private let muxedSeconds = Atomic<UInt64>(0)
+    /// `--audit-log`, when given.
+    var audit: AuditLog?
+    /// Told the Timeline once the input is open (the live control API attaches here).
+    var onTimeline: (@Sendable (SyntheticTimeline) -> Void)?
+    /// Per lane, whether the frames written last were labeled (mux queue only): segment edges.
+    private var labeledNow: [Lane: Bool] = [:]
     /// Called on the mux queue for every written frame, after telemetry has it.
     var onFrameWritten: (@Sendable (FrameTrace) -> Void)?
     let telemetry: RunTelemetry
@@ -105,7 +111,9 @@ final class PipelineRunner: @unchecked Sendable {
 
         // Provenance (GB 45438 metadata): reads the input's AIGC tag, which resolves --synthetic auto.
         let provenance = ProvenanceWriter(job: job, inputTags: demuxer.metadata, logger: logger)
-        let timeline = SyntheticTimeline(mode: provenance.syntheticMode, ranges: job.segments)
+        let timeline = SyntheticTimeline(mode: provenance.syntheticMode, ranges: job.segments,
+                                         source: job.segments.isEmpty && provenance.syntheticMode == .all && job.synthetic == .auto ? "metadata" : "schedule")
+        onTimeline?(timeline)
         let context = PipelineContext(timeline: timeline, logger: logger, originSeconds: origin) { [inputInterrupter, outputInterrupter] in
             inputInterrupter.cancel()
             outputInterrupter.cancel()
@@ -137,6 +145,7 @@ final class PipelineRunner: @unchecked Sendable {
             if ms > self.muxedSeconds.load(ordering: .relaxed) { self.muxedSeconds.store(ms, ordering: .relaxed) }
             provenance.frameWritten(trace)
             self.telemetry.record(trace)
+            self.auditSegmentEdge(trace, timeline: timeline)
             self.onFrameWritten?(trace)
         }
         self.mux = muxStage
@@ -178,6 +187,16 @@ final class PipelineRunner: @unchecked Sendable {
         }
 
         logger.info("labelcast: \(displayIn) → \(displayOut) (\(muxer.formatName)); synthetic: \(describe(timeline))")
+        let eventSink: @Sendable (String, [String: String]) -> Void = { [audit] event, fields in audit?.record(event, fields) }
+        muxStage.onEvent = eventSink
+        onEvent = eventSink
+        audit?.record("run_start", [
+            "input": displayIn, "output": displayOut, "format": muxer.formatName,
+            "synthetic_mode": job.synthetic.rawValue, "resolved_mode": provenance.syntheticMode.rawValue,
+            "schedule": timeline.ranges.map(LiveControl.json),
+            "overlay": job.overlay.map { ["text": $0.text, "position": $0.position.rawValue, "height": $0.heightFraction] as [String: Any] } ?? NSNull(),
+            "watermark": job.watermark.map { ["payload_id": String(format: "0x%08X", $0.payloadID), "demo_key": $0.usesDemoKey] as [String: Any] } ?? NSNull(),
+        ])
         for warning in job.startupWarnings { logger.warning("\(warning)") }
 
         // Demux on its own queue; the lanes follow through their stages.
@@ -198,7 +217,37 @@ final class PipelineRunner: @unchecked Sendable {
         } catch {
             throw LabelcastError(Self.explainRuntime(error, input: displayIn, output: displayOut))
         }
-        return report(error: nil)
+        let final = report(error: nil)
+        auditRunEnd(final)
+        return final
+    }
+
+    private func auditRunEnd(_ r: RunReport) {
+        guard let audit else { return }
+        var lanes: [String: Any] = [:]
+        for l in r.lanes {
+            lanes[l.lane.rawValue] = ["frames_in": l.counts.framesIn, "frames_out": l.counts.framesOut,
+                                      "frames_labeled": l.counts.framesLabeled, "dropped": l.counts.dropped]
+        }
+        audit.record("run_end", ["interrupted": r.interrupted, "error": r.error ?? NSNull(), "media_seconds": LiveControl.round(r.mediaSeconds), "lanes": lanes])
+    }
+
+    /// Writes `segment_start`/`segment_end` when a lane's written frames start or stop being
+    /// labeled: what actually went out, with the decision's source. Mux queue only.
+    private func auditSegmentEdge(_ trace: FrameTrace, timeline: SyntheticTimeline) {
+        guard let audit, labeledNow[trace.lane] ?? false != trace.labeled else { return }
+        labeledNow[trace.lane] = trace.labeled
+        var fields: [String: Any] = ["lane": trace.lane.rawValue, "media_time": LiveControl.round(trace.mediaTime)]
+        if trace.labeled {
+            // An audio chunk can start just before the boundary it carries.
+            let range = timeline.range(at: trace.mediaTime) ?? (trace.lane == .audio ? timeline.range(at: trace.mediaTime + 0.1) : nil)
+            fields["source"] = range?.source ?? "minimum-display"
+            if trace.lane == .video { fields["applied"] = "overlay" } else {
+                fields["applied"] = "watermark"
+                if let w = job.watermark { fields["payload_id"] = String(format: "0x%08X", w.payloadID) }
+            }
+        }
+        audit.record(trace.labeled ? "segment_start" : "segment_end", fields)
     }
 
     /// The run's report: complete at the end, and as far as it got when the run failed.
