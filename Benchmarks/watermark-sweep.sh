@@ -86,7 +86,7 @@ music_arp="st(1,220*pow(2,mod(floor(t*8)*7,24)/12));st(2,mod(t,0.125));st(3,55*p
 ff -f lavfi -i "aevalsrc=exprs='$music_chords':s=$rate:d=30" -ac 2 -f f32le music_chords.f32
 ff -f lavfi -i "aevalsrc=exprs='$music_arp':s=$rate:d=30" -ac 2 -f f32le music_arp.f32
 # Pink noise, slowly swelling.
-ff -f lavfi -i "anoisesrc=c=pink:r=$rate:a=0.2:d=30,volume='0.5+0.4*sin(2*PI*0.2*t)':eval=frame" -ac 2 -f f32le noise_pink.f32
+ff -f lavfi -i "anoisesrc=c=pink:r=$rate:a=0.2:d=30:seed=42,volume='0.5+0.4*sin(2*PI*0.2*t)':eval=frame" -ac 2 -f f32le noise_pink.f32
 # Music with 4 s of digital silence in the middle: the mark must leave it exactly zero.
 ff -f lavfi -i "aevalsrc=exprs='if(between(t,13,17),0,$music_arp)':s=$rate:d=30" -ac 2 -f f32le music_gap.f32
 clips="speech_en speech_de speech_zh music_chords music_arp noise_pink music_gap"
@@ -184,7 +184,7 @@ while [ $seconds_done -lt $target ]; do
     ff -f lavfi -i "aevalsrc=exprs='$(echo "$music_chords" | sed "s/110\*/$((90 + 13 * n))*/; s/t\*2)/t*$((1 + n % 4)))/")':s=$ar:d=60" -f f32le - >> unmarked.f32
     ff -f lavfi -i "aevalsrc=exprs='$(echo "$music_arp" | sed "s/220\*/$((170 + 11 * n))*/; s/t\*8)/t*$((4 + n % 6)))/")':s=$ar:d=60" -f f32le - >> unmarked.f32
     colours=(white pink brown blue violet velvet)
-    ff -f lavfi -i "anoisesrc=c=${colours[$i]}:r=$ar:a=0.1:d=30" -f f32le - >> unmarked.f32
+    ff -f lavfi -i "anoisesrc=c=${colours[$i]}:r=$ar:a=0.1:d=30:seed=$n" -f f32le - >> unmarked.f32
     ff -f lavfi -i "sine=f=$((200 + 97 * n)):r=$ar:d=10" -f f32le - >> unmarked.f32
     ff -f lavfi -i "anullsrc=r=$ar:cl=mono:d=10" -f f32le - >> unmarked.f32
     seconds_done=$(( $(stat -c %s unmarked.f32) / 4 / ar ))

@@ -81,7 +81,8 @@ public final class WatermarkDetector {
     private var frameCount = 0                     // sub-frames analysed
     private var pairCount = 0                      // pair-start frames with q available
     private var lastEvaluation = 0
-    private var detections: [WatermarkDetection] = []
+    private var open: [WatermarkDetection] = []
+    private var finished: [WatermarkDetection] = []
 
     /// Highest sync z-score seen in any window so far (presence evidence without a payload).
     public private(set) var strongestSync: Double = 0
@@ -131,10 +132,13 @@ public final class WatermarkDetector {
         memberIndex.deallocate()
     }
 
-    /// Feeds mono samples at `analysisSampleRate`. Returns the ranges decoded from windows that
-    /// completed during this call (each a ~3 s window's marked part; `finish()` merges them).
+    /// Feeds mono samples at `analysisSampleRate`.
+    ///
+    /// Returns the marked ranges that *finished* during this call: merged, final, each returned
+    /// once. A range finishes when the audio has moved more than 3.5 s past its end, so no later
+    /// window can extend it. Ranges still growing are in `openRanges`; `finish()` returns all.
     public func process(_ mono: UnsafeBufferPointer<Float>) -> [WatermarkDetection] {
-        var found: [WatermarkDetection] = []
+        var finishedNow: [WatermarkDetection] = []
         for x in mono {
             samples[sampleCount & 1023] = x
             sampleCount += 1
@@ -146,13 +150,14 @@ public final class WatermarkDetector {
                     makePair(frameCount - 1 - WatermarkDetector.subFramesPerFrame)
                     if pairCount >= WatermarkDetector.minimumFrames,
                        pairCount - lastEvaluation >= WatermarkDetector.evaluationHop || lastEvaluation == 0 {
-                        if let d = evaluate() { found.append(d); record(d) }
+                        if let d = evaluate() { record(d) }
                         lastEvaluation = pairCount
+                        finishedNow += closeRanges()
                     }
                 }
             }
         }
-        return found
+        return finishedNow
     }
 
     /// Convenience for arrays.
@@ -160,20 +165,24 @@ public final class WatermarkDetector {
         mono.withUnsafeBufferPointer { process($0) }
     }
 
-    /// End of input: evaluates the final window and returns every marked range found, merged
-    /// (overlapping or adjacent ranges with the same payload become one), in time order.
+    /// End of input: evaluates the final window and returns every marked range found (those
+    /// `process` already returned and those still open), merged, in time order.
     public func finish() -> [WatermarkDetection] {
         if pairCount >= WatermarkDetector.minimumFrames && pairCount != lastEvaluation {
             if let d = evaluate() { record(d) }
             lastEvaluation = pairCount
         }
-        return detections
+        return (finished + open).sorted { $0.start < $1.start }
     }
+
+    /// Ranges found so far that may still grow (the mark was seen in the last few seconds):
+    /// what a live display shows as "marked now".
+    public var openRanges: [WatermarkDetection] { open }
 
     private func record(_ d: WatermarkDetection) {
         var merged = d
         var rest: [WatermarkDetection] = []
-        for e in detections {
+        for e in open {
             if e.payload == merged.payload && e.start <= merged.end + 0.5 && merged.start <= e.end + 0.5 {
                 merged.start = min(merged.start, e.start)
                 merged.end = max(merged.end, e.end)
@@ -183,7 +192,19 @@ public final class WatermarkDetector {
             }
         }
         rest.append(merged)
-        detections = rest.sorted { $0.start < $1.start }
+        open = rest.sorted { $0.start < $1.start }
+    }
+
+    /// Moves open ranges that no future window can reach (a window spans 3 s and ranges merge
+    /// across gaps up to 0.5 s) to `finished`, and returns them.
+    private func closeRanges() -> [WatermarkDetection] {
+        let now = Double(sampleCount) / Double(WatermarkDetector.analysisSampleRate)
+        let reach = Double(WatermarkDetector.windowFrames * WatermarkDetector.hop) / Double(WatermarkDetector.analysisSampleRate) + 0.5
+        let done = open.filter { $0.end < now - reach }
+        guard !done.isEmpty else { return [] }
+        open.removeAll { $0.end < now - reach }
+        finished += done
+        return done
     }
 
     private func analyseFrame(start: Int) {

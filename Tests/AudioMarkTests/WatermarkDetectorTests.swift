@@ -46,20 +46,28 @@ import Foundation
         #expect(found.map(\.payload) == [WatermarkPayload(id: 777)])
     }
 
-    @Test func streamingInSmallChunksMatchesOneShot() throws {
+    @Test func streamingReportsFinishedRangesOnce() throws {
+        // Marked 1-5 s, then 5 s unmarked: the range must come out of `process` while streaming
+        // (once it is over), exactly once, and equal what a one-shot detection finds.
         let rate = 48000
-        let y = try TestSignals.embed(TestSignals.music(seconds: 5, rate: rate, seed: 2), rate: rate, channels: 1, id: 31)
+        let x = TestSignals.music(seconds: 10, rate: rate, seed: 2)
+        let y = try TestSignals.embed(x, rate: rate, channels: 1, id: 31, activeRange: rate..<(5 * rate))
         let mono = Resampler.resample(y, from: rate, to: WatermarkDetector.analysisSampleRate)
         let d = WatermarkDetector(key: .demo)
         var streamed: [WatermarkDetection] = []
+        var sawOpen = false
         var i = 0
         while i < mono.count {
             let n = min(333, mono.count - i)
             streamed += d.process(Array(mono[i..<(i + n)]))
+            sawOpen = sawOpen || !d.openRanges.isEmpty
             i += n
         }
+        #expect(sawOpen)
+        #expect(streamed.count == 1)
+        #expect(streamed.first?.payload.id == 31)
         let all = d.finish()
-        #expect(!streamed.isEmpty)                        // ranges come out while streaming
+        #expect(all == streamed)
         #expect(all == TestSignals.detect(y, rate: rate, channels: 1))
     }
 }
