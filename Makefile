@@ -9,7 +9,7 @@ DEB_PACKAGES := ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-d
 	espeak-ng sox nginx libnginx-mod-rtmp curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release test demo clean
+.PHONY: deps build release test demo bench clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -29,6 +29,14 @@ test: deps
 
 demo: release
 	.build/release/labelcast demo
+
+# labelcast vs the ffmpeg CLI, same job and encoder settings (Benchmarks/bench.sh; ~15 min on
+# 2 cores; BENCH_LONG=1 adds a 10-minute memory run). Also needs /usr/bin/time and jq.
+bench: deps
+	@for p in time jq; do dpkg -s $$p >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends time jq; break; }; done
+	$(SWIFT) build -c release --product labelcast
+	$(SWIFT) build -c release --product audiomark-bench
+	Benchmarks/bench.sh
 
 clean:
 	rm -rf .build labelcast-demo
