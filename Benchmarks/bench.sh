@@ -18,7 +18,7 @@
 #   BENCH_REPS=3      runs per configuration (alternated A B C D A B C D …)
 #   BENCH_RES="720 1080"  resolutions for parts 1-3
 #   BENCH_LONG=1      also run part 6 (takes 10+ minutes); its result is kept in the work folder
-#                     and shown in later tables with its own date
+#                     and shown in later tables with its own date; BENCH_LONG=only runs part 6 alone
 #   BENCH_WORK=DIR    generated media and logs (default .build/bench, which git ignores)
 # Inputs are generated once (testsrc2 + temporal/uniform noise, x264 at ~5 Mbit/s for 720p;
 # 48 kHz stereo: a stepped two-voice melody with harmonics and tremolo, plus pink noise) and
@@ -74,9 +74,11 @@ make_input() {   # $1 height → path
 }
 
 declare -A input
-for h in $resolutions 720; do input[$h]=$(make_input "$h"); done
 rt_input="$work/src-720p30-20s-$VERSION.mp4"
-[ -s "$rt_input" ] || ffmpeg -hide_banner -loglevel error -y -i "${input[720]}" -t 20 -c copy "$rt_input"
+if [ "$long" != only ]; then
+    for h in $resolutions 720; do input[$h]=$(make_input "$h"); done
+    [ -s "$rt_input" ] || ffmpeg -hide_banner -loglevel error -y -i "${input[720]}" -t 20 -c copy "$rt_input"
+fi
 
 # ---------------------------------------------------------------- commands
 x264=(-c:v libx264 -preset veryfast -tune zerolatency -crf 23 -g 60 -keyint_min 1)
@@ -104,6 +106,7 @@ results="$work/results.tsv"   # config height rep wall cpu rss_kb
 configs=(labelcast drawtext bare plain)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 busy0=$(busy_ticks); t0=$(date +%s.%N); own_cpu=0
+[ "$long" = only ] && reps=0
 for rep in $(seq 1 "$reps"); do
     for h in $resolutions; do
         for c in "${configs[@]}"; do
@@ -134,20 +137,20 @@ pct() { printf '%+.1f%%' "$(calc "($1 / $2 - 1) * 100")"; }
 f1() { printf '%.1f' "$1"; }
 
 # ---------------------------------------------------------------- 4. realtime latency
-log "realtime 720p30, 20 s"
 rt_json="$work/realtime-metrics.json"
-"$lc" run -i "$rt_input" -o "$work/out-realtime.mp4" --realtime --synthetic all --crf 23 --metrics-json "$rt_json" --quiet
+[ "$long" = only ] || log "realtime 720p30, 20 s"
+[ "$long" = only ] || "$lc" run -i "$rt_input" -o "$work/out-realtime.mp4" --realtime --synthetic all --crf 23 --metrics-json "$rt_json" --quiet
 rm -f "$work/out-realtime.mp4"
 ms() { printf '%.1f' "$(jq -r "$1 / 1000" "$rt_json")"; }
 
 # ---------------------------------------------------------------- 5. AudioMark speed
-log "audiomark-bench speed"
-am=$("$amb" speed)
+am=""
+[ "$long" = only ] || { log "audiomark-bench speed"; am=$("$amb" speed); }
 am_field() { echo "$am" | tr ' ' '\n' | awk -F= -v k="$1" '$1==k {print $2}'; }
 
 # ---------------------------------------------------------------- 6. memory, 10 min 1080p
 mem_file="$work/memory-result.md"
-if [ "$long" = 1 ]; then
+if [ "$long" = 1 ] || [ "$long" = only ]; then
     long_input="$work/src-1080p30-600s-$VERSION.mp4"
     # The 60 s input looped 10× with stream copy (timestamps continue), once, on disk.
     [ -s "$long_input" ] || ffmpeg -hide_banner -loglevel error -y -stream_loop 9 -i "$(make_input 1080)" -c copy "$long_input"
@@ -170,12 +173,14 @@ if [ "$long" = 1 ]; then
     at() {   # VmRSS (MB) of the last sample at or before $1 s
         awk -F'\t' -v s="$1" '$1 <= s {v=$2} END {if (v) printf "%.0f", v/1024; else print "–"}' "$samples"
     }
+    spread() { awk -F'\t' '$1 >= 60 {if (!n++ || $2 < lo) lo = $2; if ($2 > hi) hi = $2} END {printf "%.0f", (hi - lo) / 1024}' "$samples"; }
     {
-        echo "| 6 | memory, 10 min 1080p30 \`--realtime --synthetic all\` ($(date -u +%F)) | peak RSS $((lrss / 1024)) MB; VmRSS $(at 60) / $(at 300) / $(at 600) MB at 1 / 5 / 10 min (run took $(f1 "$lwall") s) | flat |"
+        echo "| 6 | memory, 10 min 1080p30 \`--realtime --synthetic all\` ($(date -u +%F)) | peak RSS $((lrss / 1024)) MB; VmRSS $(at 60) / $(at 300) / $(at 600) MB at 1 / 5 / 10 min, spread after 1 min $(spread) MB over $(wc -l <"$samples") samples (run took $(f1 "$lwall") s) | flat |"
     } >"$mem_file"
 fi
 if [ -s "$mem_file" ]; then mem_row=$(cat "$mem_file")
 else mem_row="| 6 | memory, 10 min 1080p30 | not measured yet: \`BENCH_LONG=1 make bench\` | flat |"; fi
+if [ "$long" = only ]; then echo "$mem_row"; exit 0; fi
 
 # ---------------------------------------------------------------- report
 cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)

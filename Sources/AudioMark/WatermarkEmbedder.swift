@@ -17,7 +17,7 @@ import Darwin
 /// Threading: not thread-safe; create one per stream and call it from one serial queue.
 /// Cost: one forward and one inverse real FFT (1024 points at 44.1/48 kHz) per 10 ms, computed
 /// once on the channel mix rather than per channel, plus a few operations per sample and
-/// channel: ~1000x real time for 48 kHz stereo on one core (`audiomark-bench speed`).
+/// channel: ~700x real time for 48 kHz stereo on one core (`audiomark-bench speed`, CPU time).
 /// Memory: a few ring buffers of ~8k samples per channel.
 public final class WatermarkEmbedder {
     public let sampleRate: Int

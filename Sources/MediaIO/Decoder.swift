@@ -29,10 +29,9 @@ public final class Decoder: @unchecked Sendable {
         try check(avcodec_parameters_to_context(ctx, par), "avcodec_parameters_to_context")
         ctx.pointee.pkt_timebase = stream.pointee.time_base
         ctx.pointee.thread_count = Int32(threads)
-        if lowDelay {
-            ctx.pointee.thread_type = FF_THREAD_SLICE
-            ctx.pointee.flags |= Int32(AV_CODEC_FLAG_LOW_DELAY)
-        }
+        // Not AV_CODEC_FLAG_LOW_DELAY: it disables reordering, and a stream with B-frames
+        // then decodes to nothing.
+        if lowDelay { ctx.pointee.thread_type = FF_THREAD_SLICE }
         if kind == .video { ctx.pointee.framerate = stream.pointee.avg_frame_rate }
         try check(avcodec_open2(ctx, codec, nil), "avcodec_open2", context: String(cString: codec.pointee.name))
     }

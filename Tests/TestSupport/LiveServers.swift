@@ -3,8 +3,21 @@ import Foundation
 /// Real servers and clients on loopback for live tests: nginx with its RTMP module (config in
 /// the test's temp folder, on a free port), and long-running ffmpeg/labelcast processes.
 public enum LiveServers {
-    /// A TCP/UDP port nobody listens on right now.
+    nonisolated(unsafe) private static var handedOut: Set<Int> = []
+    private static let portLock = NSLock()
+
+    /// A TCP/UDP port nobody listens on right now, never the same one twice in a test run
+    /// (the kernel happily returns a just-closed port again).
     public static func freePort() -> Int {
+        portLock.lock()
+        defer { portLock.unlock() }
+        while true {
+            let p = ephemeralPort()
+            if !handedOut.contains(p) { handedOut.insert(p); return p }
+        }
+    }
+
+    private static func ephemeralPort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()

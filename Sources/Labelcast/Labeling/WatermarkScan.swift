@@ -56,7 +56,7 @@ public final class WatermarkScan: Sendable {
             throw LabelcastError("input '\(display)' does not exist: check the path")
         }
         var options: [String: String] = [:]
-        if job.inputIsLive { options = ["fflags": "nobuffer", "probesize": "500000", "analyzeduration": "1000000"] }
+        if job.inputIsLive { options = ["probesize": "500000", "analyzeduration": "1000000"] }
         let demuxer: Demuxer
         do {
             demuxer = try Demuxer(url: input == "-" ? "pipe:0" : input, options: options, displayName: display, interrupter: interrupter)

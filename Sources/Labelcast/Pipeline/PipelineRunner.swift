@@ -379,7 +379,8 @@ final class PipelineRunner: @unchecked Sendable {
     private func openInput() throws -> Demuxer {
         var options: [String: String] = [:]
         if job.inputIsLive {
-            options["fflags"] = "nobuffer"
+            // A small probe, but not fflags=nobuffer: that throws away the packets the probe
+            // read, the stream's first keyframe among them, and frames would go uncounted.
             options["probesize"] = "500000"
             options["analyzeduration"] = "1000000"
         }
@@ -418,7 +419,9 @@ final class PipelineRunner: @unchecked Sendable {
                 if isCancelled || !job.inputIsLive || !job.reconnect { break }
                 // A live input dropped or stalled: reopen it with capped exponential backoff; the
                 // output stays up and media time carries on from where the input stopped.
+                telemetry.setInputPhase(.reconnecting)
                 guard let (next, newRoutes, newShift) = reconnect(reason: lost ?? "the input ended", context: context) else { break }
+                telemetry.setInputPhase(.running)
                 demuxer = next
                 routes = newRoutes
                 shift = newShift
@@ -448,6 +451,7 @@ final class PipelineRunner: @unchecked Sendable {
             }
             lane.stage.submit(.data(.packet(ReadPacket(packet: packet, readAt: paced ? FrameTrace.now() : readAt))))
         }
+        telemetry.setInputPhase(.ended)
         for stage in decodeStages.values { stage.stage.submit(.end) }
     }
 

@@ -14,6 +14,11 @@ public final class RunTelemetry: Sendable {
     private let snapshotSource = Mutex<(@Sendable () -> ProgressSnapshot)?>(nil)
     private let lastWritten = Atomic<UInt64>(0)
     private let framesWritten = Atomic<Int>(0)
+    /// What the input side is doing, for `/healthz`: 0 running, 1 reconnecting, 2 input ended.
+    private let inputPhase = Atomic<Int>(0)
+
+    enum InputPhase: Int { case running = 0, reconnecting = 1, ended = 2 }
+    func setInputPhase(_ phase: InputPhase) { inputPhase.store(phase.rawValue, ordering: .relaxed) }
 
     init(frameLogPath: String?) throws {
         let start = FrameTrace.now()
@@ -42,13 +47,21 @@ public final class RunTelemetry: Sendable {
         return prometheus.text()
     }
 
-    /// `GET /healthz`: healthy while frames keep coming out (none for 10 s after the first is a stall).
+    /// `GET /healthz`: healthy while frames keep coming out (none for 10 s after the first is a
+    /// stall) or the input has ended and the run is finishing; a live input being reconnected
+    /// is unhealthy ("reconnecting") until it answers again.
     func health() -> (healthy: Bool, body: [String: Any]) {
         let last = lastWritten.load(ordering: .relaxed)
         let now = FrameTrace.now()
-        let idle = last == 0 ? 0 : Double(now - last) / 1e9
-        let healthy = last == 0 || idle < 10
-        var body: [String: Any] = ["status": healthy ? "ok" : "stalled", "frames_written": framesWritten.load(ordering: .relaxed),
+        let idle = last == 0 || last > now ? 0 : Double(now - last) / 1e9
+        let status: String
+        switch InputPhase(rawValue: inputPhase.load(ordering: .relaxed)) ?? .running {
+        case .ended: status = "finishing"
+        case .reconnecting: status = "reconnecting"
+        case .running: status = last == 0 || idle < 10 ? "ok" : "stalled"
+        }
+        let healthy = status == "ok" || status == "finishing"
+        var body: [String: Any] = ["status": status, "frames_written": framesWritten.load(ordering: .relaxed),
                                    "seconds_since_last_frame": (idle * 1000).rounded() / 1000,
                                    "uptime_seconds": (Date().timeIntervalSince(startedAt) * 1000).rounded() / 1000]
         if let s = snapshot() { body["speed"] = (s.speed * 1000).rounded() / 1000 }
