@@ -25,7 +25,7 @@ release: deps
 	$(SWIFT) build -c release --product labelcast
 
 test: deps
-	$(SWIFT) test
+	$(SWIFT) test --no-parallel
 
 demo: release
 	.build/release/labelcast demo
