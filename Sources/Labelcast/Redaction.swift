@@ -3,7 +3,7 @@ import Foundation
 /// Removes secrets from URLs before they reach a log, an error, metrics or the audit log:
 /// `user:pass@` credentials and secret-bearing query parameters (passphrase, key, token…).
 public enum Redaction {
-    static let secretParameters: Set<String> = ["passphrase", "pass", "password", "key", "token", "secret", "auth", "streamkey", "pbkeylen_secret"]
+    static let secretParameters: Set<String> = ["passphrase", "pass", "password", "key", "token", "secret", "auth", "streamkey", "streamid", "pbkeylen_secret"]
 
     public static func url(_ url: String) -> String {
         guard url.contains("://") else { return url }
