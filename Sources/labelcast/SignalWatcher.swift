@@ -3,8 +3,10 @@ import Foundation
 import Synchronization
 
 /// Turns SIGINT/SIGTERM into a graceful stop: the first signal asks the run to finish its
-/// output; a second one ends the process at once (the unfinished output keeps its temporary
-/// `.partial` name, so it never looks complete).
+/// output; a second SIGINT (a person pressing Ctrl-C again) ends the process at once (the
+/// unfinished output keeps its temporary `.partial` name, so it never looks complete).
+/// Repeated SIGTERMs are ignored: supervisors send them in duplicate (nginx-rtmp's exec sends
+/// one for the stream and one when its worker exits) and have their own SIGKILL for a hard stop.
 final class SignalWatcher: @unchecked Sendable {
     private let sources: [any DispatchSourceSignal]
     private let first = Mutex<Int32?>(nil)
@@ -24,7 +26,9 @@ final class SignalWatcher: @unchecked Sendable {
                     if f == nil { f = sig; return true }
                     return false
                 }
-                if isFirst { onFirst(sig) } else {
+                if isFirst { onFirst(sig) } else if sig == SIGTERM {
+                    FileHandle.standardError.write(Data("labelcast: SIGTERM again: already finishing the output (SIGINT or SIGKILL stops at once)\n".utf8))
+                } else {
                     FileHandle.standardError.write(Data("labelcast: second signal, stopping now\n".utf8))
                     Foundation.exit(128 + sig)
                 }
