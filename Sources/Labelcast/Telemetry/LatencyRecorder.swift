@@ -71,13 +71,12 @@ final class LatencyRecorder: Sendable {
     func record(_ trace: FrameTrace) {
         guard trace.isComplete else { return }
         state.withLock { s in
-            var lane = s.histograms[trace.lane] ?? [:]
+            // Mutated in place through the subscripts: copying a histogram out and back would
+            // copy its whole counts array on every frame (copy-on-write), which the profiler
+            // showed as 1% of all CPU at 720p30.
             for span in LatencySpan.allCases {
-                var h = lane[span] ?? Self.makeHistogram()
-                _ = h.record(span.micros(trace))
-                lane[span] = h
+                _ = s.histograms[trace.lane, default: [:]][span, default: Self.makeHistogram()].record(span.micros(trace))
             }
-            s.histograms[trace.lane] = lane
             let now = trace[.written]
             if s.recentStarted == 0 { s.recentStarted = now }
             if now - s.recentStarted > Self.windowNanos {
