@@ -20,6 +20,15 @@ public final class Muxer: @unchecked Sendable {
         url != "-" && !url.contains("://") && !url.hasPrefix("pipe:") && !url.hasPrefix("file:")
     }
 
+    /// Whether `path` exists and is not a regular file or folder (a device, FIFO or socket,
+    /// symbolic links followed).
+    static func isSpecialFile(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return false }
+        let type = st.st_mode & S_IFMT
+        return type != S_IFREG && type != S_IFDIR
+    }
+
     /// Allocates the output context. The container is `format` or guessed from the file name.
     public init(url: String, format: String?, displayName: String? = nil, interrupter: IOInterrupter = IOInterrupter()) throws {
         self.displayName = displayName ?? url
@@ -32,6 +41,11 @@ public final class Muxer: @unchecked Sendable {
                 throw MediaError(call: "avformat_alloc_output_context2", code: lc_averror_muxer_not_found(),
                                  message: "output is stdout: name the container with -f (e.g. -f mpegts)")
             }
+            finalPath = nil; temporaryPath = nil
+        } else if isFile && Muxer.isSpecialFile(url) {
+            // A device or FIFO (/dev/null, a named pipe): written in place. Renaming a temporary
+            // file over it would replace the device node (as root) instead of writing to it.
+            target = url
             finalPath = nil; temporaryPath = nil
         } else if isFile {
             let dir = (url as NSString).deletingLastPathComponent

@@ -8,7 +8,7 @@ struct LabelOptions: ParsableArguments {
     var labelText: String = LabelStyle().text
     @Option(help: "Corner: top-right (default), top-left, bottom-right, bottom-left.")
     var labelPosition: String = LabelPosition.topRight.rawValue
-    @Option(help: "Glyph height as a fraction of the frame's short side; default and minimum 0.05.")
+    @Option(parsing: .unconditional, help: "Glyph height as a fraction of the frame's short side; default and minimum 0.05.")
     var labelHeight: Double = 0.05
     @Option(help: "Font file; default: found through fontconfig, with CJK coverage.")
     var font: String?

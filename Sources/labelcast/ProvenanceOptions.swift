@@ -13,9 +13,9 @@ struct ProvenanceOptions: ParsableArguments {
     var segmentsOut: String?
     @Option(help: "Audible cue at each synthetic segment's start: morse (the GB 45438 rhythm ·− ··, Morse \"AI\") or off.")
     var audibleCue: String = "off"
-    @Option(help: "Cue tone level in dBFS, -40 to 0.")
+    @Option(parsing: .unconditional, help: "Cue tone level in dBFS, -40 to 0.")
     var cueLevel: Double = AudibleCue().levelDB
-    @Option(help: "Cue tone frequency in Hz, 200 to 4000.")
+    @Option(parsing: .unconditional, help: "Cue tone frequency in Hz, 200 to 4000.")
     var cueFrequency: Double = AudibleCue().frequency
 
     func validate() throws {
@@ -28,7 +28,11 @@ struct ProvenanceOptions: ParsableArguments {
                 throw ValidationError("--segments-out '\(segmentsOut)': folder '\(dir)' does not exist")
             }
         }
-        do { try settings().validate() } catch let e as ProvenanceError { throw ValidationError(e.message) }
+        do {
+            // The cue's values are checked even with the cue off: a typo is not silently ignored.
+            try AudibleCue(levelDB: cueLevel, frequency: cueFrequency).validate()
+            try settings().validate()
+        } catch let e as ProvenanceError { throw ValidationError(e.message) }
     }
 
     func settings() -> ProvenanceSettings {

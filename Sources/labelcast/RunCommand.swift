@@ -39,11 +39,11 @@ struct RunCommand: AsyncParsableCommand {
     var videoCodec: String = "libx264"
     @Option(help: "Encoder preset (default veryfast).")
     var preset: String = "veryfast"
-    @Option(help: "Constant-quality factor (x264: 0-51); overrides the bit rate.")
+    @Option(parsing: .unconditional, help: "Constant-quality factor (x264: 0-51); overrides the bit rate.")
     var crf: Double?
     @Option(help: "Video bit rate, e.g. 2500k; default near the input's.")
     var videoBitrate: String?
-    @Option(help: "Keyframe interval in seconds (default 2).")
+    @Option(parsing: .unconditional, help: "Keyframe interval in seconds (default 2).")
     var gop: Double = 2
     @Option(help: "Audio encoder (default aac, or the container's own: PCM for wav, FLAC for flac).")
     var audioCodec: String?
@@ -52,7 +52,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(help: "Read a file input at its native rate, as a live source would arrive.")
     var realtime = false
-    @Option(help: "Seconds without data from a live input before it counts as stalled (default 10).")
+    @Option(parsing: .unconditional, help: "Seconds without data from a live input before it counts as stalled (default 10).")
     var readTimeout: Double = 10
 
     @Option(help: "Write the end-of-run report (frames, drops, per-stage latency percentiles) as JSON.")

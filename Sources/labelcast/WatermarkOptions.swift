@@ -6,7 +6,7 @@ import Labelcast
 struct WatermarkOptions: ParsableArguments {
     @Option(help: "Watermark key file (also LABELCAST_KEY); without either, a public demo key and a warning.")
     var keyFile: String?
-    @Option(help: "32-bit id carried by the watermark, decimal or 0x… (default 0).")
+    @Option(parsing: .unconditional, help: "32-bit id carried by the watermark, decimal or 0x… (default 0).")
     var payloadId: String = "0"
     @Flag(help: "Leave the audio watermark out (for measurement).")
     var noWatermark = false

@@ -122,7 +122,8 @@ final class ControlServer: Sendable {
                 logger.info("serving /metrics and /healthz on http://\(address.host.contains(":") ? "[\(address.host)]" : address.host):\(port)")
                 return
             case .failure(let error):
-                throw LabelcastError("--listen \(address): cannot listen (\(error)); is the port in use?")
+                let hint = error is SocketAddressError.UnknownHost ? "check the host: use an IP address or a name that resolves" : "is the port in use?"
+                throw LabelcastError("--listen \(address): cannot listen (\(error)); \(hint)")
             }
         }
     }
@@ -144,9 +145,24 @@ final class ControlServer: Sendable {
         do { buffer = try await request.body.collect(upTo: maxBody) } catch {
             return .failure(json(.contentTooLarge, ["error": "body larger than \(maxBody) bytes"]))
         }
-        let data = Data(buffer.readableBytesView)
-        guard !data.isEmpty else { return .failure(json(.badRequest, ["error": "empty body: send JSON like \(example)"])) }
-        do { return .success(try JSONDecoder().decode(T.self, from: data)) } catch let e as DecodingError {
+        switch decodeBody(buffer.readableBytesView, as: T.self, example: example) {
+        case .success(let value): return .success(value)
+        case .failure(let e): return .failure(json(e.status, ["error": e.message]))
+        }
+    }
+
+    /// Why a body was refused: the status to answer and the message for the client.
+    struct BodyError: Error, Equatable {
+        let status: HTTPResponse.Status
+        let message: String
+    }
+
+    /// The body checks of `decode`, on bytes already read: size limit, empty body, JSON into `T`.
+    /// Pure, so the fuzz target (Fuzz/) runs exactly what the routes run.
+    static func decodeBody<T: Decodable>(_ bytes: some Collection<UInt8>, as type: T.Type, example: String) -> Result<T, BodyError> {
+        guard bytes.count <= maxBody else { return .failure(BodyError(status: .contentTooLarge, message: "body larger than \(maxBody) bytes")) }
+        guard !bytes.isEmpty else { return .failure(BodyError(status: .badRequest, message: "empty body: send JSON like \(example)")) }
+        do { return .success(try JSONDecoder().decode(T.self, from: Data(bytes))) } catch let e as DecodingError {
             let reason: String
             switch e {
             case .keyNotFound(let k, _): reason = "missing field \"\(k.stringValue)\""
@@ -155,9 +171,9 @@ final class ControlServer: Sendable {
             case .dataCorrupted: reason = "not valid JSON"
             @unknown default: reason = "not valid JSON"
             }
-            return .failure(json(.badRequest, ["error": "\(reason); send JSON like \(example)"]))
+            return .failure(BodyError(status: .badRequest, message: "\(reason); send JSON like \(example)"))
         } catch {
-            return .failure(json(.badRequest, ["error": "not valid JSON; send JSON like \(example)"]))
+            return .failure(BodyError(status: .badRequest, message: "not valid JSON; send JSON like \(example)"))
         }
     }
 

@@ -90,14 +90,29 @@ final class PipelineRunner: @unchecked Sendable {
         if !job.inputIsLive, job.input != "-", !job.input.contains("://"), !FileManager.default.fileExists(atPath: job.input) {
             throw LabelcastError("input '\(displayIn)' does not exist: check the path")
         }
+        for (role, url, display) in [("input", job.input, displayIn), ("output", job.output, displayOut)] {
+            if let scheme = Self.schemeMissingHost(url) {
+                throw LabelcastError("\(role) '\(display)' names no host: give one, e.g. \(scheme)://HOST:PORT/…")
+            }
+        }
         let demuxer: Demuxer
         do { demuxer = try openInput() } catch let e as MediaError {
             if isCancelled { throw LabelcastError("interrupted before the input '\(displayIn)' opened") }
             throw LabelcastError(Self.explainOpen(e, url: displayIn))
         }
         self.demuxer = demuxer
-        let videoIndex = demuxer.bestStream(.video)
-        let audioIndex = demuxer.bestStream(.audio)
+        var videoIndex = demuxer.bestStream(.video)
+        var audioIndex = demuxer.bestStream(.audio)
+        // A stream whose format the probe could not learn (declared but empty, or damaged)
+        // cannot be decoded or encoded: leave it out rather than fail on "Invalid argument".
+        if let v = videoIndex, demuxer.streams[v].width <= 0 || demuxer.streams[v].height <= 0 {
+            logger.warning("input '\(displayIn)': video stream #\(v) (\(demuxer.streams[v].codecName)) has no picture size (empty or damaged): left out")
+            videoIndex = nil
+        }
+        if let a = audioIndex, demuxer.streams[a].sampleRate <= 0 || demuxer.streams[a].channels <= 0 {
+            logger.warning("input '\(displayIn)': audio stream #\(a) (\(demuxer.streams[a].codecName)) has no sample rate or channels (empty or damaged): left out")
+            audioIndex = nil
+        }
         guard videoIndex != nil || audioIndex != nil else {
             throw LabelcastError("input '\(displayIn)' has no audio or video stream labelcast can label")
         }
@@ -288,7 +303,12 @@ final class PipelineRunner: @unchecked Sendable {
         var rate = info.frameRate.isValid ? info.frameRate : Rational(25, 1)
         if rate.double > 240 { rate = Rational(60, 1) }
         let supported = Encoder.supportedPixelFormats(codecName: job.video.codec)
-        let pixelFormat = supported.isEmpty || supported.contains(dctx.pix_fmt) ? dctx.pix_fmt : (supported.contains(AV_PIX_FMT_YUV420P) ? AV_PIX_FMT_YUV420P : supported[0])
+        var pixelFormat = supported.isEmpty || supported.contains(dctx.pix_fmt) ? dctx.pix_fmt : (supported.contains(AV_PIX_FMT_YUV420P) ? AV_PIX_FMT_YUV420P : supported[0])
+        if let full = Self.fullChromaFormat(for: pixelFormat, width: Int(dctx.width), height: Int(dctx.height),
+                                            codecName: job.video.codec, supported: supported) {
+            logger.notice("video: \(dctx.width)x\(dctx.height) has an odd side, which \(job.video.codec) cannot encode with subsampled chroma (\(Scaler.name(pixelFormat))): encoding \(Scaler.name(full)), same size")
+            pixelFormat = full
+        }
         var settings = VideoEncoderSettings(width: Int(dctx.width), height: Int(dctx.height), pixelFormat: pixelFormat,
                                             timeBase: info.timeBase, frameRate: rate)
         settings.codecName = job.video.codec
@@ -494,7 +514,37 @@ final class PipelineRunner: @unchecked Sendable {
         return nil
     }
 
+    /// H.264 and HEVC cannot code an odd width (or height) with chroma subsampled that way
+    /// (their cropping moves in whole chroma samples), so x264/x265 refuse to open. For such a
+    /// picture this returns the encoder's 4:4:4 format of the same depth, which keeps the size;
+    /// nil when the format can be used as it is (or there is nothing better).
+    static func fullChromaFormat(for format: AVPixelFormat, width: Int, height: Int, codecName: String,
+                                 supported: [AVPixelFormat]) -> AVPixelFormat? {
+        guard let desc = av_pix_fmt_desc_get(format), let codec = avcodec_find_encoder_by_name(codecName),
+              codec.pointee.id == AV_CODEC_ID_H264 || codec.pointee.id == AV_CODEC_ID_HEVC else { return nil }
+        let oddWidth = width % 2 == 1 && desc.pointee.log2_chroma_w > 0
+        let oddHeight = height % 2 == 1 && desc.pointee.log2_chroma_h > 0
+        guard oddWidth || oddHeight else { return nil }
+        let fullRange = format == AV_PIX_FMT_YUVJ420P || format == AV_PIX_FMT_YUVJ422P  // keep the range as is
+        let candidates = desc.pointee.comp.0.depth > 8 ? [AV_PIX_FMT_YUV444P10LE, AV_PIX_FMT_YUV444P]
+            : fullRange ? [AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUV444P] : [AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUV444P10LE]
+        return candidates.first { supported.contains($0) }
+    }
+
     // MARK: error texts
+
+    /// The scheme of a network URL with nothing between `scheme://` and its path (`rtmp://`,
+    /// `srt://?mode=caller`), which FFmpeg would quietly aim at the local host; nil otherwise.
+    /// A port alone (`udp://:1234`, a listener on every interface) is fine.
+    static func schemeMissingHost(_ url: String) -> String? {
+        guard let sep = url.range(of: "://") else { return nil }
+        let scheme = url[..<sep.lowerBound].lowercased()
+        guard ["rtmp", "rtmps", "srt", "udp", "rtp", "rtsp", "tcp", "http", "https"].contains(scheme) else { return nil }
+        let rest = url[sep.upperBound...]
+        var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        return authority.isEmpty ? scheme : nil
+    }
 
     static func inputVideoBitRate(info: StreamInfo, demuxer: Demuxer) -> Int64? {
         if info.bitRate > 0 { return info.bitRate }
