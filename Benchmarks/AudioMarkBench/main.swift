@@ -155,8 +155,10 @@ let args = CommandLine.arguments
 guard args.count >= 2 else {
     print("""
     usage: audiomark-bench embed IN.f32 OUT.f32 --rate R --channels C --id N [--key-file F] [--start S --end E]
-           audiomark-bench detect IN.f32 --rate R --channels C [--key-file F]
+           audiomark-bench detect IN.f32 --rate R --channels C [--key-file F] [--primer F.f32] [--dump FILE]
            audiomark-bench windows IN.f32 --rate R --channels C --id N --start S --end E [--length 3] [--count 200] [--seed 1] [--key-file F]
+                                   [--primer P --gap G [--primer-file F.f32]] [--dump FILE]
+           audiomark-bench addnoise IN.f32 OUT.f32 --snr DB --channels C [--seed 1]
            audiomark-bench speed
     """)
     exit(1)
@@ -192,40 +194,93 @@ case "embed":
                  snr, edgePeak, 20 * log10(max(1e-12, Double(edgePeak))), 20 * log10(max(1e-12, Double(rampPeak))),
                  peak, nonzeroSilence))
 case "detect":
+    // With --primer FILE (same format as IN) the detector hears FILE first: IN then follows a
+    // stream that has already yielded a payload, and ranges found in IN are reported apart.
+    // --dump FILE appends "SECONDS Z" for every confirmation test made while reading IN
+    // (SECONDS: how far into IN).
     guard o.positional.count == 1 else { fail("detect needs IN") }
+    let primerMono = o.values["primer"].map { analysisMono(readFloats($0), rate: rate, channels: channels) } ?? []
     let mono = analysisMono(readFloats(o.positional[0]), rate: rate, channels: channels)
     let d = WatermarkDetector(key: key(o))
-    _ = d.process(mono)
-    let found = d.finish()
-    for r in found { print(r) }
-    print(String(format: "ranges=%d strongest_sync=%.2f decode_attempts=%d seconds=%.1f",
-                 found.count, d.strongestSync, d.decodeAttempts, Double(mono.count) / 16000))
+    _ = d.process(primerMono)
+    let primerSeconds = Double(primerMono.count) / Double(WatermarkDetector.analysisSampleRate)
+    let attemptsBefore = d.decodeAttempts, testsBefore = d.confirmationTests, confirmationsBefore = d.confirmations
+    let dump = o.values["dump"].flatMap { fopen($0, "a") }
+    var pos = 0
+    while pos < mono.count {
+        let n = min(1600, mono.count - pos)
+        let tests = d.confirmationTests
+        _ = mono[pos..<(pos + n)].withUnsafeBufferPointer { d.process($0) }
+        if let dump, d.confirmationTests > tests {
+            fputs(String(format: "%.2f %.3f\n", Double(pos + n) / Double(WatermarkDetector.analysisSampleRate), d.lastConfirmation), dump)
+        }
+        pos += n
+    }
+    if let dump { fclose(dump) }
+    let all = d.finish()
+    // Ranges of IN: those that start after the primer. The primer's own range may reach a
+    // little past its end (trimming works on 20 ms pairs); `primer_range_end` shows how far.
+    let found = all.filter { $0.start >= primerSeconds }
+    for r in all { print(r) }
+    print(String(format: "ranges=%d strongest_sync=%.2f decode_attempts=%d confirmation_tests=%d confirmations=%d refused=%d strongest_confirmation=%.2f seconds=%.1f",
+                 found.count, d.strongestSync, d.decodeAttempts - attemptsBefore, d.confirmationTests - testsBefore,
+                 d.confirmations - confirmationsBefore, d.confirmationsRefused, d.strongestConfirmation, Double(mono.count) / 16000)
+          + (primerMono.isEmpty ? "" : String(format: " primer_length=%.2f primer_range_end=%.2f", primerSeconds,
+                                               all.filter { $0.start < primerSeconds }.map(\.end).max() ?? 0)))
 case "windows":
+    // Random windows of --length s inside [--start, --end], each read by a fresh detector:
+    // correct = the expected payload was found, present = it or any payload was found or the
+    // sync alone passed `presenceThreshold`.
+    // With --primer P --gap G the detector first hears the P seconds that end G seconds before
+    // the window, then G seconds of digital silence in place of the audio between: a stream
+    // that has already yielded its payload, pauses, and resumes with the mark on the same grid
+    // (--primer-file takes the primer from another file of the same length and format). Then
+    // only a detection whose range reaches into the window counts; primed = the primer yielded
+    // a payload, confirmed = the window's payload came from a confirmation.
     guard o.positional.count == 1 else { fail("windows needs IN") }
     let mono = analysisMono(readFloats(o.positional[0]), rate: rate, channels: channels)
+    let primerSource = o.values["primer-file"].map { analysisMono(readFloats($0), rate: rate, channels: channels) } ?? mono
     let ar = WatermarkDetector.analysisSampleRate
     let length = Int(o.double("length", 3) * Double(ar))
-    let lo = Int(o.double("start", 0) * Double(ar)), hi = min(mono.count, Int(o.double("end", Double(mono.count) / Double(ar)) * Double(ar)))
+    let primer = Int(o.double("primer", 0) * Double(ar)), gap = Int(o.double("gap", 0) * Double(ar))
+    let lo = Int(o.double("start", 0) * Double(ar)) + primer + gap
+    let hi = min(mono.count, Int(o.double("end", Double(mono.count) / Double(ar)) * Double(ar)))
     let count = o.int("count", 200)
     let expected = WatermarkPayload(id: UInt32(o.int("id", 1)))
     var g = UInt64(o.int("seed", 1)) &* 0x9E37_79B9_7F4A_7C15 | 1
     let k = key(o)
-    var correct = 0, wrong = 0, present = 0
+    var correct = 0, wrong = 0, present = 0, primed = 0, confirmed = 0, refused = 0
     let dump = o.values["dump"].flatMap { fopen($0, "a") }
     defer { if let dump { fclose(dump) } }
-    guard hi - lo >= length else { fail("marked range shorter than the window") }
+    guard hi - lo >= length else { fail("marked range shorter than primer, gap and window") }
     for _ in 0..<count {
         g ^= g << 13; g ^= g >> 7; g ^= g << 17
         let start = lo + Int(g % UInt64(hi - lo - length + 1))
         let d = WatermarkDetector(key: k)
+        var before = 0
+        if primer > 0 {
+            _ = primerSource[(start - gap - primer)..<(start - gap)].withUnsafeBufferPointer { d.process($0) }
+            if !d.openRanges.isEmpty { primed += 1 }
+            _ = d.process([Float](repeating: 0, count: gap))
+            before = primer + gap
+        }
+        let confirmationsBefore = d.confirmations
         _ = mono[start..<(start + length)].withUnsafeBufferPointer { d.process($0) }
-        let found = d.finish()
-        if found.contains(where: { $0.payload == expected }) { correct += 1 }
+        let windowStart = Double(before) / Double(ar)
+        let found = d.finish().filter { $0.end > windowStart + 0.1 }
+        let ok = found.contains(where: { $0.payload == expected })
+        if ok { correct += 1 }
         if found.contains(where: { $0.payload != expected }) { wrong += 1 }
-        if !found.isEmpty || d.strongestSync >= WatermarkDetector.presenceThreshold { present += 1 }
-        if let dump { fputs(String(format: "%d %.3f %.3f\n", found.isEmpty ? 0 : 1, d.strongestSync, d.strongestMatch), dump) }
+        if !found.isEmpty || (primer == 0 && d.strongestSync >= WatermarkDetector.presenceThreshold) { present += 1 }
+        if ok && d.confirmations > confirmationsBefore { confirmed += 1 }
+        refused += d.confirmationsRefused
+        if let dump {
+            fputs(String(format: "%d %.3f %.3f %.3f %d\n", ok ? 1 : 0, d.strongestSync, d.strongestMatch,
+                         d.strongestConfirmation, d.confirmations - confirmationsBefore), dump)
+        }
     }
-    print("windows=\(count) correct=\(correct) wrong=\(wrong) present=\(present)")
+    print("windows=\(count) correct=\(correct) wrong=\(wrong) present=\(present)"
+          + (primer > 0 ? " primed=\(primed) confirmed=\(confirmed) refused=\(refused)" : ""))
 case "addnoise":
     // White Gaussian noise at --snr dB below the file's own power (all channels, whole file).
     guard o.positional.count == 2 else { fail("addnoise needs IN and OUT") }

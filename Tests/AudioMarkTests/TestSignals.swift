@@ -85,6 +85,24 @@ enum TestSignals {
         return d.finish()
     }
 
+    /// `x` plus white Gaussian noise `snr` dB below its power (deterministic for a seed).
+    static func addNoise(_ x: [Float], snr: Double, seed: UInt8 = 7) -> [Float] {
+        let power = x.reduce(0) { $0 + Double($1 * $1) } / Double(max(1, x.count))
+        let sigma = (power / pow(10, snr / 10)).squareRoot()
+        var g = KeyedGenerator(seed: [UInt8](repeating: seed, count: 32))
+        return x.map { v in
+            let u1 = Double(g.next() >> 11 | 1) / Double(1 << 53), u2 = Double(g.next() >> 11) / Double(1 << 53)
+            return v + Float(sigma * (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
+        }
+    }
+
+    /// Runs a fresh detector over mono audio already at the detector's rate.
+    static func detectMono(_ mono: [Float], key: WatermarkKey = .demo) -> (found: [WatermarkDetection], detector: WatermarkDetector) {
+        let d = WatermarkDetector(key: key)
+        _ = d.process(mono)
+        return (d.finish(), d)
+    }
+
     static func snr(_ x: [Float], _ y: [Float]) -> Double {
         var s = 0.0, d = 0.0
         for i in 0..<x.count { s += Double(x[i] * x[i]); d += Double((y[i] - x[i]) * (y[i] - x[i])) }
