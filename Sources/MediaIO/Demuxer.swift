@@ -108,6 +108,16 @@ public final class Demuxer: @unchecked Sendable {
         streams = infos
     }
 
+    /// Closes the input's connection (or file) now, ahead of `deinit`: a live input given up for
+    /// a reconnect must not stay subscribed at the server while the object lives on. The
+    /// context and its streams stay valid; reading afterwards returns an error.
+    public func closeInput() {
+        let nofile = (context.pointee.iformat?.pointee.flags ?? 0) & AVFMT_NOFILE != 0
+        let customIO = context.pointee.flags & AVFMT_FLAG_CUSTOM_IO != 0
+        guard !nofile, !customIO, context.pointee.pb != nil else { return }
+        avio_closep(&context.pointee.pb)
+    }
+
     deinit {
         var c: UnsafeMutablePointer<AVFormatContext>? = context
         avformat_close_input(&c)

@@ -149,6 +149,50 @@ import TestSupport
         #expect(!logs.contains(Self.token) && !logs.contains("test key 0123"))
     }
 
+    /// The encoder restarts but nginx keeps labelcast's play session (it tells players nothing by
+    /// default): the new stream arrives on the same connection with timestamps from 0 again.
+    /// Media time must carry on, so the switched-on state still labels every frame after it,
+    /// and the output's timestamps keep their pace (found by Benchmarks/soak: the replayed
+    /// times went out unlabeled, and the video encoder got a second of frames 1 ms apart).
+    @Test(.timeLimit(.minutes(2)))
+    func publisherRestartOnAKeptSessionCarriesMediaTimeOn() throws {
+        let rig = try Self.rig()
+        var publisher = try Self.publish(rig, seconds: 60, log: "publisher1.log")
+        defer { publisher.stop(SIGKILL) }
+        Thread.sleep(forTimeInterval: 1.5)
+        let lc = try Self.labelcast(rig, extra: ["--read-timeout", "10"])
+        defer { lc.stop(SIGKILL) }
+        let base = "http://127.0.0.1:\(rig.controlPort)"
+        #expect(Self.waitUntil(15) { (try? LiveServers.http("GET", base + "/synthetic", token: Self.token).status) == 200 }, "\(lc.log)")
+        let rec = rig.dir + "/rec.flv"
+        let recorder = try Self.record(rig, to: rec)
+        defer { recorder.stop(SIGKILL) }
+        Thread.sleep(forTimeInterval: 3)
+        let on = try LiveServers.http("PUT", base + "/synthetic", body: #"{"synthetic": true}"#, token: Self.token)
+        let switchTime = try #require((try JSONSerialization.jsonObject(with: Data(on.body.utf8)) as? [String: Any])?["media_time"] as? Double)
+        Thread.sleep(forTimeInterval: 4)
+        // Restarted well inside --read-timeout: labelcast's session never sees the gap.
+        publisher.stop(SIGKILL)
+        Thread.sleep(forTimeInterval: 1.5)
+        publisher = try Self.publish(rig, seconds: 60, log: "publisher2.log")
+        Thread.sleep(forTimeInterval: 8)
+        let later = try LiveServers.http("GET", base + "/synthetic", token: Self.token)
+        let laterTime = (try JSONSerialization.jsonObject(with: Data(later.body.utf8)) as? [String: Any])?["media_time"] as? Double ?? 0
+        #expect(laterTime > switchTime + 8, "media time carries on: \(later.body), switched at \(switchTime)")
+        #expect(lc.stop(SIGTERM) == 143, "\(lc.log)")
+        recorder.stop()
+        let audit = (try? String(contentsOfFile: rig.dir + "/audit.jsonl", encoding: .utf8)) ?? ""
+        #expect(audit.contains(#""event":"input_discontinuity""#), "\(audit)")
+        #expect(!audit.contains(#""event":"input_lost""#), "the session stayed up")
+        let frames = try Self.labeledByTime(rec)
+        let after = frames.filter { $0.pts >= switchTime + 0.04 }
+        #expect(after.count > 200, "\(after.count) frames after the switch (4 s before the restart, 8 s after)")
+        #expect(after.allSatisfy { $0.labeled }, "unlabeled after the switch: \(after.filter { !$0.labeled }.map(\.pts).prefix(5))")
+        // Steady pace: no backward step, no frames crammed together (the restart may leave one gap).
+        let steps = zip(frames.dropFirst(), frames).map { $0.pts - $1.pts }
+        #expect(steps.allSatisfy { $0 > 0.02 }, "steps under 20 ms: \(steps.filter { $0 <= 0.02 }.count)")
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func survivesAServerRestart() throws {
         let rig = try Self.rig()

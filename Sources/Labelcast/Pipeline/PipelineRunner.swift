@@ -424,6 +424,8 @@ final class PipelineRunner: @unchecked Sendable {
         // Current connection: stream index → lane, and the shift onto the first connection's clock.
         var routes: [Int: DecodeStage] = decodeStages
         var shift = 0.0
+        // Timestamps that jump back on a live connection that stayed up: re-based (TimestampJumps).
+        var jumps = TimestampJumps()
         readLoop: while true {
             let result: Demuxer.ReadResult
             var lost: String? = nil
@@ -440,17 +442,36 @@ final class PipelineRunner: @unchecked Sendable {
                 // A live input dropped or stalled: reopen it with capped exponential backoff; the
                 // output stays up and media time carries on from where the input stopped.
                 telemetry.setInputPhase(.reconnecting)
+                // Hang up the lost connection now: `run()` still holds the first demuxer, and an
+                // open one would stay subscribed at the server (a ghost player) for the whole run.
+                demuxer.closeInput()
                 guard let (next, newRoutes, newShift) = reconnect(reason: lost ?? "the input ended", context: context) else { break }
                 telemetry.setInputPhase(.running)
                 demuxer = next
                 routes = newRoutes
                 shift = newShift
+                jumps = TimestampJumps()
                 self.demuxer = next
                 continue
             }
             guard let lane = routes[packet.streamIndex] else { continue }
             let readAt = FrameTrace.now()
             let tb = demuxer.streams[packet.streamIndex].timeBase
+            if job.inputIsLive, let t = MediaTime.seconds(packet.dts != MediaTime.noPTS ? packet.dts : packet.pts, tb) {
+                // On this connection's clock: media time + origin - shift.
+                let resumeAt = (newestMediaTime ?? 0) + context.originSeconds - shift
+                let (offset, jumped) = jumps.offset(stream: packet.streamIndex, time: t, resumeAt: resumeAt)
+                if jumped {
+                    let at = String(format: "%.3f", newestMediaTime ?? 0)
+                    logger.warning("input timestamps went back by \(String(format: "%.3f", resumeAt - t)) s (the source restarted); media time carries on at \(at) s")
+                    onEvent?("input_discontinuity", ["media_time": at, "jump": String(format: "%.3f", t - resumeAt)])
+                }
+                if offset != 0 {
+                    let ticks = MediaTime.timestamp(seconds: offset, tb)
+                    if packet.pts != MediaTime.noPTS { packet.pts += ticks }
+                    if packet.dts != MediaTime.noPTS { packet.dts += ticks }
+                }
+            }
             if packet.pts != MediaTime.noPTS {
                 let end = Double(packet.pts + max(0, packet.duration)) * tb.double + shift - context.originSeconds
                 newestEnd.withLock { $0 = max($0 ?? end, end) }
