@@ -63,5 +63,10 @@ public final class LiveControl: Sendable {
     static func json(_ r: SyntheticRange) -> [String: Any] {
         ["start": round(r.start), "end": r.end.map(round) ?? NSNull(), "source": r.source ?? "schedule"]
     }
-    static func round(_ v: Double) -> Double { (v * 1000).rounded() / 1000 }
+    /// To the millisecond; a time too large for that (v * 1000 overflows) stays as it is, so
+    /// the JSON answer and the audit record never carry an infinity (not valid JSON).
+    static func round(_ v: Double) -> Double {
+        let r = (v * 1000).rounded() / 1000
+        return r.isFinite ? r : v
+    }
 }

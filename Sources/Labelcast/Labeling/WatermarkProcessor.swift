@@ -63,8 +63,10 @@ public final class WatermarkProcessor: FrameProcessor, @unchecked Sendable {
             let active = timeline.isSynthetic(at: t)
             var end = n
             if let b = timeline.nextBoundary(after: t) {
-                let boundary = Int(((b - lf.mediaTime) * sampleRate).rounded(.up))
-                if boundary > pos && boundary < n { end = boundary }
+                // Compared as a Double: a boundary far beyond this chunk (a segment at 1e15 s is
+                // valid) is more samples than an Int holds.
+                let boundary = ((b - lf.mediaTime) * sampleRate).rounded(.up)
+                if boundary > Double(pos) && boundary < Double(n) { end = Int(boundary) }
             }
             embedder.process(planes.map { $0 + pos }, frameCount: end - pos, active: active)
             labeled = labeled || active

@@ -15,7 +15,9 @@ public struct SyntheticRange: Sendable, Equatable, Codable, CustomStringConverti
         "\(SyntheticRange.format(start))-\(end.map(SyntheticRange.format) ?? "")"
     }
     static func format(_ v: Double) -> String {
-        v == v.rounded() ? String(Int64(v)) : String(v)
+        // Whole seconds without ".0"; anything Int64 cannot hold exactly (1e300 is a valid,
+        // finite time) as the Double itself rather than trapping in the conversion.
+        Int64(exactly: v).map { String($0) } ?? String(v)
     }
 }
 

@@ -1,0 +1,1 @@
+// Nothing to import: this target only supplies the fuzzers' entry points (see FuzzEntry.c).
