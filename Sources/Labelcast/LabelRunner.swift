@@ -26,13 +26,16 @@ public final class LabelRunner: Sendable {
     public func run() async throws -> RunReport {
         let telemetry = try RunTelemetry(frameLogPath: job.frameLogPath)
         let runner = PipelineRunner(job: job, logger: logger, telemetry: telemetry)
-        telemetry.attach { runner.progress() }
+        // The runner owns the telemetry, and the closures below are kept by the telemetry, the
+        // runner and the live control: a strong capture of the runner in them would be a cycle
+        // that keeps every run (decoders, encoders, histograms) alive after it ended.
+        telemetry.attach { [weak runner] in runner?.progress() }
         let alreadyCancelled = state.withLock { s -> Bool in s.runner = runner; return s.cancelled }
         if alreadyCancelled { runner.cancel() }
         let audit = try job.auditLogPath.map { try AuditLog(path: $0) }
         runner.audit = audit
         let control = LiveControl(audit: audit)
-        runner.onTimeline = { timeline in control.attach(timeline: timeline) { runner.newestMediaTime } }
+        runner.onTimeline = { [weak runner] timeline in control.attach(timeline: timeline) { [weak runner] in runner?.newestMediaTime } }
         var server: ControlServer?
         if let address = job.listen {
             let s = ControlServer(address: address)

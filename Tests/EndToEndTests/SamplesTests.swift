@@ -78,6 +78,11 @@ import TestSupport
                 .first { FileManager.default.fileExists(atPath: $0) }, "nginx RTMP module not installed (make test installs libnginx-mod-rtmp)")
             conf = conf.replacingOccurrences(of: debianModule, with: other)
         }
+        // Under `make asan`/`make tsan`, the sanitizer settings reach the labelcast nginx starts
+        // (nginx passes on only the variables an `env` line names).
+        for name in ["ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"] where ProcessInfo.processInfo.environment[name] != nil {
+            conf = "env \(name);\n" + conf
+        }
         try conf.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
         // As root, the workers and so labelcast run as the sample's `user` (www-data): give it
         // the folder, as /var/log/labelcast is given to it in production.

@@ -11,7 +11,8 @@ public final class RunTelemetry: Sendable {
     /// Monotonic origin of the run (uptime ns): frame-log stamps count from here.
     let origin: UInt64
     let startedAt = Date()
-    private let snapshotSource = Mutex<(@Sendable () -> ProgressSnapshot)?>(nil)
+    /// The run's live numbers; it returns nil once the run is gone.
+    private let snapshotSource = Mutex<(@Sendable () -> ProgressSnapshot?)?>(nil)
     private let lastWritten = Atomic<UInt64>(0)
     private let framesWritten = Atomic<Int>(0)
     /// What the input side is doing, for `/healthz`: 0 running, 1 reconnecting, 2 input ended.
@@ -35,9 +36,9 @@ public final class RunTelemetry: Sendable {
         framesWritten.add(1, ordering: .relaxed)
     }
 
-    func attach(_ source: @escaping @Sendable () -> ProgressSnapshot) { snapshotSource.withLock { $0 = source } }
+    func attach(_ source: @escaping @Sendable () -> ProgressSnapshot?) { snapshotSource.withLock { $0 = source } }
 
-    func snapshot() -> ProgressSnapshot? { snapshotSource.withLock { $0 }?() }
+    func snapshot() -> ProgressSnapshot? { snapshotSource.withLock { $0 }?() ?? nil }
 
     /// The Prometheus text for `GET /metrics`, with counters brought up to date.
     func prometheusText() -> String {
