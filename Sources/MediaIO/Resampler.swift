@@ -84,10 +84,26 @@ public final class AudioFIFO: @unchecked Sendable {
 
     public var count: Int { Int(av_audio_fifo_size(fifo)) }
 
-    public func write(_ frame: Frame) throws {
-        let data = UnsafeMutableRawPointer(frame.pointer.pointee.extended_data!).assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
-        let r = av_audio_fifo_write(fifo, data, frame.pointer.pointee.nb_samples)
+    /// Appends the frame's samples, leaving out its first `skipping` (a frame that overlaps
+    /// what the FIFO already had).
+    public func write(_ frame: Frame, skipping skip: Int = 0) throws {
+        let n = frame.sampleCount - skip
+        guard n > 0 else { return }
+        let planar = av_sample_fmt_is_planar(format) != 0
+        let planes = planar ? channels : 1
+        let offset = skip * Int(av_get_bytes_per_sample(format)) * (planar ? 1 : channels)
+        var data = (0..<planes).map { UnsafeMutableRawPointer(frame.pointer.pointee.extended_data![$0]!) + offset as UnsafeMutableRawPointer? }
+        let r = data.withUnsafeMutableBufferPointer { av_audio_fifo_write(fifo, $0.baseAddress, Int32(n)) }
         try check(r, "av_audio_fifo_write")
+    }
+
+    /// Appends `samples` of digital silence (fills a gap in the input's timestamps).
+    public func writeSilence(_ samples: Int) throws {
+        guard samples > 0 else { return }
+        let silence = try Frame.audio(samples: samples, format: format, channels: channels, sampleRate: sampleRate)
+        try check(av_samples_set_silence(silence.pointer.pointee.extended_data, 0, Int32(samples), Int32(channels), format),
+                  "av_samples_set_silence")
+        try write(silence)
     }
 
     /// Reads up to `samples` into a new frame, or nil when empty.

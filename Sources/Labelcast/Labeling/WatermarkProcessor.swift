@@ -31,6 +31,8 @@ public final class WatermarkProcessor: FrameProcessor, @unchecked Sendable {
     private var firstMediaTime: Double?
     private var lastTrace: FrameTrace?
     private var anyActiveSinceEmit = false
+    /// Media time just past the last sample handed on.
+    private var outputEnd: Double?
 
     public init(settings: WatermarkSettings, format: AudioStreamFormat, timeline: SyntheticTimeline) throws {
         embedder = try WatermarkEmbedder(sampleRate: format.sampleRate, channels: format.channels, key: settings.key,
@@ -88,9 +90,17 @@ public final class WatermarkProcessor: FrameProcessor, @unchecked Sendable {
             primingLeft = 0
             let out = LaneFrame(frame: trimmed, mediaTime: firstMediaTime ?? lf.mediaTime, synthetic: lf.synthetic, trace: lf.trace)
             out.labeled = labeled
+            outputEnd = out.mediaTime + Double(keep) / sampleRate
             return .emit([out])
         }
-        return .emit([lf])
+        // The samples out lag the samples in by the look-ahead: say so in their media time, so
+        // a gap in the input's timestamps shows up (one look-ahead late) where the encode stage
+        // looks for it.
+        let out = LaneFrame(frame: frame, mediaTime: lf.mediaTime - Double(embedder.latencyFrames) / sampleRate,
+                            synthetic: lf.synthetic, trace: lf.trace)
+        out.labeled = labeled
+        outputEnd = out.mediaTime + Double(n) / sampleRate
+        return .emit([out])
     }
 
     public func finish() throws -> [LaneFrame] {
@@ -106,7 +116,7 @@ public final class WatermarkProcessor: FrameProcessor, @unchecked Sendable {
                 UnsafeMutableRawPointer(frame.audioChannel(c)!).assumingMemoryBound(to: Float.self).update(from: src.baseAddress! + skip, count: count)
             }
         }
-        let out = LaneFrame(frame: frame, mediaTime: trace.mediaTime, synthetic: trace.synthetic, trace: trace)
+        let out = LaneFrame(frame: frame, mediaTime: outputEnd ?? trace.mediaTime, synthetic: trace.synthetic, trace: trace)
         out.labeled = trace.synthetic
         return [out]
     }

@@ -2,10 +2,23 @@ import CFFmpeg
 import Foundation
 import MediaIO
 
+/// How far the audio lane lets its sample count and the input's timestamps part before it
+/// follows the timestamps again: audio is timed by counting samples (so chunks tile exactly),
+/// and a gap or an overlap in the input (a reconnect, a restarted publisher, lost packets, a
+/// withheld frame) would otherwise shift all later audio against the video for good.
+enum AudioClock {
+    /// Larger than timestamp rounding (FLV: 1 ms), smaller than an AAC frame (21 ms).
+    static let tolerance = 0.010
+    /// Gaps up to this long are filled with silence; a longer one (a timestamp jump in a file)
+    /// becomes a jump in the output's audio timestamps instead of minutes of generated silence.
+    static let maxFill = 10.0
+}
+
 /// Encodes a lane's frames and hands packets to the muxer, matching each packet back to its
 /// frame's trace by pts. Video keeps the input's timestamps (shifted so media time 0 is 0);
 /// audio is re-cut into the encoder's frame size through a FIFO, timed by a running sample
-/// count. Own serial queue.
+/// count that follows the frames' media time across gaps and overlaps (`AudioClock`). Own
+/// serial queue.
 final class EncodeStage: @unchecked Sendable {
     let lane: Lane
     let stage: Stage<StageItem<LaneFrame>>
@@ -22,6 +35,12 @@ final class EncodeStage: @unchecked Sendable {
     // Audio
     private var fifo: AudioFIFO?
     private var nextSamplePts: Int64?
+    /// Media time of the first sample queued, and the seconds jumped over (gaps too long to fill).
+    private var clockOrigin = 0.0
+    private var clockJumped = 0.0
+    /// Output audio pts jumped over (gaps too long to fill), in samples.
+    private var ptsJump: Int64 = 0
+    private var clockWarnings = 0
     /// (first sample index, trace) of frames in the FIFO, so each encoder frame keeps a trace.
     private var pendingTraces: [(Int64, FrameTrace)] = []
     private var samplesQueued: Int64 = 0
@@ -82,12 +101,17 @@ final class EncodeStage: @unchecked Sendable {
 
     private func queueAudio(_ lf: LaneFrame) throws {
         guard let fifo else { return }
+        var skip = 0
         if nextSamplePts == nil {
             let rate = Rational(1, Int32(encoder.sampleRate))
             nextSamplePts = MediaTime.timestamp(seconds: max(0, lf.mediaTime), rate)
+            clockOrigin = lf.mediaTime
+        } else {
+            skip = try followTimestamps(lf)
+            if skip >= lf.frame.sampleCount { return }
         }
         pendingTraces.append((samplesQueued, lf.trace))
-        samplesQueued += Int64(lf.frame.sampleCount)
+        samplesQueued += Int64(lf.frame.sampleCount - skip)
         var samples = lf.frame
         if samples.sampleFormat != encoder.sampleFormat {
             // The lane works in planar float; PCM and FLAC encoders take integers.
@@ -97,12 +121,68 @@ final class EncodeStage: @unchecked Sendable {
                                   outputFormat: encoder.sampleFormat, outputRate: encoder.sampleRate, outputChannels: encoder.channels)
                 }
             }
+            // Same rate: the converter holds nothing back, so `skip` still counts its samples.
             guard let converted = try formatConverter!.convert(samples) else { return }
             samples = converted
         }
-        try fifo.write(samples)
+        try fifo.write(samples, skipping: skip)
         let size = encoder.frameSize > 0 ? encoder.frameSize : 1024
         while fifo.count >= size { try encodeAudioChunk(size) }
+    }
+
+    /// Compares the frame's media time with where the sample count says it starts. A gap
+    /// longer than the tolerance is filled with silence (or, beyond `maxFill`, jumped over in
+    /// the output's timestamps); an overlap is cut from the frame's start. Returns the samples
+    /// of this frame to leave out.
+    private func followTimestamps(_ lf: LaneFrame) throws -> Int {
+        guard let fifo else { return 0 }
+        let rate = Double(encoder.sampleRate)
+        let expected = clockOrigin + clockJumped + Double(samplesQueued + ptsJump) / rate
+        let d = lf.mediaTime - expected
+        guard abs(d) > AudioClock.tolerance, d.isFinite else { return 0 }
+        let at = String(format: "%.3f", lf.mediaTime)
+        if d > 0 && d <= AudioClock.maxFill {
+            let fill = Int((d * rate).rounded())
+            try fifo.writeSilence(fill)
+            samplesQueued += Int64(fill)
+            context.accounting.update(lane) { $0.samplesFilled += fill }
+            note("audio: filled a \(String(format: "%.1f", d * 1000)) ms gap in the input's timestamps with silence at \(at) s")
+            return 0
+        }
+        if d > 0 {
+            // Too long to fill: finish the encoder frame under way with silence, then let the
+            // output's timestamps jump with the input's.
+            let size = encoder.frameSize > 0 ? encoder.frameSize : 1024
+            let partial = fifo.count % size
+            let pad = partial == 0 ? 0 : size - partial
+            try fifo.writeSilence(pad)
+            samplesQueued += Int64(pad)
+            context.accounting.update(lane) { $0.samplesFilled += pad }
+            while fifo.count >= size { try encodeAudioChunk(size) }
+            let jump = Int64((d * rate).rounded()) - Int64(pad)
+            if jump > 0 { ptsJump += jump }
+            note("audio: the input's timestamps jump by \(String(format: "%.3f", d)) s at \(at) s; the output's audio timestamps jump with them")
+            return 0
+        }
+        let overlap = -d
+        let trim = Int((overlap * rate).rounded())
+        if overlap <= AudioClock.maxFill {
+            let cut = min(trim, lf.frame.sampleCount)
+            context.accounting.update(lane) { $0.samplesTrimmed += cut }
+            note("audio: left out \(String(format: "%.1f", Double(cut) / rate * 1000)) ms where the input's timestamps overlap at \(at) s")
+            return cut
+        }
+        // Timestamps went far back (a file spliced out of order): keep counting samples and
+        // follow the new timestamps from here, as one cannot write audio into the past.
+        clockJumped -= overlap
+        note("audio: the input's timestamps go back by \(String(format: "%.3f", overlap)) s at \(at) s; audio carries on without a cut")
+        return 0
+    }
+
+    /// A timing correction, logged the first few times and then every 100th.
+    private func note(_ message: String) {
+        clockWarnings += 1
+        if clockWarnings <= 5 || clockWarnings % 100 == 0 { context.logger.notice("\(message)") }
     }
 
     private func flushAudio() throws {
@@ -113,7 +193,7 @@ final class EncodeStage: @unchecked Sendable {
     private var samplesSent: Int64 = 0
     private func encodeAudioChunk(_ size: Int) throws {
         guard let fifo, let chunk = try fifo.read(size) else { return }
-        let pts = (nextSamplePts ?? 0) + samplesSent
+        let pts = (nextSamplePts ?? 0) + samplesSent + ptsJump
         chunk.pts = pts
         // The trace of the frame that supplied this chunk's first sample.
         while pendingTraces.count > 1 && pendingTraces[1].0 <= samplesSent { pendingTraces.removeFirst() }
@@ -166,6 +246,8 @@ final class ResampleStage: @unchecked Sendable {
     private let outputChannels: Int
     private var resampler: Resampler?
     private var nextMediaTime: Double?
+    /// Where the next input frame starts by the samples so far (media time, s).
+    private var inputClock: Double?
     private var lastTrace: FrameTrace?
     private let downstream: (StageItem<LaneFrame>) -> Void
 
@@ -191,7 +273,15 @@ final class ResampleStage: @unchecked Sendable {
                                       outputFormat: AV_SAMPLE_FMT_FLTP, outputRate: outputRate, outputChannels: outputChannels)
                     }
                 }
-                if nextMediaTime == nil { nextMediaTime = lf.mediaTime }
+                if nextMediaTime == nil {
+                    nextMediaTime = lf.mediaTime
+                } else if let expected = inputClock, abs(lf.mediaTime - expected) > AudioClock.tolerance {
+                    // A gap or overlap in the input: media time follows the timestamps again (the
+                    // encode stage fills or cuts the samples to match), less what the resampler holds.
+                    nextMediaTime = lf.mediaTime - Double(resampler!.delay) / Double(outputRate)
+                    inputClock = lf.mediaTime
+                }
+                inputClock = (inputClock ?? lf.mediaTime) + Double(f.sampleCount) / Double(max(1, f.sampleRate))
                 if let out = try resampler!.convert(f) { emit(out, trace: lf.trace) }
             case .end:
                 if let r = resampler, let tail = try r.convert(nil), let t = lastTrace { emit(tail, trace: t) }
@@ -203,7 +293,8 @@ final class ResampleStage: @unchecked Sendable {
         }
     }
 
-    /// Audio media time runs on the sample count from the first frame, so chunks tile exactly.
+    /// Audio media time runs on the sample count from the first frame, so chunks tile exactly,
+    /// until the input's timestamps part from it by more than `AudioClock.tolerance`.
     private func emit(_ frame: Frame, trace: FrameTrace) {
         let t = nextMediaTime ?? 0
         nextMediaTime = t + Double(frame.sampleCount) / Double(outputRate)

@@ -22,6 +22,11 @@ public final class FrameAccounting: Sendable {
         /// Audio only: samples (per channel) in and out.
         public var samplesIn = 0
         public var samplesOut = 0
+        /// Audio only: samples of silence put into gaps of the input's timestamps (a reconnect,
+        /// a withheld frame, lost packets) and samples left out where the input overlapped
+        /// itself, so audio stays on the video's clock (output samples per channel).
+        public var samplesFilled = 0
+        public var samplesTrimmed = 0
         /// Most frames the encoder held at once before giving a packet back (its delay).
         public var encoderDelayFrames = 0
         public var droppedTotal: Int { dropped.values.reduce(0, +) }
