@@ -22,8 +22,10 @@ struct LabelcastCommand: AsyncParsableCommand {
     /// Errors come out as one line on stderr (`labelcast: error: …`) with a non-zero status;
     /// help and version go to stdout with status 0.
     static func main() async {
+        EarlySignals.install()
         do {
             var command = try parseAsRoot()
+            if !(command is RunCommand || command is DetectCommand) { EarlySignals.restoreDefault() }
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

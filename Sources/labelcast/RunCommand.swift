@@ -161,6 +161,11 @@ struct RunCommand: AsyncParsableCommand {
             report = try await runner.run()
         } catch {
             progress.stop()
+            // Stopped before the input even opened: say why, but exit as a stopped run does.
+            if let signal = signals.received {
+                printError("labelcast: \(error)")
+                throw ExitCode(128 + signal)
+            }
             throw error
         }
         progress.stop()

@@ -7,6 +7,36 @@ import Synchronization
 /// unfinished output keeps its temporary `.partial` name, so it never looks complete).
 /// Repeated SIGTERMs are ignored: supervisors send them in duplicate (nginx-rtmp's exec sends
 /// one for the stream and one when its worker exits) and have their own SIGKILL for a hard stop.
+/// SIGINT/SIGTERM that arrive before a command has its `SignalWatcher` (while the process
+/// starts and the options are parsed): noted by a plain handler installed first thing in
+/// `main`, and handed to the watcher when it starts, so even a stop sent in the first
+/// milliseconds ends with the command's own exit status (130/143) rather than a kill.
+enum EarlySignals {
+    /// The first signal seen, 0 if none. A static let of an atomic: set up before the handler
+    /// is installed, so the handler only does an atomic store (async-signal-safe).
+    static let pending = Atomic<Int32>(0)
+
+    static func install() {
+        _ = pending.load(ordering: .relaxed)
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { s in _ = EarlySignals.pending.compareExchange(expected: 0, desired: s, ordering: .relaxed) }
+        }
+    }
+
+    /// For commands that have no watcher: the default action again, and a signal noted so far
+    /// is delivered now.
+    static func restoreDefault() {
+        for sig in [SIGINT, SIGTERM] { signal(sig, SIG_DFL) }
+        if let s = take() { raise(s) }
+    }
+
+    /// The signal noted so far, if any (cleared).
+    static func take() -> Int32? {
+        let s = pending.exchange(0, ordering: .relaxed)
+        return s == 0 ? nil : s
+    }
+}
+
 final class SignalWatcher: @unchecked Sendable {
     private let sources: [any DispatchSourceSignal]
     private let first = Mutex<Int32?>(nil)
@@ -34,6 +64,11 @@ final class SignalWatcher: @unchecked Sendable {
                 }
             }
             source.resume()
+        }
+        // A signal that came before the sources were listening counts as the first.
+        if let early = EarlySignals.take() {
+            first.withLock { $0 = early }
+            DispatchQueue.global().async { onFirst(early) }
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Labelcast
+import Synchronization
 
 /// `--key-file`, `--payload-id`, `--no-watermark`: the inaudible audio watermark.
 struct WatermarkOptions: ParsableArguments {
@@ -11,16 +12,27 @@ struct WatermarkOptions: ParsableArguments {
     @Flag(help: "Leave the audio watermark out (for measurement).")
     var noWatermark = false
 
+    /// The key as read by `validate()`, so it is read once: a key from a pipe or FIFO
+    /// (`--key-file <(vault read …)`) can be read only once.
+    private static let loadedKey = Mutex<WatermarkKeySource.Loaded?>(nil)
+
+    private func loadKey() throws -> WatermarkKeySource.Loaded {
+        if let loaded = Self.loadedKey.withLock({ $0 }) { return loaded }
+        let loaded = try WatermarkKeySource.load(keyFile: keyFile)
+        Self.loadedKey.withLock { $0 = loaded }
+        return loaded
+    }
+
     func validate() throws {
         do {
             _ = try WatermarkKeySource.parsePayloadID(payloadId)
-            if !noWatermark { _ = try WatermarkKeySource.load(keyFile: keyFile) }
+            if !noWatermark { _ = try loadKey() }
         } catch let e as LabelcastError { throw ValidationError(e.message) }
     }
 
     func settings() throws -> (WatermarkSettings?, WatermarkKeySource.Loaded?) {
         guard !noWatermark else { return (nil, nil) }
-        let loaded = try WatermarkKeySource.load(keyFile: keyFile)
+        let loaded = try loadKey()
         return (WatermarkSettings(key: loaded.key, payloadID: try WatermarkKeySource.parsePayloadID(payloadId), usesDemoKey: loaded.isDemo), loaded)
     }
 }

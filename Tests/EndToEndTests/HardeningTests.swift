@@ -142,6 +142,8 @@ import TestSupport
                   files: ["empty.key": Data()]),
         BadOption(name: "key file just a newline", args: ["--key-file", "nl.key"], mentions: ["--key-file 'nl.key'", "empty"],
                   files: ["nl.key": Data("\n".utf8)]),
+        BadOption(name: "key file a folder", args: ["--key-file", "/tmp"], mentions: ["--key-file '/tmp'", "is a folder"]),
+        BadOption(name: "key file endless", args: ["--key-file", "/dev/urandom"], mentions: ["--key-file '/dev/urandom'", "more than 64 KiB"]),
         BadOption(name: "key file too short", args: ["--key-file", "short.key"], mentions: ["--key-file 'short.key'", "5 bytes", "at least"],
                   files: ["short.key": Data("abcde".utf8)]),
         BadOption(name: "segments file malformed", args: ["--segments-file", "s.json"], mentions: ["segments file 's.json'", "not valid schedule JSON"],
@@ -612,5 +614,41 @@ import TestSupport
         #expect(m.lanes["audio"]?.balanced == true)
         // Roughly as far as the wall clock got (paced at real time), not the whole file.
         #expect(Double(v.framesOut) / 30 < delay + 2, "\(v.framesOut) frames after \(delay) s")
+    }
+
+    /// A signal that comes while labelcast is still starting (here: blocked opening a key FIFO
+    /// nobody writes yet, before the run has its signal watcher) is kept, not fatal: the run
+    /// stops before it opens the input, exit 143, one line of why, no output file at all.
+    /// The same FIFO, written to, shows that a key can come from a pipe (`<(vault read …)`).
+    @Test(.timeLimit(.minutes(1))) func sigtermWhileStartingIsKeptAndKeyComesFromAPipe() throws {
+        let dir = try TestSupport.temporaryDirectory("labelcast-hardening")
+        try TestSupport.makeMedia(dir + "/in.mp4", seconds: 2)
+        let fifo = dir + "/key.fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        func feedKey() {
+            // Opening for writing blocks until labelcast opens it for reading.
+            DispatchQueue.global().async {
+                if let h = FileHandle(forWritingAtPath: fifo) { h.write(Data("a pipe-fed key of enough bytes\n".utf8)); try? h.close() }
+            }
+        }
+        // 1: SIGTERM while blocked on the key.
+        var run = try Running(["run", "-i", dir + "/in.mp4", "-o", dir + "/out.mp4", "--synthetic", "all", "--key-file", fifo])
+        Thread.sleep(forTimeInterval: 0.8)
+        #expect(run.process.isRunning)
+        kill(run.process.processIdentifier, SIGTERM)
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(run.process.isRunning, "a SIGTERM while starting killed the process")
+        feedKey()
+        var r = try run.wait(timeout: 20)
+        #expect(r.reason == .exit && r.status == 143, "\(r.reason) \(r.status): \(r.stderr)")
+        #expect(r.stderr.contains("interrupted before the input"), "\(r.stderr)")
+        #expect(TestSupport.files(in: dir) == ["in.mp4", "key.fifo"])
+        // 2: the same FIFO as a key source, no signal: the run completes with that key.
+        run = try Running(["run", "-i", dir + "/in.mp4", "-o", dir + "/out.mp4", "--synthetic", "all", "--key-file", fifo])
+        feedKey()
+        r = try run.wait(timeout: 60)
+        #expect(r.reason == .exit && r.status == 0, "\(r.reason) \(r.status): \(r.stderr)")
+        #expect(!r.stderr.contains("demo key"), "\(r.stderr)")
+        #expect(TestSupport.files(in: dir) == ["in.mp4", "key.fifo", "out.mp4"])
     }
 }

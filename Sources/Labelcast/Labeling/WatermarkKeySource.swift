@@ -17,8 +17,20 @@ public enum WatermarkKeySource {
             guard FileManager.default.fileExists(atPath: keyFile) else {
                 throw LabelcastError("--key-file '\(keyFile)' does not exist: make one with e.g. `head -c 32 /dev/urandom > \(keyFile)`")
             }
-            guard let data = FileManager.default.contents(atPath: keyFile) else {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: keyFile, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw LabelcastError("--key-file '\(keyFile)' is a folder: give the file that holds the key")
+            }
+            // Read through a handle, not by the file's size: a pipe works too (`--key-file
+            // <(vault read …)`, a FIFO). Bounded, so /dev/urandom by mistake is an error, not a hang.
+            let limit = 64 * 1024
+            guard let handle = FileHandle(forReadingAtPath: keyFile),
+                  let data = try? handle.read(upToCount: limit + 1) ?? Data() else {
                 throw LabelcastError("--key-file '\(keyFile)' cannot be read (check its permissions)")
+            }
+            try? handle.close()
+            guard data.count <= limit else {
+                throw LabelcastError("--key-file '\(keyFile)' holds more than 64 KiB: a key is 16 to a few hundred bytes; is it the right file?")
             }
             var bytes = [UInt8](data)
             // A key typed into a text file ends with a newline that is not part of it.

@@ -74,13 +74,23 @@ final class PipelineRunner: @unchecked Sendable {
     }
     var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
 
+    /// What `progress()` shows, published by the run thread under a lock: the progress line and
+    /// the control API read it from their own threads while the run sets up or reconnects.
+    private struct Observed: @unchecked Sendable {
+        var duration: Double?
+        var accounting: FrameAccounting?
+        var stages: [any StageDepth] = []
+    }
+    private let observed = Mutex<Observed>(Observed())
+
     func progress() -> ProgressSnapshot {
-        ProgressSnapshot(mediaSeconds: Double(muxedSeconds.load(ordering: .relaxed)) / 1000,
-                         wallSeconds: Date().timeIntervalSince(startedAt),
-                         durationSeconds: demuxer?.durationSeconds,
-                         counts: context?.accounting.snapshot() ?? [:],
-                         queueDepths: Dictionary(lanes.flatMap { $0.3.map { ($0.stageName, $0.currentDepth) } }, uniquingKeysWith: max),
-                         recentLatencyP99Micros: telemetry.recentP99Micros())
+        let o = observed.withLock { $0 }
+        return ProgressSnapshot(mediaSeconds: Double(muxedSeconds.load(ordering: .relaxed)) / 1000,
+                                wallSeconds: Date().timeIntervalSince(startedAt),
+                                durationSeconds: o.duration,
+                                counts: o.accounting?.snapshot() ?? [:],
+                                queueDepths: Dictionary(o.stages.map { ($0.stageName, $0.currentDepth) }, uniquingKeysWith: max),
+                                recentLatencyP99Micros: telemetry.recentP99Micros())
     }
 
     /// Runs the job to the end. Blocks the calling thread (the async API wraps it).
@@ -101,6 +111,8 @@ final class PipelineRunner: @unchecked Sendable {
             throw LabelcastError(Self.explainOpen(e, url: displayIn))
         }
         self.demuxer = demuxer
+        let duration = demuxer.durationSeconds
+        observed.withLock { $0.duration = duration }
         var videoIndex = demuxer.bestStream(.video)
         var audioIndex = demuxer.bestStream(.audio)
         // A stream whose format the probe could not learn (declared but empty, or damaged)
@@ -134,6 +146,7 @@ final class PipelineRunner: @unchecked Sendable {
             outputInterrupter.cancel()
         }
         self.context = context
+        observed.withLock { $0.accounting = context.accounting }
 
         // Open the output and the encoders.
         let muxer: Muxer
@@ -178,6 +191,7 @@ final class PipelineRunner: @unchecked Sendable {
                 laneInfo.append(info)
             }
             lanes = laneInfo
+            observed.withLock { $0.stages = laneInfo.flatMap { $0.3 } }
             var muxOptions: [String: String] = [:]
             if muxer.formatName.contains("mp4") || muxer.formatName == "mov" || muxer.formatName == "ipod" {
                 muxOptions["movflags"] = "+faststart+use_metadata_tags"
