@@ -31,7 +31,8 @@ struct DetectCommand: ParsableCommand {
         let report: DetectionReport
         do {
             report = try scan.run(onDetection: live && !json ? { seg in
-                FileHandle.standardError.write(Data(String(format: "found %.3f-%.3f %@ (confidence %.1f)\n", seg.start, seg.end, seg.payload, seg.confidence).utf8))
+                FileHandle.standardError.write(Data(String(format: "found %.3f-%.3f %@ (confidence %.1f%@)\n", seg.start, seg.end, seg.payload,
+                                                           seg.confidence, seg.verified ? "" : ", confirmed").utf8))
             } : nil)
         } catch let e as LabelcastError { throw ValidationError(e.message) }
         _ = signals

@@ -41,6 +41,26 @@ import TestSupport
         #expect(report.lane(.video)?.counts.framesOut == frames)
     }
 
+    /// A finished run lets go of all it opened, so a tool can run job after job in one process.
+    /// (Closures that captured the pipeline once kept every run alive, its input still open.)
+    @Test func finishedRunClosesItsInput() async throws {
+        let dir = try TestSupport.temporaryDirectory()
+        let input = dir + "/in.mp4"
+        try TestSupport.makeMedia(input, seconds: 1, video: "testsrc2=size=320x240:rate=25")
+        func openCount() -> Int {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+            return fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0)) == input }.count
+        }
+        do {
+            let runner = LabelRunner(job: LabelJob(input: input, output: dir + "/out.mp4"))
+            _ = try await runner.run()
+        }
+        // The run's last queue blocks may still be finishing: give them a moment.
+        let deadline = Date().addingTimeInterval(5)
+        while openCount() > 0 && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(openCount() == 0, "the input is still open after the run")
+    }
+
     @Test func errorsAreOneLine() async throws {
         let job = LabelJob(input: "/nonexistent.mp4", output: "/tmp/never.mp4")
         do { _ = try await LabelRunner(job: job).run(); Issue.record("ran") } catch let e as LabelcastError {

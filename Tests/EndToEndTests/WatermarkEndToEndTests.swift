@@ -24,7 +24,7 @@ import TestSupport
     }
 
     struct Found: Decodable {
-        struct Segment: Decodable { let start: Double; let end: Double; let payload: String; let confidence: Double }
+        struct Segment: Decodable { let start: Double; let end: Double; let payload: String; let confidence: Double; let verified: Bool }
         let duration: Double
         let segments: [Segment]
     }
@@ -48,6 +48,7 @@ import TestSupport
         let s = try #require(found.segments.first)
         #expect(s.payload == "0x00C0FFEE")
         #expect(abs(s.start - 2) <= 0.5 && abs(s.end - 7.5) <= 0.5, "range \(s.start)-\(s.end)")
+        #expect(s.verified, "a 5.5 s range is read with its CRC, not only confirmed")
         #expect(found.duration > 10)
         // Plain output: one line per range.
         let plain = try TestSupport.labelcast(["detect", attacked, "--key-file", key, "-q"])

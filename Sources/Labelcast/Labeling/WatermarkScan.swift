@@ -12,14 +12,19 @@ public struct DetectionReport: Sendable, Codable {
         /// The 32-bit id as `0x` and eight hex digits.
         public var payload: String
         public var confidence: Double
+        /// True when the payload's keyed CRC verified somewhere in the range; false for a range
+        /// found only by confirmation (correlation with the full mark of a payload read earlier
+        /// in the stream): surely marked with the key, the id very likely but not CRC-proven.
+        public var verified: Bool
     }
     /// Seconds of audio scanned.
     public var duration: Double
     public var segments: [Segment]
 
-    /// One line per range: `START END PAYLOAD CONFIDENCE`.
+    /// One line per range: `START END PAYLOAD CONFIDENCE`, and the word `confirmed` after a
+    /// range whose payload was not CRC-verified in it (see `Segment.verified`).
     public var lines: [String] {
-        segments.map { String(format: "%.3f %.3f %@ %.1f", $0.start, $0.end, $0.payload, $0.confidence) }
+        segments.map { String(format: "%.3f %.3f %@ %.1f", $0.start, $0.end, $0.payload, $0.confidence) + ($0.verified ? "" : " confirmed") }
     }
 }
 
@@ -44,7 +49,7 @@ public final class WatermarkScan: Sendable {
 
     static func segment(_ d: WatermarkDetection, offset: Double) -> DetectionReport.Segment {
         DetectionReport.Segment(start: d.start + offset, end: d.end + offset, payload: String(format: "0x%08X", d.payload.id),
-                                confidence: (d.confidence * 10).rounded() / 10)
+                                confidence: (d.confidence * 10).rounded() / 10, verified: d.verified)
     }
 
     /// Scans to the end of input. `onDetection` sees each window's detection as it is made
