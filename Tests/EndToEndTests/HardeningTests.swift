@@ -651,4 +651,24 @@ import TestSupport
         #expect(!r.stderr.contains("demo key"), "\(r.stderr)")
         #expect(TestSupport.files(in: dir) == ["in.mp4", "key.fifo", "out.mp4"])
     }
+
+    /// A real disk filling up under a file output (a 1 MiB tmpfs; mounting needs root, as CI
+    /// runs): a one-line error that says so, exit 2, and nothing left on that disk, in each of
+    /// the three muxers people use for files.
+    @Test(.enabled(if: getuid() == 0), arguments: ["out.mp4", "out.mkv", "out.ts"])
+    func diskFullOnFileOutput(name: String) throws {
+        let dir = try TestSupport.temporaryDirectory("labelcast-hardening")
+        try TestSupport.makeMedia(dir + "/in.mp4", seconds: 5, video: "testsrc2=size=640x360:rate=30",
+                                  extra: ["-c:v", "libx264", "-preset", "ultrafast"])
+        let disk = dir + "/small"
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        let mount = try TestSupport.run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", disk])
+        try #require(mount.status == 0, "cannot mount a tmpfs: \(mount.stderr)")
+        defer { _ = try? TestSupport.run("umount", [disk]) }
+        let r = try TestSupport.labelcast(["run", "-i", dir + "/in.mp4", "-o", disk + "/" + name, "--synthetic", "all", "-q"])
+        #expect(r.status == 2, "\(r.status): \(r.stderr)")
+        let lines = r.stderr.split(whereSeparator: \.isNewline)
+        #expect(lines.count == 1 && r.stderr.contains("output '\(disk)/\(name)': disk full; nothing was kept"), "\(r.stderr)")
+        #expect(TestSupport.files(in: disk).isEmpty, "\(TestSupport.files(in: disk))")
+    }
 }

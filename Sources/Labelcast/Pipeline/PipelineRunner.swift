@@ -610,7 +610,7 @@ final class PipelineRunner: @unchecked Sendable {
 
     static func explainRuntime(_ error: any Error, input: String, output: String) -> String {
         guard let e = error as? MediaError else { return "\(error)" }
-        if e.code == lc_averror_enospc() { return "output '\(output)': disk full; nothing was kept" }
+        if e.code == lc_averror_enospc() { return "output '\(output)': disk full; nothing was kept (free space there or write elsewhere, then run again)" }
         if e.code == lc_averror_etimedout() { return "input '\(input)': \(e.message)" }
         if e.call.hasPrefix("av_interleaved_write_frame") || e.call.hasPrefix("av_write_trailer") || e.call.hasPrefix("avio") {
             return "writing output '\(output)' failed: \(e.message)"
