@@ -671,4 +671,37 @@ import TestSupport
         #expect(lines.count == 1 && r.stderr.contains("output '\(disk)/\(name)': disk full; nothing was kept"), "\(r.stderr)")
         #expect(TestSupport.files(in: disk).isEmpty, "\(TestSupport.files(in: disk))")
     }
+
+    /// MPEG-TS timestamps are 33 bits at 90 kHz and wrap after 26.5 h: a 24/7 TS feed crosses
+    /// the wrap every day. Here it comes 1.02 s into the file, inside a synthetic segment (1-3 s):
+    /// every frame comes through, exactly the frames in [1, 3) s are labeled, and the output's
+    /// video runs on evenly across the wrap.
+    @Test func mpegtsTimestampWrap() throws {
+        let dir = try TestSupport.temporaryDirectory("labelcast-hardening")
+        let input = dir + "/wrap.ts", output = dir + "/out.mp4", log = dir + "/frames.csv"
+        // 2^33 / 90000 = 95443.72 s; the muxer adds its own 1.4 s delay: the first packet is
+        // 1 s before the wrap.
+        try Self.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-f", "lavfi", "-i", "sine=sample_rate=48000",
+                         "-t", "5", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+                         "-output_ts_offset", "95441.318", "-f", "mpegts", input])
+        let raw = try TestSupport.run("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "packet=pts",
+                                                  "-of", "csv=p=0", "-correct_ts_overflow", "0", input])
+        let pts = raw.stdoutText.split(whereSeparator: \.isNewline).compactMap { $0.split(separator: ",").first.flatMap { Int64($0) } }
+        #expect(pts.first ?? 0 > 8_589_000_000 && pts.contains { $0 < 1_000_000 }, "the input does not wrap: \(pts.prefix(3))")
+
+        let r = try TestSupport.labelcast(["run", "-i", input, "-o", output, "--segments", "1-3", "--frame-log", log])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("video: 150 frames in = 150 out + 0 dropped; 60 labeled"), "\(r.stderr)")
+        let rows = try String(contentsOfFile: log, encoding: .utf8).split(whereSeparator: \.isNewline).dropFirst()
+            .map { $0.split(separator: ",") }.filter { $0[1] == "video" }
+        #expect(rows.count == 150)
+        for row in rows {
+            let t = Double(row[2]) ?? -1
+            #expect((row[4] == "1") == (t >= 1 && t < 3), "frame at \(t) s labeled=\(row[4])")
+        }
+        let times = try Self.videoFrameTimes(output)
+        #expect(times.count == 150)
+        let steps = zip(times.dropFirst(), times).map { $0 - $1 }
+        #expect(steps.allSatisfy { abs($0 - 1.0 / 30) < 0.002 }, "uneven steps: \(steps.filter { abs($0 - 1.0 / 30) >= 0.002 })")
+    }
 }
