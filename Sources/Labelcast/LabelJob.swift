@@ -67,6 +67,13 @@ public struct LabelJob: Sendable {
     }
 
     /// Whether the input is a live source (network URL or a pipe) rather than a file.
+    /// Read over a network (live, or HTTP/HLS): each read is bounded by `readTimeout`, so a
+    /// server that stops sending (an HLS publisher that died) ends the run instead of hanging it.
+    public var inputIsNetwork: Bool {
+        let lower = input.lowercased()
+        return inputIsLive || ["http://", "https://", "hls+http://", "hls+https://", "hls://"].contains { lower.hasPrefix($0) }
+    }
+
     public var inputIsLive: Bool {
         let lower = input.lowercased()
         return ["rtmp://", "rtmps://", "srt://", "udp://", "rtp://", "rtsp://", "tcp://"].contains { lower.hasPrefix($0) }

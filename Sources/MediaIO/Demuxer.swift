@@ -33,10 +33,13 @@ public final class IOInterrupter: Sendable {
     public init(timeout: Double? = nil) {
         timeoutNanos = timeout.map { UInt64(max(0, $0) * 1e9) } ?? 0
     }
+    /// The timeout for one blocking call, if any (seconds).
+    public var timeoutSeconds: Double? { timeoutNanos > 0 ? Double(timeoutNanos) / 1e9 : nil }
     public func cancel() { cancelled.store(true, ordering: .relaxed) }
     public var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
     /// Starts the timeout clock for the next blocking call.
     public func arm() {
+        expired.store(false, ordering: .relaxed)
         if timeoutNanos > 0 { deadline.store(DispatchTime.now().uptimeNanoseconds + timeoutNanos, ordering: .relaxed) }
     }
     public func disarm() { deadline.store(0, ordering: .relaxed) }
@@ -44,7 +47,15 @@ public final class IOInterrupter: Sendable {
         let d = deadline.load(ordering: .relaxed)
         return d != 0 && DispatchTime.now().uptimeNanoseconds > d
     }
-    var shouldAbort: Bool { isCancelled || timedOut }
+    /// Set when the timeout (not a cancel) aborted a call since the last `arm()`: some demuxers
+    /// (HLS) turn the abort into a plain end of input, which would hide a stalled server.
+    private let expired = Atomic<Bool>(false)
+    public var timeoutFired: Bool { expired.load(ordering: .relaxed) }
+    var shouldAbort: Bool {
+        if isCancelled { return true }
+        if timedOut { expired.store(true, ordering: .relaxed); return true }
+        return false
+    }
 
     func install(on context: UnsafeMutablePointer<AVFormatContext>) {
         lc_set_interrupt(context, { opaque in
@@ -179,14 +190,14 @@ public final class Demuxer: @unchecked Sendable {
             interrupter.disarm()
             if r >= 0 { return .packet(packet) }
             if r == lc_averror_eagain() { continue }
-            if interrupter.isCancelled || r == lc_averror_eof() { return .endOfInput }
-            if r == lc_averror_exit() {
-                if interrupter.timedOut || !interrupter.isCancelled {
-                    throw MediaError(call: "av_read_frame", code: lc_averror_etimedout(),
-                                     message: "no data for too long (read timeout)", context: displayName)
-                }
-                return .endOfInput
+            if interrupter.isCancelled { return .endOfInput }
+            // Not cancelled, so an abort was the read timeout (HLS reports it as an end).
+            if r == lc_averror_exit() || (r == lc_averror_eof() && interrupter.timeoutFired) {
+                throw MediaError(call: "av_read_frame", code: lc_averror_etimedout(),
+                                 message: "no data for \(interrupter.timeoutSeconds.map { String(format: "%g", $0) } ?? "too long") s (read timeout)",
+                                 context: displayName)
             }
+            if r == lc_averror_eof() { return .endOfInput }
             // Some demuxers report a truncated file's end as an I/O error; pb->eof_reached says so.
             if let pb = context.pointee.pb, pb.pointee.eof_reached != 0, r == lc_averror_eio() || r == lc_averror_invaliddata() {
                 return .endOfInput

@@ -64,4 +64,44 @@ import TestSupport
         recorder.stop(SIGKILL)
         try Self.check(rec, key: rig.key)
     }
+
+    /// A live HLS stream over HTTP (ffmpeg writes 1 s segments into nginx's web root): labelcast
+    /// reads the sliding playlist as it grows, labels and marks every frame, and ends with the
+    /// stream when the publisher finishes it (#EXT-X-ENDLIST). Then a publisher that dies (no
+    /// ENDLIST: the playlist just stops growing) is a stalled input: the run ends after
+    /// --read-timeout with a one-line error instead of waiting for ever.
+    @Test(.timeLimit(.minutes(1)))
+    func hlsOverHttpIn() throws {
+        let rig = try LiveRTMPTests.rig()
+        let www = rig.dir + "/www"
+        func hlsArgs(_ name: String, seconds: Int) -> [String] {
+            var a = Self.pushArgs(rig, seconds: seconds, to: "")
+            a.removeLast(3) // "-f", "mpegts", url
+            return a + ["-f", "hls", "-hls_time", "1", "-hls_list_size", "6", "-hls_flags", "delete_segments", www + "/" + name + ".m3u8"]
+        }
+        // 1: a stream that ends properly.
+        var pub = try LiveServers.Background("ffmpeg", hlsArgs("a", seconds: 8), log: rig.dir + "/pub.log")
+        defer { pub.stop(SIGKILL) }
+        #expect(LiveRTMPTests.waitUntil(10) { FileManager.default.fileExists(atPath: www + "/a.m3u8") }, "no playlist: \(pub.log)")
+        let out = rig.dir + "/out.ts"
+        var r = try TestSupport.labelcast(["run", "-i", rig.nginx.httpURL("a.m3u8"), "-o", out, "--synthetic", "all",
+                                           "--key-file", rig.key, "--payload-id", "0xABCD", "--read-timeout", "5"], timeout: 40)
+        #expect(r.status == 0, "\(r.stderr)")
+        try Self.check(out, key: rig.key)
+        let video = try #require(try TestSupport.probe(out).first { $0.codecType == "video" })
+        #expect(video.frames >= 150, "\(video.frames) frames of an 8 s stream read from its live edge")
+
+        // 2: the publisher dies; the playlist stays as it was.
+        pub = try LiveServers.Background("ffmpeg", hlsArgs("b", seconds: 60), log: rig.dir + "/pub2.log")
+        #expect(LiveRTMPTests.waitUntil(10) { FileManager.default.fileExists(atPath: www + "/b.m3u8") }, "no playlist: \(pub.log)")
+        DispatchQueue.global().asyncAfter(deadline: .now() + 4) { [pub] in pub.stop(SIGKILL) }
+        let started = Date()
+        r = try TestSupport.labelcast(["run", "-i", rig.nginx.httpURL("b.m3u8"), "-o", rig.dir + "/out2.ts", "--synthetic", "all",
+                                       "--key-file", rig.key, "--read-timeout", "3"], timeout: 40)
+        let took = Date().timeIntervalSince(started)
+        #expect(r.status == 2, "\(r.status): \(r.stderr)")
+        #expect(r.stderr.contains("no data for 3 s"), "\(r.stderr)")
+        #expect(took < 20, "took \(took) s")
+        #expect(!FileManager.default.fileExists(atPath: rig.dir + "/out2.ts"))
+    }
 }

@@ -30,15 +30,19 @@ public enum LiveServers {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    /// nginx-rtmp with two applications, `ingest` and `live`, on 127.0.0.1:port.
+    /// nginx-rtmp with two applications, `ingest` and `live`, on 127.0.0.1:port; and plain HTTP
+    /// on 127.0.0.1:httpPort serving `dir/www` (for HLS written there by an ffmpeg publisher).
     public final class NginxRTMP: @unchecked Sendable {
         public let port: Int
+        public let httpPort: Int
         public let dir: String
         private var process: Process?
 
         public init(dir: String) throws {
             self.dir = dir
             port = LiveServers.freePort()
+            httpPort = LiveServers.freePort()
+            try FileManager.default.createDirectory(atPath: dir + "/www", withIntermediateDirectories: true)
             let module = ["/usr/lib/nginx/modules/ngx_rtmp_module.so", "/usr/share/nginx/modules/ngx_rtmp_module.so"]
                 .first { FileManager.default.fileExists(atPath: $0) }
             guard let module else { throw TestFailure("nginx RTMP module not installed (make test installs libnginx-mod-rtmp)") }
@@ -55,6 +59,15 @@ public enum LiveServers {
                     chunk_size 4096;
                     application ingest { live on; record off; }
                     application live { live on; record off; }
+                }
+            }
+            http {
+                access_log off;
+                types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
+                server {
+                    listen 127.0.0.1:\(httpPort);
+                    root \(dir)/www;
+                    add_header Cache-Control no-cache;
                 }
             }
             """
@@ -86,6 +99,8 @@ public enum LiveServers {
         }
 
         public func url(_ app: String, _ stream: String) -> String { "rtmp://127.0.0.1:\(port)/\(app)/\(stream)" }
+        /// A path under `dir/www` as an http:// URL.
+        public func httpURL(_ path: String) -> String { "http://127.0.0.1:\(httpPort)/\(path)" }
         deinit { stop() }
     }
 

@@ -40,8 +40,8 @@ public final class WatermarkScan: Sendable {
         self.input = input
         self.key = key
         self.realtime = realtime
-        let live = LabelJob(input: input, output: "-").inputIsLive
-        interrupter = IOInterrupter(timeout: live ? readTimeout : nil)
+        let network = LabelJob(input: input, output: "-").inputIsNetwork
+        interrupter = IOInterrupter(timeout: network ? readTimeout : nil)
     }
 
     /// Stops reading; `run` then returns what it found so far.

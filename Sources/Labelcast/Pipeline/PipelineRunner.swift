@@ -64,7 +64,7 @@ final class PipelineRunner: @unchecked Sendable {
         self.job = job
         self.logger = logger
         self.telemetry = telemetry
-        inputInterrupter = IOInterrupter(timeout: job.inputIsLive ? job.readTimeout : nil)
+        inputInterrupter = IOInterrupter(timeout: job.inputIsNetwork ? job.readTimeout : nil)
     }
 
     /// Stops reading input; the pipeline then drains and finalizes the output as at end of input.
