@@ -20,6 +20,14 @@ import TestSupport
         return Double(i) / 48000
     }
 
+    /// The audio lane's counts from a --metrics-json file.
+    static func audioCounts(_ path: String) throws -> [String: Any] {
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        let lanes = json?["lanes"] as? [[String: Any]] ?? []
+        let audio = try #require(lanes.first { $0["lane"] as? String == "audio" }, "no audio lane in \(path)")
+        return audio["counts"] as? [String: Any] ?? [:]
+    }
+
     static func makeGappedInput(_ path: String) throws {
         // aevalsrc makes 1024-sample frames; aselect drops the ten that start in [2.0, 2.2] and
         // keeps the others' timestamps, so the file has a 213.3 ms hole in its audio. NUT keeps
@@ -48,11 +56,38 @@ import TestSupport
         #expect(abs(outputOnset - Self.burstAt) < 0.005, "output burst at \(outputOnset) s, want \(Self.burstAt) s")
         #expect(r.stderr.contains("filled a 213.3 ms gap"), "\(r.stderr)")
         // Accounted: 10240 samples of silence at 48 kHz; audio ends with the video (4 s).
-        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: metrics)), as: UTF8.self)
-        #expect(text.contains("\"samples_filled\" : 10240") || text.contains("\"samples_filled\":10240"), "\(text.prefix(2000))")
+        let counts = try Self.audioCounts(metrics)
+        #expect(counts["samples_filled"] as? Int == 10240 && counts["samples_trimmed"] as? Int == 0, "\(counts)")
         let samples = try TestSupport.audioSampleCount(output)
         #expect(abs(samples - 4 * 48000) <= 1024, "\(samples) samples out")
         let video = try #require(try TestSupport.probe(output).first { $0.codecType == "video" })
         #expect(video.frames == 100)
+    }
+
+    /// Audio whose timestamps jitter (every other 1024-sample frame stamped 15 ms late, as
+    /// wall-clock-stamped encoders do) but whose samples are continuous: nothing is filled or
+    /// cut (each would be a click), and the burst still plays at 3.000 s.
+    @Test func jitteryTimestampsAreNotFollowed() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        let input = dir + "/in.nut", output = dir + "/out.mp4", metrics = dir + "/m.json"
+        let make = try TestSupport.run("ffmpeg", [
+            "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+            "-f", "lavfi", "-i", "aevalsrc=if(between(t\\,3\\,3.1)\\,0.5*sin(2*PI*1000*t)\\,0):s=48000",
+            "-t", "4", "-af", "asetpts='PTS+0.015/TB*mod(floor(N/1024),2)'", "-pix_fmt", "yuv420p",
+            "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s16le", input])
+        try #require(make.status == 0, "\(make.stderr)")
+        let pts = try TestSupport.run("ffprobe", ["-v", "error", "-select_streams", "a", "-show_entries", "packet=pts_time",
+                                                  "-of", "csv=p=0", input]).stdoutText
+            .split(whereSeparator: \.isNewline).compactMap { Double($0.split(separator: ",").first ?? "") }
+        let jitter = zip(pts.dropFirst(), pts).map { $0 - $1 - 1024.0 / 48000 }
+        #expect(jitter.contains { $0 > 0.014 } && jitter.contains { $0 < -0.014 }, "the input does not jitter: \(jitter.prefix(4))")
+
+        let r = try TestSupport.labelcast(["run", "-i", input, "-o", output, "--metrics-json", metrics, "--synthetic", "all"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let counts = try Self.audioCounts(metrics)
+        #expect(counts["samples_filled"] as? Int == 0 && counts["samples_trimmed"] as? Int == 0, "\(counts)")
+        #expect(!r.stderr.contains("gap"), "\(r.stderr)")
+        let onset = try Self.onset(output)
+        #expect(abs(onset - Self.burstAt) < 0.005, "output burst at \(onset) s")
     }
 }

@@ -9,6 +9,12 @@ import MediaIO
 enum AudioClock {
     /// Larger than timestamp rounding (FLV: 1 ms), smaller than an AAC frame (21 ms).
     static let tolerance = 0.010
+    /// An offset beyond the tolerance is followed only once it has held for this many frames
+    /// in a row with the same sign (~64 ms of AAC), and then by its smallest value: a source
+    /// whose audio timestamps jitter (wall-clock stamped encoders) must not get silence put in
+    /// and cut out again, a click each time. A gap is an offset that stays.
+    /// (A large one too: one damaged timestamp must not cost a second of silence and a cut.)
+    static let confirmFrames = 3
     /// Gaps up to this long are filled with silence; a longer one (a timestamp jump in a file)
     /// becomes a jump in the output's audio timestamps instead of minutes of generated silence.
     static let maxFill = 10.0
@@ -248,6 +254,10 @@ final class ResampleStage: @unchecked Sendable {
     private var nextMediaTime: Double?
     /// Where the next input frame starts by the samples so far (media time, s).
     private var inputClock: Double?
+    /// Frames in a row whose timestamps were off the sample clock by more than the tolerance
+    /// (same sign), and the smallest such offset (`AudioClock.confirmFrames`).
+    private var offStreak = 0
+    private var offMin = 0.0
     private var lastTrace: FrameTrace?
     private let downstream: (StageItem<LaneFrame>) -> Void
 
@@ -275,11 +285,8 @@ final class ResampleStage: @unchecked Sendable {
                 }
                 if nextMediaTime == nil {
                     nextMediaTime = lf.mediaTime
-                } else if let expected = inputClock, abs(lf.mediaTime - expected) > AudioClock.tolerance {
-                    // A gap or overlap in the input: media time follows the timestamps again (the
-                    // encode stage fills or cuts the samples to match), less what the resampler holds.
-                    nextMediaTime = lf.mediaTime - Double(resampler!.delay) / Double(outputRate)
-                    inputClock = lf.mediaTime
+                } else if let expected = inputClock {
+                    followTimestamps(offset: lf.mediaTime - expected)
                 }
                 inputClock = (inputClock ?? lf.mediaTime) + Double(f.sampleCount) / Double(max(1, f.sampleRate))
                 if let out = try resampler!.convert(f) { emit(out, trace: lf.trace) }
@@ -291,6 +298,23 @@ final class ResampleStage: @unchecked Sendable {
             context.fail(error, stage: stage.name)
             if case .end = item { downstream(.end) }
         }
+    }
+
+    /// A gap or overlap in the input that has held (`AudioClock`): media time follows the
+    /// timestamps again by that much, and the encode stage fills or cuts samples to match.
+    private func followTimestamps(offset d: Double) {
+        guard abs(d) > AudioClock.tolerance, d.isFinite else { offStreak = 0; return }
+        if offStreak > 0 && (d > 0) == (offMin > 0) {
+            offStreak += 1
+            if abs(d) < abs(offMin) { offMin = d }
+        } else {
+            offStreak = 1
+            offMin = d
+        }
+        guard offStreak >= AudioClock.confirmFrames else { return }
+        nextMediaTime = (nextMediaTime ?? 0) + offMin
+        inputClock = (inputClock ?? 0) + offMin
+        offStreak = 0
     }
 
     /// Audio media time runs on the sample count from the first frame, so chunks tile exactly,
