@@ -24,6 +24,21 @@
 #include <libswscale/swscale.h>
 #include <libswresample/swresample.h>
 
+/// Gives `f` a picture buffer from `pool` (buffers of av_image_get_buffer_size(fmt, w, h, 64)
+/// bytes or more) with FFmpeg's usual 64-byte line alignment.
+static inline int lc_frame_get_pooled(AVFrame *f, AVBufferPool *pool, enum AVPixelFormat fmt, int w, int h) {
+    AVBufferRef *buf = av_buffer_pool_get(pool);
+    if (!buf) return AVERROR(ENOMEM);
+    f->format = fmt;
+    f->width = w;
+    f->height = h;
+    f->buf[0] = buf;
+    int r = av_image_fill_arrays(f->data, f->linesize, buf->data, fmt, w, h, 64);
+    if (r < 0) { av_buffer_unref(&f->buf[0]); return r; }
+    f->extended_data = f->data;
+    return 0;
+}
+
 static inline int lc_averror_eagain(void) { return AVERROR(EAGAIN); }
 static inline int lc_averror_eof(void) { return AVERROR_EOF; }
 static inline int lc_averror_exit(void) { return AVERROR_EXIT; }

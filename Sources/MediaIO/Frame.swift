@@ -78,3 +78,39 @@ public final class Frame: @unchecked Sendable {
 
     public func unref() { av_frame_unref(pointer) }
 }
+
+/// Reused picture buffers of one size and format, for writable copies of frames a decoder
+/// still references (as ffmpeg's filters take theirs from a frame pool): a fresh multi-MB
+/// buffer per frame costs page faults and kernel time. Thread-safe (AVBufferPool is); a buffer
+/// goes back to the pool when the last frame using it (the encoder's included) lets go.
+public final class VideoFramePool: @unchecked Sendable {
+    public let width: Int
+    public let height: Int
+    public let format: AVPixelFormat
+    private var pool: OpaquePointer?
+
+    public init(width: Int, height: Int, format: AVPixelFormat) throws {
+        let size = av_image_get_buffer_size(format, Int32(width), Int32(height), 64)
+        try check(size, "av_image_get_buffer_size")
+        // + 64: room for SIMD reads past the last line, as av_frame_get_buffer leaves.
+        guard let p = av_buffer_pool_init(Int(size) + 64, nil) else {
+            throw MediaError(call: "av_buffer_pool_init", code: lc_averror_enomem())
+        }
+        pool = p
+        self.width = width; self.height = height; self.format = format
+    }
+    deinit { av_buffer_pool_uninit(&pool) }
+
+    public func matches(_ frame: Frame) -> Bool {
+        frame.width == width && frame.height == height && frame.pixelFormat == format
+    }
+
+    /// A writable copy of `frame` (pixels and properties: pts, colour, …) in a pooled buffer.
+    public func copy(_ frame: Frame) throws -> Frame {
+        let out = Frame()
+        try check(lc_frame_get_pooled(out.pointer, pool, format, Int32(width), Int32(height)), "av_buffer_pool_get")
+        try check(av_frame_copy(out.pointer, frame.pointer), "av_frame_copy")
+        try check(av_frame_copy_props(out.pointer, frame.pointer), "av_frame_copy_props")
+        return out
+    }
+}

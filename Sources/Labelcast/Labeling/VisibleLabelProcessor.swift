@@ -15,6 +15,7 @@ public final class VisibleLabelProcessor: FrameProcessor, @unchecked Sendable {
     private var shownSince: Double?
     /// For pixel formats the blender does not take: converted, labeled, converted on by the encoder stage.
     private var converter: Scaler?
+    private var pool: VideoFramePool?
 
     /// Prepares the label for a stream: finds fonts and checks the label fits the frame, so a
     /// problem is a start-up error rather than withheld frames later.
@@ -35,7 +36,14 @@ public final class VisibleLabelProcessor: FrameProcessor, @unchecked Sendable {
         let layout: PixelLayout
         if let l = Self.pixelLayout(frame) {
             layout = l
-            try frame.makeWritable()
+            if av_frame_is_writable(frame.pointer) == 0 {
+                // The decoder still holds this picture (a reference frame): paint on a copy,
+                // in a buffer from the pool rather than a fresh one each frame.
+                if pool == nil || !pool!.matches(frame) {
+                    pool = try VideoFramePool(width: frame.width, height: frame.height, format: frame.pixelFormat)
+                }
+                frame = try pool!.copy(frame)
+            }
         } else {
             if converter == nil || !converter!.matches(frame) {
                 converter = try Scaler(from: frame.width, frame.height, frame.pixelFormat, to: frame.width, frame.height, AV_PIX_FMT_YUV420P)
