@@ -40,7 +40,6 @@ final class PipelineRunner: @unchecked Sendable {
     private let startedAt = Date()
     private let demuxQueue = DispatchQueue(label: "labelcast.demux", qos: .userInitiated)
 
-    private var demuxer: Demuxer?
     private var muxer: Muxer?
     private var context: PipelineContext?
     private var decodeStages: [Int: DecodeStage] = [:]
@@ -58,7 +57,6 @@ final class PipelineRunner: @unchecked Sendable {
     /// Called on the mux queue for every written frame, after telemetry has it.
     var onFrameWritten: (@Sendable (FrameTrace) -> Void)?
     let telemetry: RunTelemetry
-    private var laneCodecs: [(Lane, String, String, [any StageDepth])] { lanes }
 
     init(job: LabelJob, logger: Logger, telemetry: RunTelemetry) {
         self.job = job
@@ -110,7 +108,6 @@ final class PipelineRunner: @unchecked Sendable {
             if isCancelled { throw LabelcastError("interrupted before the input '\(displayIn)' opened") }
             throw LabelcastError(Self.explainOpen(e, url: displayIn))
         }
-        self.demuxer = demuxer
         let duration = demuxer.durationSeconds
         observed.withLock { $0.duration = duration }
         var videoIndex = demuxer.bestStream(.video)
@@ -465,7 +462,6 @@ final class PipelineRunner: @unchecked Sendable {
                 routes = newRoutes
                 shift = newShift
                 jumps = TimestampJumps()
-                self.demuxer = next
                 continue
             }
             guard let lane = routes[packet.streamIndex] else { continue }
