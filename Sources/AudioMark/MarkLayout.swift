@@ -19,9 +19,13 @@ import Darwin
 // volume change or a smooth EQ cancels out.
 //
 // Payload: 128 pairs (2.56 s) form one period that repeats cyclically. Each pair's 26 band-pairs
-// are split by the key into two groups of 13: 256 group-slots per period; 219 carry the coded
-// bits (one each, in keyed order), 37 carry a keyed sync sequence. Because the period repeats,
-// any 2.56 s stretch holds every coded bit once, whatever the starting point.
+// are split by the key into three groups (9, 9, 8): 384 group-slots per period; 140 carry a
+// keyed sync sequence (36% of the mark: what a detector that does not know the payload finds
+// in 2 s), 244 the coded bits (all 219 once in keyed order, then 25 of them again). Because the
+// period repeats, any 2.56 s stretch holds every coded bit, whatever the starting point.
+// (Measured against two groups with 37 sync slots, the sweep's material at the same SNR budget:
+// cold 2 s presence after AAC 64k 87% -> 95%, after 20 dB noise 74% -> 96%; 3 s payload
+// unchanged within 1%.)
 
 enum MarkGrid {
     static let hopSeconds = 0.010
@@ -32,9 +36,10 @@ enum MarkGrid {
     static let bandCount = 52
     static let bandPairCount = bandCount / 2
     static let pairsPerPeriod = 128
-    static let groupsPerPair = 2
-    static let groupSlots = pairsPerPeriod * groupsPerPair       // 256
-    static let syncSlots = groupSlots - PayloadCodec.codedBits   // 37
+    static let groupsPerPair = 3
+    static let groupSlots = pairsPerPeriod * groupsPerPair       // 384
+    static let syncSlots = 140
+    static let dataSlots = groupSlots - syncSlots                // 244: 219 coded bits + 25 repeated
     static var bandHighHz: Double { bandLowHz + bandWidthHz * Double(bandCount) }
 
     /// Band index of an FFT bin centred at `hz`, or -1 outside the marked range.
@@ -55,9 +60,9 @@ enum MarkGrid {
 struct MarkLayout: Sendable {
     /// For pair-slot k and band-pair i: sign (+1/-1) of band 2i (band 2i+1 gets the opposite).
     let pairSign: [Float]        // [k * bandPairCount + i]
-    /// For pair-slot k and band-pair i: which group (0/1) the band-pair belongs to.
+    /// For pair-slot k and band-pair i: which group (0..<groupsPerPair) the band-pair belongs to.
     let pairGroup: [UInt8]       // [k * bandPairCount + i]
-    /// For group-slot s = k*2+g: -1 when it is a sync slot, else the coded-bit index.
+    /// For group-slot s = k*groupsPerPair+g: -1 when it is a sync slot, else the coded-bit index.
     let codedIndex: [Int16]
     /// Keyed sign per group-slot: the sync value for sync slots, a scrambling sign for data.
     let slotSign: [Float]
@@ -71,12 +76,12 @@ struct MarkLayout: Sendable {
             var order = Array(0..<MarkGrid.bandPairCount)
             order.shuffle(using: &g)
             var grp = [UInt8](repeating: 0, count: MarkGrid.bandPairCount)
-            for (rank, i) in order.enumerated() { grp[i] = rank < MarkGrid.bandPairCount / 2 ? 0 : 1 }
+            for (rank, i) in order.enumerated() { grp[i] = UInt8(rank * MarkGrid.groupsPerPair / MarkGrid.bandPairCount) }
             for i in 0..<MarkGrid.bandPairCount { sign.append(g.sign()); group.append(grp[i]) }
         }
         pairSign = sign
         pairGroup = group
-        // Which group-slots are sync: spread them evenly (one every ~7 slots) with a keyed
+        // Which group-slots are sync: spread them evenly (one every ~2.7 slots) with a keyed
         // jitter, so any window sees a proportional share of sync.
         var roles = [Int16](repeating: 0, count: MarkGrid.groupSlots)
         var syncList = [Int]()
@@ -90,6 +95,7 @@ struct MarkLayout: Sendable {
         bits.shuffle(using: &g)
         var next = 0
         for s in 0..<MarkGrid.groupSlots where roles[s] != -1 {
+            if next == bits.count { bits.shuffle(using: &g); next = 0 }   // 25 slots more than coded bits: repeat some
             roles[s] = Int16(bits[next]); next += 1
         }
         codedIndex = roles
@@ -102,7 +108,7 @@ struct MarkLayout: Sendable {
         var out = [Float](repeating: 0, count: MarkGrid.pairsPerPeriod * MarkGrid.bandCount)
         for k in 0..<MarkGrid.pairsPerPeriod {
             for i in 0..<MarkGrid.bandPairCount {
-                let gs = k * 2 + Int(pairGroup[k * MarkGrid.bandPairCount + i])
+                let gs = k * MarkGrid.groupsPerPair + Int(pairGroup[k * MarkGrid.bandPairCount + i])
                 let idx = Int(codedIndex[gs])
                 let value = idx < 0 ? slotSign[gs] : slotSign[gs] * (coded[idx] == 0 ? 1 : -1)
                 let s = pairSign[k * MarkGrid.bandPairCount + i] * value

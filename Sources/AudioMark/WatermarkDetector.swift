@@ -85,8 +85,16 @@ public final class WatermarkDetector {
     private let fft = RealFFT(size: fftSize)
     private let window = MarkGrid.sqrtHann(windowLength)
     /// For each sync slot: pair-slot, group, and its keyed sign.
-    private let syncPairSlot: [Int]
-    private let syncGroup: [Int]
+    /// Sync slot s: pair-slot `syncPairSlot[s]`; its band-pairs syncMemberIndex[syncStart[s] ..<
+    /// syncStart[s + 1]] with their signs times the slot's sync value (one gather-and-add loop
+    /// per slot in the search, which is most of the detector's time).
+    private let syncPairSlot: UnsafeMutablePointer<Int32>
+    private let syncStart: UnsafeMutablePointer<Int32>
+    private let syncMemberIndex: UnsafeMutablePointer<Int32>
+    private let syncMemberSign: UnsafeMutablePointer<Float>
+    /// Sync search accumulators, per alignment (8 phases x 128 pair offsets).
+    private let syncScore: UnsafeMutablePointer<Float>
+    private let syncEnergy: UnsafeMutablePointer<Float>
 
     // Fixed-size storage as `let` raw pointers: touched per sample and per frame, and pointers
     // avoid the dynamic exclusivity checks Swift inserts for a class's `var` arrays.
@@ -97,10 +105,11 @@ public final class WatermarkDetector {
     private let frameBuf: UnsafeMutablePointer<Float>
     private let re: UnsafeMutablePointer<Float>
     private let im: UnsafeMutablePointer<Float>
-    /// For group-slot s = 2k+g: its 13 band-pair indices and their signs, flattened.
+    /// Band-pair indices and signs of every group-slot (s = groupsPerPair*k+g), flattened.
     private let memberIndex: UnsafeMutablePointer<Int32>
     private let memberSign: UnsafeMutablePointer<Float>
-    private static let groupSize = MarkGrid.bandPairCount / 2
+    /// For group-slot s: its members are memberIndex[slotStart[s] ..< slotStart[s + 1]].
+    private let slotStart: UnsafeMutablePointer<Int32>
     private var sampleCount = 0
     private var frameCount = 0                     // sub-frames analysed
     private var pairCount = 0                      // pair-start frames with q available
@@ -155,8 +164,6 @@ public final class WatermarkDetector {
     public init(key: WatermarkKey) {
         layout = MarkLayout(key: key)
         codec = PayloadCodec(key: key)
-        syncPairSlot = layout.syncSlotList.map { $0 / 2 }
-        syncGroup = layout.syncSlotList.map { $0 % 2 }
         func buffer<T: Numeric>(_ count: Int, _: T.Type) -> UnsafeMutablePointer<T> {
             let p = UnsafeMutablePointer<T>.allocate(capacity: count)
             p.initialize(repeating: 0, count: count)
@@ -169,24 +176,44 @@ public final class WatermarkDetector {
         frameBuf = buffer(WatermarkDetector.fftSize, Float.self)
         re = buffer(WatermarkDetector.fftSize / 2 + 1, Float.self)
         im = buffer(WatermarkDetector.fftSize / 2 + 1, Float.self)
-        let gsz = WatermarkDetector.groupSize
-        memberIndex = buffer(MarkGrid.groupSlots * gsz, Int32.self)
-        memberSign = buffer(MarkGrid.groupSlots * gsz, Float.self)
+        let G = MarkGrid.groupsPerPair
+        memberIndex = buffer(MarkGrid.pairsPerPeriod * MarkGrid.bandPairCount, Int32.self)
+        memberSign = buffer(MarkGrid.pairsPerPeriod * MarkGrid.bandPairCount, Float.self)
+        slotStart = buffer(MarkGrid.groupSlots + 1, Int32.self)
+        var next = 0
         for k in 0..<MarkGrid.pairsPerPeriod {
-            var filled = [0, 0]
-            for i in 0..<MarkGrid.bandPairCount {
-                let g = Int(layout.pairGroup[k * MarkGrid.bandPairCount + i])
-                let slot = (2 * k + g) * gsz + filled[g]
-                memberIndex[slot] = Int32(i)
-                memberSign[slot] = layout.pairSign[k * MarkGrid.bandPairCount + i]
-                filled[g] += 1
+            for g in 0..<G {
+                slotStart[k * G + g] = Int32(next)
+                for i in 0..<MarkGrid.bandPairCount where Int(layout.pairGroup[k * MarkGrid.bandPairCount + i]) == g {
+                    memberIndex[next] = Int32(i)
+                    memberSign[next] = layout.pairSign[k * MarkGrid.bandPairCount + i]
+                    next += 1
+                }
             }
         }
+        slotStart[MarkGrid.groupSlots] = Int32(next)
+        syncPairSlot = buffer(MarkGrid.syncSlots, Int32.self)
+        syncStart = buffer(MarkGrid.syncSlots + 1, Int32.self)
+        syncMemberIndex = buffer(MarkGrid.pairsPerPeriod * MarkGrid.bandPairCount, Int32.self)
+        syncMemberSign = buffer(MarkGrid.pairsPerPeriod * MarkGrid.bandPairCount, Float.self)
+        var m = 0
+        for (j, gs) in layout.syncSlotList.enumerated() {
+            syncPairSlot[j] = Int32(gs / MarkGrid.groupsPerPair)
+            syncStart[j] = Int32(m)
+            for i in Int(slotStart[gs])..<Int(slotStart[gs + 1]) {
+                syncMemberIndex[m] = memberIndex[i]
+                syncMemberSign[m] = memberSign[i] * layout.slotSign[gs]
+                m += 1
+            }
+        }
+        syncStart[MarkGrid.syncSlots] = Int32(m)
+        syncScore = buffer(WatermarkDetector.periodSubFrames, Float.self)
+        syncEnergy = buffer(WatermarkDetector.periodSubFrames, Float.self)
     }
 
     deinit {
-        for p in [samples, logEnergy, q, qn, frameBuf, re, im, memberSign] { p.deallocate() }
-        memberIndex.deallocate()
+        for p in [samples, logEnergy, q, qn, frameBuf, re, im, memberSign, syncMemberSign, syncScore, syncEnergy] { p.deallocate() }
+        for p in [memberIndex, slotStart, syncPairSlot, syncStart, syncMemberIndex] { p.deallocate() }
     }
 
     /// Feeds mono samples at `analysisSampleRate`.
@@ -355,9 +382,9 @@ public final class WatermarkDetector {
     @inline(__always)
     private func groupValue(view: Int, row: Int, pairSlot k: Int, group: Int) -> Float {
         let values = qn + view * WatermarkDetector.viewStride + row * MarkGrid.bandPairCount
-        let base = (2 * k + group) * WatermarkDetector.groupSize
+        let gs = k * MarkGrid.groupsPerPair + group
         var v: Float = 0
-        for j in 0..<WatermarkDetector.groupSize { v += memberSign[base + j] * values[Int(memberIndex[base + j])] }
+        for j in Int(slotStart[gs])..<Int(slotStart[gs + 1]) { v += memberSign[j] * values[Int(memberIndex[j])] }
         return v
     }
 
@@ -392,27 +419,28 @@ public final class WatermarkDetector {
 
     /// Sync correlation at all 8 x 128 alignments of one view, best first.
     private func syncSearch(view: Int, begin: Int, end: Int) -> [Candidate] {
-        let P = MarkGrid.pairsPerPeriod
-        var score = [Double](repeating: 0, count: 8 * P)
-        var energy = [Double](repeating: 0, count: 8 * P)
+        let P = MarkGrid.pairsPerPeriod   // a power of two: offsets wrap with a mask
+        let score = syncScore, energy = syncEnergy
+        score.update(repeating: 0, count: 8 * P)
+        energy.update(repeating: 0, count: 8 * P)
+        let viewBase = qn + view * WatermarkDetector.viewStride
         for f in begin..<end {
-            let g = f & 7
+            let rowBase = (f & 7) * P
             let pairIndex = f >> 3
-            let row = f % WatermarkDetector.historyCapacity
+            let values = viewBase + (f % WatermarkDetector.historyCapacity) * MarkGrid.bandPairCount
             for s in 0..<MarkGrid.syncSlots {
-                let v = Double(groupValue(view: view, row: row, pairSlot: syncPairSlot[s], group: syncGroup[s])
-                    * layout.slotSign[layout.syncSlotList[s]])
+                var v: Float = 0
+                for j in Int(syncStart[s])..<Int(syncStart[s + 1]) { v += syncMemberSign[j] * values[Int(syncMemberIndex[j])] }
                 // This pair is slot (pairIndex + phi) mod P; it matches sync slot s when that is s's slot.
-                var phi = (syncPairSlot[s] - pairIndex) % P
-                if phi < 0 { phi += P }
-                score[g * P + phi] += v
-                energy[g * P + phi] += v * v
+                let at = rowBase + ((Int(syncPairSlot[s]) &- pairIndex) & (P - 1))
+                score[at] += v
+                energy[at] += v * v
             }
         }
         var cands: [Candidate] = []
         for g in 0..<8 {
             for phi in 0..<P where energy[g * P + phi] > 0 {
-                cands.append(Candidate(view: view, phase: g, offset: phi, z: score[g * P + phi] / energy[g * P + phi].squareRoot()))
+                cands.append(Candidate(view: view, phase: g, offset: phi, z: Double(score[g * P + phi]) / Double(energy[g * P + phi]).squareRoot()))
             }
         }
         cands.sort { $0.z > $1.z }
@@ -433,8 +461,9 @@ public final class WatermarkDetector {
     }
 
     /// Confirmation, for a window that did not decode in a stream that has already yielded a
-    /// payload: the full mark of that payload (sync and all 219 coded bits: 7x the energy of
-    /// the sync alone) is correlated with the newest 2 s of the window (view 0) at the
+    /// payload: the data slots of that payload's mark (all its coded bits; not the sync, which
+    /// is the same for every id and, at 36% of the mark, would let another id's mark pass as
+    /// this one) are correlated with the newest 2 s of the window (view 0) at the
     /// alignment it was read at and one sub-frame (2.5 ms) either side. The newest 2 s, not 3:
     /// the question is whether the mark is there *now*, and a window whose older part still
     /// holds the mark while the newer part holds another id would otherwise stretch the range
@@ -449,7 +478,8 @@ public final class WatermarkDetector {
         for du in -1...1 {
             let u = (l.origin + du) & (WatermarkDetector.periodSubFrames - 1)
             confirmationTests += 1
-            let d = detection(coded: l.coded, payload: l.payload, cand: alignment(origin: u), begin: begin, end: end, verified: false)
+            let d = detection(coded: l.coded, payload: l.payload, cand: alignment(origin: u), begin: begin, end: end, verified: false,
+                              dataOnly: true)
             if best == nil || d.confidence > best!.d.confidence { best = (d, u) }
         }
         guard let b = best else { return nil }
@@ -460,7 +490,7 @@ public final class WatermarkDetector {
         // one; the most likely codeword then fits the window clearly better than this payload.
         let cand = alignment(origin: b.origin)
         if let info = PayloadCodec.viterbi(softValues(cand, begin: begin, end: end)),
-           correlate(coded: PayloadCodec.convolve(info), cand: cand, begin: begin, end: end).z
+           correlate(coded: PayloadCodec.convolve(info), cand: cand, begin: begin, end: end, dataOnly: true).z
             > b.d.confidence + WatermarkDetector.confirmationExcess {
             confirmationsRefused += 1
             return nil
@@ -480,8 +510,8 @@ public final class WatermarkDetector {
         while f < end {
             let k = ((f >> 3) + cand.offset) % P
             let row = f % WatermarkDetector.historyCapacity
-            for grp in 0..<2 {
-                let gs = 2 * k + grp
+            for grp in 0..<MarkGrid.groupsPerPair {
+                let gs = MarkGrid.groupsPerPair * k + grp
                 let idx = Int(layout.codedIndex[gs])
                 if idx >= 0 { soft[idx] += layout.slotSign[gs] * groupValue(view: cand.view, row: row, pairSlot: k, group: grp) }
             }
@@ -504,9 +534,10 @@ public final class WatermarkDetector {
     }
 
     /// Correlation of the window with the mark `coded` at alignment `cand`: the z-score over all
-    /// slots, and per pair of frames the match of the data slots alone (the sync is the same
+    /// slots (`dataOnly`: over the data slots), and per pair of frames the match of the data slots alone (the sync is the same
     /// for every payload, so it cannot tell where *this* payload's mark is).
-    private func correlate(coded: [UInt8], cand: Candidate, begin: Int, end: Int) -> (z: Double, match: [Double], firstPair: Int) {
+    private func correlate(coded: [UInt8], cand: Candidate, begin: Int, end: Int,
+                           dataOnly: Bool = false) -> (z: Double, match: [Double], firstPair: Int) {
         let P = MarkGrid.pairsPerPeriod
         var firstPair = begin
         while firstPair & 7 != cand.phase { firstPair += 1 }
@@ -517,14 +548,16 @@ public final class WatermarkDetector {
             let k = ((f >> 3) + cand.offset) % P
             let row = f % WatermarkDetector.historyCapacity
             var m: Double = 0
-            for grp in 0..<2 {
-                let gs = 2 * k + grp
+            for grp in 0..<MarkGrid.groupsPerPair {
+                let gs = MarkGrid.groupsPerPair * k + grp
                 let idx = Int(layout.codedIndex[gs])
                 let expected = idx < 0 ? layout.slotSign[gs] : layout.slotSign[gs] * (coded[idx] == 0 ? 1 : -1)
                 let v = Double(expected * groupValue(view: cand.view, row: row, pairSlot: k, group: grp))
                 if idx >= 0 { m += v }
-                total += v
-                power += v * v
+                if idx >= 0 || !dataOnly {
+                    total += v
+                    power += v * v
+                }
             }
             match.append(m)
             f += 8
@@ -535,8 +568,8 @@ public final class WatermarkDetector {
     /// The detection for mark `coded` at alignment `cand`: its confidence, and its range
     /// trimmed to the part of the window where the audio actually matches the mark.
     private func detection(coded: [UInt8], payload: WatermarkPayload, cand: Candidate, begin: Int, end: Int,
-                           verified: Bool) -> WatermarkDetection {
-        let (z, match, firstPair) = correlate(coded: coded, cand: cand, begin: begin, end: end)
+                           verified: Bool, dataOnly: Bool = false) -> WatermarkDetection {
+        let (z, match, firstPair) = correlate(coded: coded, cand: cand, begin: begin, end: end, dataOnly: dataOnly)
         // Marked extent inside the window: the maximum-sum run of (match - half the mean), so
         // unmarked pairs (mean 0) pull the sum down and marked ones push it up.
         let bias = max(0, match.reduce(0, +) / Double(max(1, match.count))) / 2

@@ -29,10 +29,10 @@ public final class WatermarkEmbedder {
     public let latencyFrames: Int
 
     // Tuning, measured with Benchmarks/watermark-sweep.sh.
-    /// Mark energy per frame relative to the loudness reference (-27.2 dB). Capped bands,
+    /// Mark energy per frame relative to the loudness reference (-26.7 dB). Capped bands,
     /// windowing and the alternating signs of a pair's two frames lose ~4 dB of it: the measured
-    /// SNR of the mark is 31-32 dB on speech, music and noise (see the sweep).
-    static let relativeMarkEnergy: Double = 0.0019
+    /// SNR of the mark is 30.5-32 dB on speech, music and noise (see the sweep; floor 30 dB).
+    static let relativeMarkEnergy: Double = 0.00213
     /// How much the mark follows each frame's own energy (1) rather than the running loudness
     /// reference (0). Below 1, quiet frames get relatively more mark (cheap in SNR, and they are
     /// where a mark proportional to loudness would vanish) and loud frames relatively less.
@@ -41,9 +41,9 @@ public final class WatermarkEmbedder {
     /// is never changed beyond what the strong bands around it mask.
     static let maxBandGain: Double = 0.5
     /// Guard on the whole active run: the allocated mark energy never exceeds this fraction of
-    /// the host energy so far (-27 dB; the realised mark is ~2-4 dB below what is allocated), so
+    /// the host energy so far (-26.5 dB; the realised mark is ~2-4 dB below what is allocated), so
     /// content that drops from loud to quiet cannot pile mark energy into the quiet part.
-    static let runEnergyGuard: Double = 0.002
+    static let runEnergyGuard: Double = 0.00224
     /// The loudness reference: one-pole average of frame energy, time constant ~2 s.
     static let referenceSmoothing: Double = 0.995
     private static let maxSubChunk = 512

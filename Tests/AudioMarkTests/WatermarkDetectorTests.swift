@@ -119,11 +119,11 @@ import Foundation
     }
 
     @Test func confirmationFindsTheMarkReturningAfterAPause() throws {
-        // Marked 0-4 s, 4 s of silence, then 2 s of the mark under white noise at 15 dB SNR:
+        // Marked 0-4 s, 4 s of silence, then 2 s of the mark under white noise at 17 dB SNR:
         // too weak to decode blind in 2 s, but it matches the payload read before.
         let rate = WatermarkDetector.analysisSampleRate
         let y = try TestSignals.embed(TestSignals.music(seconds: 12, rate: rate, seed: 4), rate: rate, channels: 1, id: 2024)
-        let back = TestSignals.addNoise(Array(y[(8 * rate)..<(10 * rate)]), snr: 15)
+        let back = TestSignals.addNoise(Array(y[(8 * rate)..<(10 * rate)]), snr: 17)
         let (cold, _) = TestSignals.detectMono(back)
         #expect(cold.isEmpty, "the noisy 2 s alone must not decode, or this test proves nothing")
         let (found, d) = TestSignals.detectMono(Array(y[..<(4 * rate)]) + [Float](repeating: 0, count: 4 * rate) + back)

@@ -23,11 +23,17 @@ import Testing
         let l = MarkLayout(key: .demo)
         #expect(l.syncSlotList.count == MarkGrid.syncSlots)
         #expect(Set(l.syncSlotList).count == MarkGrid.syncSlots)
+        #expect(l.codedIndex.count == MarkGrid.groupSlots && MarkGrid.groupSlots == 384)
+        // Every coded bit once, 25 of them twice (244 data slots, 219 coded bits).
         let data = l.codedIndex.filter { $0 >= 0 }.map(Int.init)
-        #expect(data.sorted() == Array(0..<PayloadCodec.codedBits))   // every coded bit exactly once
-        for k in 0..<MarkGrid.pairsPerPeriod {                          // 13 band-pairs per group
+        #expect(data.count == MarkGrid.dataSlots && MarkGrid.dataSlots == 244)
+        let uses = Dictionary(grouping: data, by: { $0 }).mapValues(\.count)
+        #expect(Set(uses.keys) == Set(0..<PayloadCodec.codedBits))
+        #expect(uses.values.filter { $0 == 2 }.count == MarkGrid.dataSlots - PayloadCodec.codedBits)
+        #expect(uses.values.allSatisfy { $0 <= 2 })
+        for k in 0..<MarkGrid.pairsPerPeriod {                          // groups of 9, 9 and 8 band-pairs
             let groups = (0..<MarkGrid.bandPairCount).map { l.pairGroup[k * MarkGrid.bandPairCount + $0] }
-            #expect(groups.filter { $0 == 0 }.count == MarkGrid.bandPairCount / 2)
+            #expect((0..<3).map { g in groups.filter { $0 == g }.count } == [9, 9, 8])
         }
     }
 }
