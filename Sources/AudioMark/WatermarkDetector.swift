@@ -14,7 +14,7 @@ public struct WatermarkDetection: Sendable, Equatable, CustomStringConvertible {
     /// strongest window; unmarked audio scores ~0, a clean 3 s window ~15-30.
     public var confidence: Double
     /// True when the payload's keyed CRC verified in at least one window of the range. False for
-    /// a range found only by *confirmation*: correlation with the full mark of the payload this
+    /// a range found only by *confirmation*: correlation with the coded bits of the payload this
     /// detector read earlier in the stream (see `WatermarkDetector.confirmationThreshold`). Such
     /// a range surely carries a mark made with the key; that it is this payload and not another
     /// id embedded on the same stream is very likely but not CRC-proven.
@@ -41,7 +41,7 @@ public struct WatermarkDetection: Sendable, Equatable, CustomStringConvertible {
 /// 2 s window, and ~70% of clean 1.2 s clips.
 ///
 /// Once a payload has been read, a window that does not decode is *confirmed* instead when the
-/// full mark of that payload, at the grid alignment it was read at, correlates with it
+/// mark of that payload (its coded bits), at the grid alignment it was read at, correlates with it
 /// strongly enough (`confirmationThreshold`): a stream whose mark comes back after a pause is
 /// recognised within 2 s, and noisy stretches of a marked stream keep their range.
 ///
@@ -125,7 +125,7 @@ public final class WatermarkDetector {
     public private(set) var strongestMatch: Double = 0
     /// Decode attempts made so far (each is one chance of a false CRC match, 2^-32).
     public private(set) var decodeAttempts = 0
-    /// Correlation (z-score) with the full mark of the payload read last, at the alignment it
+    /// Correlation (z-score) with the coded bits of the payload read last, at the alignment it
     /// was read at, above which a window whose own payload did not decode is said to carry that
     /// payload (a *confirmation*). On unmarked audio the score is ~N(0, 1): p = 4e-11 per test;
     /// the sweep measures it on 32 minutes of unmarked audio after a read payload.

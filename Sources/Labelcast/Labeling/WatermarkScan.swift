@@ -13,7 +13,7 @@ public struct DetectionReport: Sendable, Codable {
         public var payload: String
         public var confidence: Double
         /// True when the payload's keyed CRC verified somewhere in the range; false for a range
-        /// found only by confirmation (correlation with the full mark of a payload read earlier
+        /// found only by confirmation (correlation with the coded bits of a payload read earlier
         /// in the stream): surely marked with the key, the id very likely but not CRC-proven.
         public var verified: Bool
     }
