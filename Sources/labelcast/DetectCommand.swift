@@ -44,6 +44,9 @@ struct DetectCommand: ParsableCommand {
         } else {
             for line in report.lines { print(line) }
         }
+        if report.syncOnly, let z = report.syncZ {
+            logger.warning("\(String(format: "no payload read, but this key's sync pattern is present (z %.1f, threshold %.0f): marked audio too short or too degraded to read; try a longer excerpt", z, DetectionReport.presenceThreshold))")
+        }
         if report.segments.isEmpty { throw ExitCode(1) }
     }
 }

@@ -27,6 +27,8 @@ import TestSupport
         struct Segment: Decodable { let start: Double; let end: Double; let payload: String; let confidence: Double; let verified: Bool }
         let duration: Double
         let segments: [Segment]
+        let syncZ: Double
+        enum CodingKeys: String, CodingKey { case duration, segments, syncZ = "sync_z" }
     }
 
     @Test func marksExactlyTheSegmentAndSurvivesAAC() throws {
@@ -50,6 +52,7 @@ import TestSupport
         #expect(abs(s.start - 2) <= 0.5 && abs(s.end - 7.5) <= 0.5, "range \(s.start)-\(s.end)")
         #expect(s.verified, "a 5.5 s range is read with its CRC, not only confirmed")
         #expect(found.duration > 10)
+        #expect(found.syncZ >= 6, "the sync pattern alone is plain in 5.5 s of marked audio: \(found.syncZ)")
         // Plain output: one line per range.
         let plain = try TestSupport.labelcast(["detect", attacked, "--key-file", key, "-q"])
         #expect(plain.status == 0)
@@ -70,11 +73,39 @@ import TestSupport
         #expect(r.stdout.isEmpty)
         r = try TestSupport.labelcast(["detect", speech, "--key-file", key, "-q"])
         #expect(r.status == 1)
+        // Their sync z stays far under the presence threshold, so no "sync present" warning.
+        for (file, k) in [(marked, wrong), (speech, key)] {
+            r = try TestSupport.labelcast(["detect", file, "--key-file", k, "--json"])
+            #expect(r.status == 1)
+            let found = try JSONDecoder().decode(Found.self, from: r.stdout)
+            #expect(found.segments.isEmpty && found.syncZ < 5, "\(r.stdoutText)")
+            #expect(!r.stderr.contains("sync pattern is present"), "\(r.stderr)")
+        }
         // --no-watermark leaves the audio unmarked.
         let plain = dir + "/plain.mkv"
         #expect(try TestSupport.labelcast(["run", "-i", speech, "-o", plain, "--synthetic", "all", "--no-watermark"]).status == 0)
         r = try TestSupport.labelcast(["detect", plain, "--key-file", key, "-q"])
         #expect(r.status == 1)
+        // 2.2 s excerpts of the marked audio after AAC 48k: the warning agrees with the JSON (sync
+        // z ≥ 6 and no payload read → warning and exit 1; a payload read → exit 0, no warning),
+        // and presence shows one way or the other in most of them.
+        var shown = 0
+        for start in ["0.5", "1.5", "2.5", "3.5", "4.5"] {
+            let excerpt = dir + "/excerpt-\(start).m4a"
+            #expect(try TestSupport.run("ffmpeg", ["-v", "error", "-y", "-ss", start, "-t", "2.2", "-i", marked, "-vn",
+                                                   "-c:a", "aac", "-b:a", "48k", excerpt]).status == 0)
+            r = try TestSupport.labelcast(["detect", excerpt, "--key-file", key, "--json"])
+            let short = try JSONDecoder().decode(Found.self, from: r.stdout)
+            let warned = r.stderr.contains("sync pattern is present")
+            if !short.segments.isEmpty {
+                #expect(r.status == 0 && !warned); shown += 1
+            } else if short.syncZ >= 6 {
+                #expect(r.status == 1 && warned, "\(r.stderr)"); shown += 1
+            } else {
+                #expect(r.status == 1 && !warned)
+            }
+        }
+        #expect(shown >= 3, "presence in only \(shown) of 5 excerpts of 2.2 s")
         // LABELCAST_KEY works as the key too.
         r = try TestSupport.labelcast(["detect", marked, "-q"], environment: ["LABELCAST_KEY": "test key 0123456789abcdef"])
         #expect(r.status == 0, "\(r.stderr)")

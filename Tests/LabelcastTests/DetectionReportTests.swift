@@ -22,4 +22,18 @@ import Testing
         let back = try JSONDecoder().decode(DetectionReport.self, from: Data(text.utf8))
         #expect(back.segments == report.segments)
     }
+
+    @Test func syncZIsInTheJSONAndFlagsASyncOnlyFind() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let syncOnly = DetectionReport(duration: 1.5, segments: [], syncZ: 7.25)
+        let text = String(decoding: try encoder.encode(syncOnly), as: UTF8.self)
+        #expect(text == #"{"duration":1.5,"segments":[],"sync_z":7.25}"#)
+        #expect(syncOnly.syncOnly)
+        #expect(!DetectionReport(duration: 1.5, segments: [], syncZ: 4.9).syncOnly)
+        #expect(!report.syncOnly, "a range was read: not a sync-only find")
+        // A report written before sync_z existed still decodes.
+        let old = try JSONDecoder().decode(DetectionReport.self, from: Data(#"{"duration":2,"segments":[]}"#.utf8))
+        #expect(old.syncZ == nil && !old.syncOnly)
+    }
 }

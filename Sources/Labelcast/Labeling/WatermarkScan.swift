@@ -20,6 +20,29 @@ public struct DetectionReport: Sendable, Codable {
     /// Seconds of audio scanned.
     public var duration: Double
     public var segments: [Segment]
+    /// The strongest correlation (z-score) with the key's sync pattern in any window: evidence
+    /// that a mark of this key is there even when no payload was read (unmarked audio and other
+    /// keys stay below ~5; `WatermarkDetector.presenceThreshold` is 6). A diagnostic, not a
+    /// range: a short or badly degraded excerpt of marked audio shows here first.
+    public var syncZ: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case duration, segments, syncZ = "sync_z"
+    }
+
+    public init(duration: Double, segments: [Segment], syncZ: Double? = nil) {
+        self.duration = duration
+        self.segments = segments
+        self.syncZ = syncZ
+    }
+
+    /// The `syncZ` at or above which the sync pattern counts as present.
+    public static let presenceThreshold = WatermarkDetector.presenceThreshold
+
+    /// No payload was read, but the key's sync pattern is there (see `syncZ`).
+    public var syncOnly: Bool {
+        segments.isEmpty && (syncZ ?? 0) >= Self.presenceThreshold
+    }
 
     /// One line per range: `START END PAYLOAD CONFIDENCE`, and the word `confirmed` after a
     /// range whose payload was not CRC-verified in it (see `Segment.verified`).
@@ -129,6 +152,7 @@ public final class WatermarkScan: Sendable {
         try drain()
         if let r = resampler, let tail = try r.convert(nil) { push(tail) }
         let found = detector.finish().map { Self.segment($0, offset: offset ?? 0) }
-        return DetectionReport(duration: (Double(samples) / Double(rate) * 1000).rounded() / 1000, segments: found)
+        return DetectionReport(duration: (Double(samples) / Double(rate) * 1000).rounded() / 1000, segments: found,
+                               syncZ: (detector.strongestSync * 100).rounded() / 100)
     }
 }
