@@ -55,6 +55,14 @@ enum MarkGrid {
     }
 }
 
+/// `count` zeroed elements, for the embedder's and detector's fixed-size storage (held as `let`
+/// pointers; see there). The caller deallocates.
+func allocateZeroed<T: Numeric>(_ count: Int, _: T.Type) -> UnsafeMutablePointer<T> {
+    let p = UnsafeMutablePointer<T>.allocate(capacity: count)
+    p.initialize(repeating: 0, count: count)
+    return p
+}
+
 /// The keyed assignment of patterns, sync and coded bits to the grid. Built once per key
 /// (a few thousand generator draws).
 struct MarkLayout: Sendable {

@@ -110,14 +110,9 @@ public final class WatermarkEmbedder {
         capacity = cap
         mask = cap - 1
 
-        func buffer<T: Numeric>(_ count: Int, _: T.Type) -> UnsafeMutablePointer<T> {
-            let p = UnsafeMutablePointer<T>.allocate(capacity: count)
-            p.initialize(repeating: 0, count: count)
-            return p
-        }
-        window = buffer(windowLength, Float.self)
+        window = allocateZeroed(windowLength, Float.self)
         for (i, v) in MarkGrid.sqrtHann(windowLength).enumerated() { window[i] = v }
-        binBand = buffer(n / 2 + 1, Int32.self)
+        binBand = allocateZeroed(n / 2 + 1, Int32.self)
         var lo = n / 2 + 1, hi = 0
         for b in 0...(n / 2) {
             let band = MarkGrid.band(ofHz: Double(b) * Double(sampleRate) / Double(n))
@@ -127,20 +122,20 @@ public final class WatermarkEmbedder {
         firstBin = min(lo, hi)
         endBin = hi
         let signs = MarkLayout(key: key).bandSigns(coded: PayloadCodec(key: key).encode(payload))
-        bandSigns = buffer(signs.count, Float.self)
+        bandSigns = allocateZeroed(signs.count, Float.self)
         for (i, v) in signs.enumerated() { bandSigns[i] = v }
-        input = buffer(channels * cap, Float.self)
-        markBuffer = buffer(channels * cap, Float.self)
-        mix = buffer(cap, Float.self)
-        activity = buffer(cap, UInt8.self)
-        frame = buffer(n, Float.self)
-        spectrumRe = buffer(n / 2 + 1, Float.self)
-        spectrumIm = buffer(n / 2 + 1, Float.self)
-        synth = buffer(n, Float.self)
-        gains = buffer(MarkGrid.bandCount, Float.self)
-        bandEnergies = buffer(MarkGrid.bandCount, Double.self)
-        bandGains = buffer(MarkGrid.bandCount, Double.self)
-        emitGains = buffer(WatermarkEmbedder.maxSubChunk, Float.self)
+        input = allocateZeroed(channels * cap, Float.self)
+        markBuffer = allocateZeroed(channels * cap, Float.self)
+        mix = allocateZeroed(cap, Float.self)
+        activity = allocateZeroed(cap, UInt8.self)
+        frame = allocateZeroed(n, Float.self)
+        spectrumRe = allocateZeroed(n / 2 + 1, Float.self)
+        spectrumIm = allocateZeroed(n / 2 + 1, Float.self)
+        synth = allocateZeroed(n, Float.self)
+        gains = allocateZeroed(MarkGrid.bandCount, Float.self)
+        bandEnergies = allocateZeroed(MarkGrid.bandCount, Double.self)
+        bandGains = allocateZeroed(MarkGrid.bandCount, Double.self)
+        emitGains = allocateZeroed(WatermarkEmbedder.maxSubChunk, Float.self)
     }
 
     deinit {
