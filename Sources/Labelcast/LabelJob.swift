@@ -56,14 +56,25 @@ public struct LabelJob: Sendable {
     /// The watermark's 32-bit payload id (`--payload-id`); the sidecar records it when set.
     public var payloadID: UInt32?
 
-    /// Custom labeling processors, built per lane once the stream parameters are known. nil = pass
-    /// through unchanged.
+    /// Custom labeling processors, built per lane once the stream parameters are known, in place
+    /// of the built-in ones. The gate before the encoder holds them to the same rule: a
+    /// synthetic frame must come out carrying `requiredLayers(lane)` in `LaneFrame.layers`, or
+    /// it is withheld (`dropped(label-missing)`).
     public var videoProcessorFactory: (@Sendable (VideoStreamFormat, SyntheticTimeline) throws -> any FrameProcessor)?
     public var audioProcessorFactory: (@Sendable (AudioStreamFormat, SyntheticTimeline) throws -> any FrameProcessor)?
 
     public init(input: String, output: String) {
         self.input = input
         self.output = output
+    }
+
+    /// The labeling layers that are on for a lane: what every synthetic frame of it must carry
+    /// past the gate before its encoder.
+    public func requiredLayers(_ lane: Lane) -> LabelLayers {
+        switch lane {
+        case .video: return overlay != nil ? .overlay : []
+        case .audio: return watermark != nil ? .watermark : []
+        }
     }
 
     /// Whether the input is a live source (network URL or a pipe) rather than a file.

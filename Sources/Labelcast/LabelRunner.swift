@@ -35,7 +35,9 @@ public final class LabelRunner: Sendable {
         let audit = try job.auditLogPath.map { try AuditLog(path: $0) }
         runner.audit = audit
         let control = LiveControl(audit: audit)
-        runner.onTimeline = { [weak runner] timeline in control.attach(timeline: timeline) { [weak runner] in runner?.newestMediaTime } }
+        runner.onTimeline = { [weak runner] timeline in
+            if let runner { control.attach(timeline: timeline, clock: runner) }  // held weakly there
+        }
         var server: ControlServer?
         if let address = job.listen {
             let s = ControlServer(address: address)
@@ -56,7 +58,15 @@ public final class LabelRunner: Sendable {
         if let server { await server.stop() }
         switch result {
         case .success(let report):
-            try writeMetrics(report)
+            // The output is renamed into place last, after every other artefact is written:
+            // a run that fails here leaves no complete-looking output.
+            do {
+                try writeMetrics(report)
+                try runner.commitOutput()
+            } catch {
+                runner.discardOutput()
+                throw error
+            }
             return report
         case .failure(let error):
             try? writeMetrics(runner.report(error: "\(error)"))

@@ -84,6 +84,7 @@ public final class Muxer: @unchecked Sendable {
 
     deinit {
         if !finished { abort() }
+        discard()  // finished but never committed: the run did not complete
         avformat_free_context(context)
     }
 
@@ -146,8 +147,14 @@ public final class Muxer: @unchecked Sendable {
         try check(r, "av_interleaved_write_frame", context: displayName)
     }
 
-    /// Writes the trailer, closes the output and, for a file, renames it to its final name.
-    public func finish() throws {
+    /// A finished file still under its temporary name, waiting for `commit()`.
+    private var awaitingCommit = false
+
+    /// Writes the trailer, closes the output and, for a file, renames it to its final name —
+    /// unless `keepTemporary`: then the complete file stays under its temporary name until
+    /// `commit()` (or `discard()`), so whatever else a run writes (sidecar, report, signature)
+    /// comes first and a failure there leaves nothing that looks complete.
+    public func finish(keepTemporary: Bool = false) throws {
         guard !finished else { return }
         defer { finished = true }
         do {
@@ -165,15 +172,40 @@ public final class Muxer: @unchecked Sendable {
                 ioOpened = false
                 try check(r, "avio_close", context: displayName)
             }
-            if let temporaryPath, let finalPath {
-                if rename(temporaryPath, finalPath) != 0 {
-                    throw MediaError(call: "rename", code: lc_averror_eio(),
-                                     message: String(cString: strerror(errno)), context: displayName)
-                }
+            if keepTemporary {
+                awaitingCommit = temporaryPath != nil
+            } else {
+                try renameIntoPlace()
             }
         } catch {
             removeTemporary()
             throw error
+        }
+    }
+
+    /// Puts a file finished with `keepTemporary` under its final name (the last step of a run).
+    public func commit() throws {
+        guard awaitingCommit else { return }
+        awaitingCommit = false
+        do { try renameIntoPlace() } catch {
+            removeTemporary()
+            throw error
+        }
+    }
+
+    /// Removes a file finished with `keepTemporary` instead of committing it.
+    public func discard() {
+        guard awaitingCommit else { return }
+        awaitingCommit = false
+        removeTemporary()
+    }
+
+    private func renameIntoPlace() throws {
+        if let temporaryPath, let finalPath {
+            if rename(temporaryPath, finalPath) != 0 {
+                throw MediaError(call: "rename", code: lc_averror_eio(),
+                                 message: String(cString: strerror(errno)), context: displayName)
+            }
         }
     }
 

@@ -38,7 +38,7 @@ import Testing
         #expect(JSONSerialization.isValidJSONObject(["schedule": schedule]))
         #expect(schedule.first?["start"] as? Double == 1e308)
         #expect(JSONSerialization.isValidJSONObject(try control.status()))
-        #expect(LiveControl.round(12.34567) == 12.346)
+        #expect(LiveControl.round(12.3456789) == 12.345679)
     }
 
     /// The audio lane split each chunk at the next boundary, converting its distance in samples

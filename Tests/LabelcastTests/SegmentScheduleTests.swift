@@ -106,26 +106,44 @@ import Testing
 }
 
 @Suite struct LiveSwitchTests {
-    @Test func switchOnRunsUntilSwitchedOff() {
+    @Test func switchOnRunsUntilSwitchedOffAndKeepsTheSchedule() {
         let t = SyntheticTimeline(ranges: [SyntheticRange(start: 100, end: 110)])
         #expect(t.switchState(on: true, at: 10, source: "control 127.0.0.1"))
         #expect(t.isSynthetic(at: 10) && t.isSynthetic(at: 50) && t.isSynthetic(at: 200))
         #expect(t.range(at: 20)?.source == "control 127.0.0.1")
         #expect(!t.switchState(on: true, at: 20, source: "control"), "already on")
         #expect(t.switchState(on: false, at: 30, source: "control"))
-        #expect(t.isSynthetic(at: 29.999) && !t.isSynthetic(at: 30) && !t.isSynthetic(at: 105))
+        #expect(t.isSynthetic(at: 29.999) && !t.isSynthetic(at: 30))
+        // A switch never deletes what was scheduled for later (issue 15, item 8).
+        #expect(t.isSynthetic(at: 105) && !t.isSynthetic(at: 110))
+        #expect(t.range(at: 105)?.source == "schedule")
         #expect(!t.switchState(on: false, at: 40, source: "control"), "already off")
     }
 
-    @Test func switchOffKeepsLaterScheduledRanges() {
+    /// The reported case: POST 14.268-18.268, then PUT on at 9.801 and off at 11.334.
+    @Test func putDoesNotDeleteAPostedSegment() throws {
+        let t = SyntheticTimeline()
+        try t.add(SyntheticRange(start: 14.268, end: 18.268, source: "control"))
+        #expect(t.switchLive(on: true, at: 9.801, source: "control").changed)
+        let off = t.switchLive(on: false, at: 11.334, source: "control")
+        #expect(off.changed && off.cut.isEmpty)
+        #expect(!t.isSynthetic(at: 12) && t.isSynthetic(at: 14.268) && t.isSynthetic(at: 18.2) && !t.isSynthetic(at: 18.268))
+        #expect(t.scheduled.count == 1)
+    }
+
+    @Test func switchOffInsideAScheduledRangeEndsItThereAndSaysSo() {
         let t = SyntheticTimeline(ranges: [SyntheticRange(start: 5, end: 10), SyntheticRange(start: 20, end: 30)])
-        #expect(t.switchState(on: false, at: 7, source: "control"))
+        let off = t.switchLive(on: false, at: 7, source: "control")
+        #expect(off.changed && off.cut == [SyntheticRange(start: 5, end: 10)])
         #expect(t.isSynthetic(at: 6.9) && !t.isSynthetic(at: 7) && t.isSynthetic(at: 25))
         #expect(t.range(at: 25)?.source == "schedule")
-        // Switching on inside a scheduled range extends it to an open end.
+        // Switching on inside a scheduled range: synthetic until switched off, past its end.
         #expect(t.switchState(on: true, at: 22, source: "control"))
         #expect(t.isSynthetic(at: 1000))
         #expect(t.ranges.count == 2)
+        // Off again at 25: the scheduled range ends there too (it was running).
+        #expect(t.switchState(on: false, at: 25, source: "control"))
+        #expect(!t.isSynthetic(at: 26) && !t.isSynthetic(at: 1000))
     }
 
     @Test func addRejectsOverlap() throws {
@@ -141,5 +159,39 @@ import Testing
         #expect(t.range(at: 0)?.source == "all")
         #expect(t.switchState(on: false, at: 3, source: "control"))
         #expect(t.isSynthetic(at: 2.9) && !t.isSynthetic(at: 3))
+    }
+
+    /// `--synthetic all` covers every media time, negative included (a first frame without
+    /// pts, audio that starts before the video origin); so does a segment starting at 0.
+    @Test func mediaTimeBeforeZeroIsTheStreamStart() {
+        #expect(SyntheticTimeline(mode: .all).isSynthetic(at: -0.5))
+        #expect(SyntheticTimeline(ranges: [SyntheticRange(start: 0, end: 3)]).isSynthetic(at: -0.021))
+        #expect(!SyntheticTimeline(ranges: [SyntheticRange(start: 1, end: 3)]).isSynthetic(at: -0.021))
+        #expect(SyntheticTimeline(mode: .all).isSynthetic(from: -0.05, to: -0.01))
+    }
+
+    /// A chunk is synthetic when any of its samples is.
+    @Test func intervalQuery() {
+        let t = SyntheticTimeline(ranges: [SyntheticRange(start: 5, end: 6)])
+        #expect(t.isSynthetic(from: 4.99, to: 5.01))
+        #expect(t.isSynthetic(from: 5.99, to: 6.01))
+        #expect(!t.isSynthetic(from: 4.9, to: 5))
+        #expect(!t.isSynthetic(from: 6, to: 7))
+    }
+
+    /// The answered switch instant is on the microsecond grid and exactly what the control
+    /// API prints, and a frame whose media time is that value computed from pts is on the
+    /// answered side (2 of 25 switches missed it when the answer was rounded to the ms).
+    @Test func switchInstantIsExact() {
+        for newest in [9.8003, 9.8014, 0.0, 123.456789, 3599.99995] {
+            let t = LiveControl.switchTime(after: newest)
+            #expect(t > newest + 0.000999 && t < newest + 0.0021)
+            #expect(LiveControl.round(t) == t)
+            let timeline = SyntheticTimeline()
+            timeline.switchState(on: true, at: t, source: "control")
+            // The same instant as a 90 kHz or 1 kHz pts would give it, one rounding off.
+            #expect(timeline.isSynthetic(at: t.nextDown) && timeline.isSynthetic(at: t))
+            #expect(!timeline.isSynthetic(at: t - 0.000001))
+        }
     }
 }

@@ -62,6 +62,7 @@ public final class VisibleLabelProcessor: FrameProcessor, @unchecked Sendable {
         try painter.paint(planes: planes, linesizes: linesizes, width: frame.width, height: frame.height, layout: layout)
         let out = frame === lf.frame ? lf : LaneFrame(frame: frame, mediaTime: lf.mediaTime, synthetic: lf.synthetic, trace: lf.trace)
         out.labeled = true
+        out.layers.insert(.overlay)
         return .emit([out])
     }
 

@@ -33,6 +33,10 @@ public final class WatermarkProcessor: FrameProcessor, @unchecked Sendable {
     private var anyActiveSinceEmit = false
     /// Media time just past the last sample handed on.
     private var outputEnd: Double?
+    /// Spans of media time whose samples went into the embedder with the mark on, as entered:
+    /// an output chunk (which lags its input by the look-ahead) carries the `.watermark`
+    /// layer when some of its samples were marked. Pruned as the output moves past them.
+    private var markedSpans: [(start: Double, end: Double)] = []
 
     public init(settings: WatermarkSettings, format: AudioStreamFormat, timeline: SyntheticTimeline) throws {
         embedder = try WatermarkEmbedder(sampleRate: format.sampleRate, channels: format.channels, key: settings.key,
@@ -71,6 +75,7 @@ public final class WatermarkProcessor: FrameProcessor, @unchecked Sendable {
                 if boundary > Double(pos) && boundary < Double(n) { end = Int(boundary) }
             }
             embedder.process(planes.map { $0 + pos }, frameCount: end - pos, active: active)
+            if active { noteMarked(from: t, to: lf.mediaTime + Double(end) / sampleRate) }
             labeled = labeled || active
             pos = end
         }
@@ -89,8 +94,9 @@ public final class WatermarkProcessor: FrameProcessor, @unchecked Sendable {
             }
             primingLeft = 0
             let out = LaneFrame(frame: trimmed, mediaTime: firstMediaTime ?? lf.mediaTime, synthetic: lf.synthetic, trace: lf.trace)
-            out.labeled = labeled
             outputEnd = out.mediaTime + Double(keep) / sampleRate
+            out.layers = lf.layers
+            setLayers(out, to: outputEnd!)
             return .emit([out])
         }
         // The samples out lag the samples in by the look-ahead: say so in their media time, so
@@ -98,8 +104,9 @@ public final class WatermarkProcessor: FrameProcessor, @unchecked Sendable {
         // looks for it.
         let out = LaneFrame(frame: frame, mediaTime: lf.mediaTime - Double(embedder.latencyFrames) / sampleRate,
                             synthetic: lf.synthetic, trace: lf.trace)
-        out.labeled = labeled
         outputEnd = out.mediaTime + Double(n) / sampleRate
+        out.layers = lf.layers
+        setLayers(out, to: outputEnd!)
         return .emit([out])
     }
 
@@ -117,7 +124,24 @@ public final class WatermarkProcessor: FrameProcessor, @unchecked Sendable {
             }
         }
         let out = LaneFrame(frame: frame, mediaTime: outputEnd ?? trace.mediaTime, synthetic: trace.synthetic, trace: trace)
-        out.labeled = trace.synthetic
+        setLayers(out, to: out.mediaTime + Double(count) / sampleRate)
         return [out]
+    }
+
+    private func noteMarked(from a: Double, to b: Double) {
+        if let last = markedSpans.last, abs(last.end - a) < 1e-7 {
+            markedSpans[markedSpans.count - 1].end = b
+        } else {
+            markedSpans.append((a, b))
+        }
+    }
+
+    /// Says on an output chunk [out.mediaTime, end) whether the embedder marked any of its samples.
+    private func setLayers(_ out: LaneFrame, to end: Double) {
+        let start = out.mediaTime
+        markedSpans.removeAll { $0.end < start - 1 }
+        let marked = markedSpans.contains { $0.start < end - 1e-9 && $0.end > start + 1e-9 }
+        out.labeled = marked
+        if marked { out.layers.insert(.watermark) } else { out.layers.remove(.watermark) }
     }
 }

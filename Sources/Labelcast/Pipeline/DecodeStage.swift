@@ -1,3 +1,4 @@
+import CFFmpeg
 import Foundation
 import MediaIO
 
@@ -131,12 +132,20 @@ final class ProcessStage: @unchecked Sendable {
     private let processor: any FrameProcessor
     private let context: PipelineContext
     private let downstream: (StageItem<LaneFrame>) -> Void
+    /// Video: the output's picture (size and pixel format the label was laid out for). A frame
+    /// that differs (the input changed size mid-stream) is converted *before* it is labeled,
+    /// so the label is laid out for the frame the encoder receives and stays >= 5% of the
+    /// output's short side whatever the input does.
+    private let outputPicture: (width: Int, height: Int, format: AVPixelFormat)?
+    private var conformer: Scaler?
 
     init(lane: Lane, processor: any FrameProcessor, context: PipelineContext, capacity: Int,
+         outputPicture: (width: Int, height: Int, format: AVPixelFormat)? = nil,
          downstream: @escaping (StageItem<LaneFrame>) -> Void) {
         self.lane = lane
         self.processor = processor
         self.context = context
+        self.outputPicture = outputPicture
         self.downstream = downstream
         stage = Stage(name: "\(lane.rawValue).process", capacity: capacity)
         stage.handler = { [unowned self] item in self.handle(item) }
@@ -144,11 +153,13 @@ final class ProcessStage: @unchecked Sendable {
 
     private func handle(_ item: StageItem<LaneFrame>) {
         switch item {
-        case .data(let frame):
-            let samples = frame.frame.sampleCount
+        case .data(let input):
+            let samples = input.frame.sampleCount
             context.accounting.update(lane) { $0.framesIn += 1; $0.samplesIn += samples }
             let result: ProcessResult
+            var frame = input
             do {
+                frame = try conform(input)
                 result = try processor.process(frame)
             } catch {
                 if frame.synthetic {
@@ -173,11 +184,27 @@ final class ProcessStage: @unchecked Sendable {
         case .end:
             do {
                 for f in try processor.finish() { pass(f) }
+                for reason in (processor as? ProcessorChain)?.withheldAtFinish ?? [] {
+                    context.accounting.drop(lane, reason: reason)
+                }
             } catch {
                 context.fail(error, stage: stage.name)
             }
             downstream(.end)
         }
+    }
+
+    /// The frame at the output's picture size and format (usually the frame itself).
+    private func conform(_ lf: LaneFrame) throws -> LaneFrame {
+        guard let out = outputPicture, lf.frame.width > 0,
+              lf.frame.width != out.width || lf.frame.height != out.height || lf.frame.pixelFormat != out.format else { return lf }
+        if conformer == nil || !conformer!.matches(lf.frame) {
+            context.logger.notice("video: the input is now \(lf.frame.width)x\(lf.frame.height) \(Scaler.name(lf.frame.pixelFormat)); scaled to the output's \(out.width)x\(out.height) before labeling")
+            conformer = try Scaler(from: lf.frame.width, lf.frame.height, lf.frame.pixelFormat, to: out.width, out.height, out.format)
+        }
+        let converted = try conformer!.convert(lf.frame)
+        converted.pts = lf.frame.pts
+        return LaneFrame(frame: converted, mediaTime: lf.mediaTime, synthetic: lf.synthetic, trace: lf.trace)
     }
 
     private func pass(_ f: LaneFrame) {

@@ -51,10 +51,14 @@ final class EncodeStage: @unchecked Sendable {
     private var pendingTraces: [(Int64, FrameTrace)] = []
     private var samplesQueued: Int64 = 0
     private var formatConverter: Resampler?
+    /// Fail-closed: checked for every frame before the encoder sees it.
+    private let gate: LabelGate
+    private var gateDrops = 0
 
     init(lane: Lane, encoder: Encoder, outputIndex: Int, inputTimeBase: Rational, context: PipelineContext,
-         mux: MuxStage, capacity: Int) throws {
+         mux: MuxStage, capacity: Int, requiredLayers: LabelLayers) throws {
         self.lane = lane
+        self.gate = LabelGate(lane: lane, required: requiredLayers, timeline: context.timeline)
         self.encoder = encoder
         self.outputIndex = outputIndex
         self.inputTimeBase = inputTimeBase
@@ -72,6 +76,8 @@ final class EncodeStage: @unchecked Sendable {
         do {
             switch item {
             case .data(let lf):
+                let missing = gate.missing(lf)
+                guard missing.isEmpty else { return withhold(lf, missing: missing) }
                 if lane == .video { try encodeVideo(lf) } else { try queueAudio(lf) }
             case .end:
                 if lane == .audio { try flushAudio() }
@@ -82,6 +88,21 @@ final class EncodeStage: @unchecked Sendable {
         } catch {
             context.fail(error, stage: stage.name)
             if case .end = item { mux.stage.submit(.end(lane)) }
+        }
+    }
+
+    /// A synthetic frame without all its labels: never encoded. Counted as a drop (not out),
+    /// logged the first few times and then every 100th.
+    private func withhold(_ lf: LaneFrame, missing: LabelLayers) {
+        let wasLabeled = lf.labeled
+        context.accounting.update(lane) { c in
+            c.framesOut -= 1
+            if wasLabeled { c.framesLabeled -= 1 }
+            c.dropped[LabelGate.reason, default: 0] += 1
+        }
+        gateDrops += 1
+        if gateDrops <= 5 || gateDrops % 100 == 0 {
+            context.logger.error("\(lane.rawValue): synthetic frame at \(String(format: "%.3f", lf.mediaTime)) s reached the encoder without \(missing): withheld (\(gateDrops) so far)")
         }
     }
 

@@ -16,6 +16,9 @@ public final class LaneFrame: @unchecked Sendable {
     public var trace: FrameTrace
     /// Set by a processor that applied a label (overlay or watermark) to this frame.
     public var labeled = false
+    /// The labeling layers applied to this frame, each inserted by the processor that applied
+    /// it. The gate before the encoder checks these, not `labeled`.
+    public var layers: LabelLayers = []
     public init(frame: Frame, mediaTime: Double, synthetic: Bool, trace: FrameTrace) {
         self.frame = frame; self.mediaTime = mediaTime; self.synthetic = synthetic; self.trace = trace
     }
@@ -47,9 +50,13 @@ public final class PassThroughProcessor: FrameProcessor {
 }
 
 /// Runs processors one after another on the same lane (e.g. the audible cue, then the
-/// watermark). A frame withheld by one is not shown to the next.
+/// watermark). A frame withheld by one is not shown to the next. What it withholds while
+/// finishing (frames a first processor released at the end that a later one refused) is kept
+/// in `withheldAtFinish`, so the lane can count it.
 public final class ProcessorChain: FrameProcessor, @unchecked Sendable {
     public let processors: [any FrameProcessor]
+    /// Reasons of the frames withheld during `finish()`, one entry per frame.
+    public private(set) var withheldAtFinish: [String] = []
     public init(_ processors: [any FrameProcessor]) { self.processors = processors }
 
     public func process(_ frame: LaneFrame) throws -> ProcessResult {
@@ -72,7 +79,16 @@ public final class ProcessorChain: FrameProcessor, @unchecked Sendable {
         for p in processors {
             var next: [LaneFrame] = []
             for f in frames {
-                if case .emit(let out) = try p.process(f) { next += out }
+                let result: ProcessResult
+                do { result = try p.process(f) } catch {
+                    // As in the lane: a synthetic frame that could not be labeled is withheld.
+                    guard f.synthetic else { throw error }
+                    result = .withhold(reason: "label-failed")
+                }
+                switch result {
+                case .emit(let out): next += out
+                case .withhold(let reason): withheldAtFinish.append(reason)
+                }
             }
             frames = next + (try p.finish())
         }

@@ -31,7 +31,7 @@ public struct ProgressSnapshot: Sendable {
 ///
 /// Each box is a `Stage` on its own serial queue; lanes run in parallel; end of input,
 /// `cancel()` and a fatal error all take the same path: drain, flush encoders, write trailer.
-final class PipelineRunner: @unchecked Sendable {
+final class PipelineRunner: SwitchClock, @unchecked Sendable {
     let job: LabelJob
     let logger: Logger
     let inputInterrupter: IOInterrupter
@@ -225,6 +225,10 @@ final class PipelineRunner: @unchecked Sendable {
         ])
         for warning in job.startupWarnings { logger.warning("\(warning)") }
 
+        if job.synthetic == .auto && job.segments.isEmpty {
+            markingWatch = InputMarkingWatch(timeline: timeline, clock: self, declaredAtOpen: provenance.inputMarking != nil,
+                                             logger: logger, event: eventSink)
+        }
         // Demux on its own queue; the lanes follow through their stages.
         demuxQueue.async { [self] in demuxLoop(demuxer: demuxer, context: context) }
         completion.wait()
@@ -238,14 +242,34 @@ final class PipelineRunner: @unchecked Sendable {
         }
         do {
             try provenance.finish(writtenSeconds: muxStage.writtenSeconds)  // chapters go in before the trailer
-            try output.finish()
+            try output.finish(keepTemporary: true)
             try provenance.writeSidecar()
         } catch {
+            output.discard()
             throw LabelcastError(Self.explainRuntime(error, input: displayIn, output: displayOut))
         }
+        pendingOutput = output
         let final = report(error: nil)
         auditRunEnd(final)
         return final
+    }
+
+    /// The finished output, still under its temporary name: `LabelRunner` commits it after the
+    /// metrics report is written, so the output is the last thing to appear.
+    private var pendingOutput: Muxer?
+
+    /// Renames the finished output into place (the run's last step).
+    func commitOutput() throws {
+        defer { pendingOutput = nil }
+        do { try pendingOutput?.commit() } catch {
+            throw LabelcastError(Self.explainRuntime(error, input: Redaction.url(job.input), output: Redaction.url(job.output)))
+        }
+    }
+
+    /// Removes the finished output instead (something written after it failed).
+    func discardOutput() {
+        pendingOutput?.discard()
+        pendingOutput = nil
     }
 
     private func auditRunEnd(_ r: RunReport) {
@@ -358,8 +382,9 @@ final class PipelineRunner: @unchecked Sendable {
             processor = PassThroughProcessor()
         }
         let encode = try EncodeStage(lane: .video, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
-                                     context: context, mux: mux, capacity: 8)
-        let process = ProcessStage(lane: .video, processor: processor, context: context, capacity: 8) { encode.stage.submit($0) }
+                                     context: context, mux: mux, capacity: 8, requiredLayers: job.requiredLayers(.video))
+        let process = ProcessStage(lane: .video, processor: processor, context: context, capacity: 8,
+                                   outputPicture: (settings.width, settings.height, dctx.pix_fmt)) { encode.stage.submit($0) }
         let nominal = MediaTime.rescale(1, from: rate.inverted, to: info.timeBase)
         let decode = DecodeStage(lane: .video, decoder: decoder, timeBase: info.timeBase, nominalDuration: nominal,
                                  context: context, capacity: 32) { process.stage.submit($0) }
@@ -393,7 +418,7 @@ final class PipelineRunner: @unchecked Sendable {
             processor = ProcessorChain([AudibleCueProcessor(cue: cue, format: format, timeline: context.timeline), processor])
         }
         let encode = try EncodeStage(lane: .audio, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
-                                     context: context, mux: mux, capacity: 16)
+                                     context: context, mux: mux, capacity: 16, requiredLayers: job.requiredLayers(.audio))
         let process = ProcessStage(lane: .audio, processor: processor, context: context, capacity: 16) { encode.stage.submit($0) }
         let resample = ResampleStage(outputRate: settings.sampleRate, outputChannels: settings.channels, context: context,
                                      capacity: 16) { process.stage.submit($0) }
@@ -423,10 +448,20 @@ final class PipelineRunner: @unchecked Sendable {
     /// takes effect, so both lanes see the same boundary.
     private let newestEnd = Mutex<Double?>(nil)
     var newestMediaTime: Double? { newestEnd.withLock { $0 } }
+
+    /// `SwitchClock`: runs `body` holding the lock under which the demuxer publishes each
+    /// packet's end before handing the packet on, so a switch's instant and its application
+    /// are one step for the demuxer: every packet published later reaches a lane after the
+    /// switch is in force, every packet published earlier ends before the instant.
+    func atSwitchInstant<T>(_ body: (Double?) throws -> T) rethrows -> T {
+        try newestEnd.withLock { newest in try body(newest) }
+    }
     private let reconnectCount = Atomic<Int>(0)
     var inputReconnects: Int { reconnectCount.load(ordering: .relaxed) }
     /// Told about live events (reconnects) for the audit log and the log.
     var onEvent: (@Sendable (String, [String: String]) -> Void)?
+    /// `--synthetic auto`: markings that arrive while streaming (demux queue only).
+    private var markingWatch: InputMarkingWatch?
 
     private func demuxLoop(demuxer first: Demuxer, context: PipelineContext) {
         var pacingStart: (wall: UInt64, media: Double)? = nil
@@ -462,7 +497,22 @@ final class PipelineRunner: @unchecked Sendable {
                 routes = newRoutes
                 shift = newShift
                 jumps = TimestampJumps()
+                markingWatch?.tags(next.metadata, layer: "reconnect", at: nil)
                 continue
+            }
+            if let watch = markingWatch {
+                if demuxer.context.pointee.event_flags & Int32(AVFMT_EVENT_FLAG_METADATA_UPDATED) != 0 {
+                    demuxer.context.pointee.event_flags &= ~Int32(AVFMT_EVENT_FLAG_METADATA_UPDATED)
+                    watch.tags(demuxer.metadata, layer: "onMetaData update", at: newestMediaTime)
+                }
+                if routes[packet.streamIndex] == nil, let st = demuxer.context.pointee.streams[packet.streamIndex],
+                   st.pointee.codecpar.pointee.codec_id == AV_CODEC_ID_TIMED_ID3, let data = packet.pointer.pointee.data {
+                    let bytes = Array(UnsafeBufferPointer(start: data, count: Int(packet.pointer.pointee.size)))
+                    let tb = Rational(st.pointee.time_base)
+                    let at = packet.pts != MediaTime.noPTS ? Double(packet.pts) * tb.double + shift - context.originSeconds : newestMediaTime
+                    watch.timedID3(bytes, at: at)
+                }
+                if let t = newestMediaTime { watch.tick(t) }
             }
             guard let lane = routes[packet.streamIndex] else { continue }
             let readAt = FrameTrace.now()

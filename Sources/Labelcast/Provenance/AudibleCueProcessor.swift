@@ -67,6 +67,7 @@ public final class AudibleCueProcessor: FrameProcessor, @unchecked Sendable {
             }
         }
         lf.labeled = true
+        lf.layers.insert(.cue)
         return .emit([lf])
     }
 

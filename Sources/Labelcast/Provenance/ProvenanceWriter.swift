@@ -24,8 +24,10 @@ final class ProvenanceWriter: @unchecked Sendable {
     let syntheticMode: SyntheticMode
     /// The input's own AIGC field (kept, never stripped), as (tag name, value).
     let inputMarking: (key: String, value: String)?
-    /// The AIGC field value written to this output; nil when the output carries none.
+    /// The AIGC field value written to this output; nil while it carries none.
     private(set) var value: String?
+    /// The value the output carries once a synthetic frame goes out.
+    private var declared: String?
 
     private let job: LabelJob
     private let logger: Logger
@@ -79,31 +81,56 @@ final class ProvenanceWriter: @unchecked Sendable {
     }
 
     /// Before the header: decides the field value and puts it where the container takes it.
+    /// A run that can become synthetic after the header (a live input, `--listen`, `--synthetic
+    /// auto`) gets its place ready: MPEG-TS its timed-ID3 stream; the value itself goes out
+    /// with the first synthetic frame (`frameWritten`), or before the trailer (MP4/MOV).
     func prepare(muxer: Muxer, timeline: SyntheticTimeline) throws {
         self.muxer = muxer
         let ranges = timeline.ranges
         wholeStream = ranges == [SyntheticRange(start: 0)]
-        let labeling = !ranges.isEmpty
+        let labeling = !ranges.isEmpty || value != nil  // a reopened live output keeps what went out
         if let marking = inputMarking {
             if let parsed = AIGCMetadata.parse(marking.value) {
+                declared = parsed.propagated(by: settings.producer, id: settings.produceID, label: "1").jsonValue
                 value = parsed.propagated(by: settings.producer, id: settings.produceID, label: labeling ? "1" : nil).jsonValue
             } else {
+                declared = marking.value
                 value = marking.value
                 logger.warning("the input's \(marking.key) metadata is not in GB 45438 Appendix E form: kept as it is, without adding labelcast as propagator")
             }
-        } else if labeling {
-            value = AIGCMetadata(contentProducer: settings.producer, produceID: settings.produceID).jsonValue
+        } else {
+            declared = AIGCMetadata(contentProducer: settings.producer, produceID: settings.produceID).jsonValue
+            if labeling { value = declared }
         }
         primary = (0..<Int(muxer.context.pointee.nb_streams)).contains {
             muxer.context.pointee.streams[$0]!.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO
         } ? .video : .audio
+        let canBecomeSynthetic = job.inputIsLive || job.listen != nil || job.synthetic == .auto
+        if muxer.needsInBandMetadata && (value != nil || canBecomeSynthetic) {
+            id3Stream = try muxer.addTimedID3Stream()
+        }
         guard let value else { return }
         logger.notice("AIGC metadata: ProduceID \(settings.produceID) (ContentProducer \(settings.producer))")
         muxer.setMetadata(AIGCMetadata.tagName, value)
-        if muxer.needsInBandMetadata {
-            id3Stream = try muxer.addTimedID3Stream()
-        } else if ["wav", "w64", "aiff", "adts", "rawvideo", "h264"].contains(muxer.formatName) {
+        if !muxer.needsInBandMetadata, ["wav", "w64", "aiff", "adts", "rawvideo", "h264"].contains(muxer.formatName) {
             logger.notice("the \(muxer.formatName) output has no place for AIGC metadata: use --segments-out for a machine-readable record")
+        }
+    }
+
+    /// The first synthetic frame of a run that started without a marking: from here the
+    /// output carries one. FLV (and RTMP) gets an updated onMetaData before the next packet
+    /// (nginx-rtmp keeps the newest for players joining later); MPEG-TS gets the ID3 tag at
+    /// this frame; MP4/MOV/Matroska get the tag before the trailer.
+    private func becomeSynthetic(at t: Double) {
+        guard value == nil, let declared, let muxer else { return }
+        value = declared
+        logger.notice("AIGC metadata from \(String(format: "%.3f", t)) s on: ProduceID \(settings.produceID) (ContentProducer \(settings.producer))")
+        muxer.setMetadata(AIGCMetadata.tagName, declared)
+        if muxer.formatName == "flv" {
+            muxer.context.pointee.event_flags |= Int32(AVFMT_EVENT_FLAG_METADATA_UPDATED)
+        }
+        if id3Stream == nil, muxer.needsInBandMetadata {
+            logger.warning("the MPEG-TS output was opened without a timed-metadata stream: the AIGC field cannot be sent in-band from \(String(format: "%.3f", t)) s")
         }
     }
 
@@ -111,6 +138,7 @@ final class ProvenanceWriter: @unchecked Sendable {
     func frameWritten(_ trace: FrameTrace) {
         let t = trace.mediaTime
         guard trace.lane == primary else {
+            if trace.synthetic, value == nil { becomeSynthetic(at: t) }
             if let i = closed.lastIndex(where: { $0.contains(t) }) {
                 count(trace, in: &closed[i])
             } else if open?.contains(t) == true {
@@ -119,6 +147,7 @@ final class ProvenanceWriter: @unchecked Sendable {
             return
         }
         if trace.synthetic {
+            if value == nil { becomeSynthetic(at: t) }
             if open == nil {
                 open = Range(start: t, startRead: trace[.read])
                 writeID3(at: t)

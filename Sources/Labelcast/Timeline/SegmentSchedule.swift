@@ -10,7 +10,12 @@ public struct SyntheticRange: Sendable, Equatable, Codable, CustomStringConverti
     public var source: String?
     public init(start: Double, end: Double? = nil, source: String? = nil) { self.start = start; self.end = end; self.source = source }
     public static func == (a: SyntheticRange, b: SyntheticRange) -> Bool { a.start == b.start && a.end == b.end }
-    public func contains(_ t: Double) -> Bool { t >= start && (end.map { t < $0 } ?? true) }
+    /// A nanosecond: a frame whose media time is a boundary's value computed another way
+    /// (pts × time base − origin, one rounding off) is on the same side as the boundary says.
+    public static let tolerance = 1e-9
+    public func contains(_ t: Double) -> Bool {
+        t >= start - Self.tolerance && (end.map { t < $0 - Self.tolerance } ?? true)
+    }
     public var description: String {
         "\(SyntheticRange.format(start))-\(end.map(SyntheticRange.format) ?? "")"
     }

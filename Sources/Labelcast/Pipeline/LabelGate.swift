@@ -1,0 +1,35 @@
+/// The guarantee "no synthetic frame reaches an encoder unlabeled", in the one place every
+/// frame of a lane passes: the encode stage asks the gate before it hands a frame to the
+/// encoder. Whatever the processors did (threw, withheld, emitted a frame without labeling it,
+/// said `labeled` without applying a layer), a frame whose media time is synthetic and that
+/// does not carry every labeling layer that is on for the lane is withheld and counted as
+/// `dropped(label-missing)`.
+///
+/// "Synthetic" is asked again here, of the Timeline, as well as taken from the frame: a frame is
+/// held to the rule if either says so. For audio, a chunk is synthetic when any of its samples
+/// is. Runs on the lane's encode queue.
+struct LabelGate: Sendable {
+    let lane: Lane
+    /// The layers every synthetic frame of this lane must carry (empty: nothing is on, e.g.
+    /// `--no-overlay` for a measurement run).
+    let required: LabelLayers
+    let timeline: SyntheticTimeline
+    /// The drop reason of a frame the gate withholds.
+    static let reason = "label-missing"
+
+    /// Whether the rule applies to this frame.
+    func mustCarryLabels(_ lf: LaneFrame) -> Bool {
+        if lf.synthetic { return true }
+        if lane == .audio {
+            let n = lf.frame.sampleCount, rate = lf.frame.sampleRate
+            if n > 0, rate > 0 { return timeline.isSynthetic(from: lf.mediaTime, to: lf.mediaTime + Double(n) / Double(rate)) }
+        }
+        return timeline.isSynthetic(at: lf.mediaTime)
+    }
+
+    /// The layers this frame lacks (empty: it may pass).
+    func missing(_ lf: LaneFrame) -> LabelLayers {
+        guard !required.isEmpty, mustCarryLabels(lf) else { return [] }
+        return required.subtracting(lf.layers)
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+
+/// `--synthetic auto` while the input streams: the provisions' "identify, stop, label, then
+/// pass on" for markings that arrive after the input was opened. Watches
+/// - FLV/RTMP `onMetaData` updates (libavformat raises `AVFMT_EVENT_FLAG_METADATA_UPDATED`),
+/// - MPEG-TS timed ID3 (`TXXX` `AIGC`, the form labelcast itself writes on TS, so two
+///   labelcasts in a chain recognise each other),
+/// - the tags of a new source after a reconnect (a different publisher may declare or not).
+///
+/// A marking switches labeling on from its media time (or, when that has already been
+/// streamed, from the next safe instant: `LiveControl.switchTime`); each decision goes to the
+/// audit log with the layer and the evidence. Timed ID3 is repeated inside marked content
+/// (labelcast: every 2 s), so when it stops for `id3Hold` seconds the marked part is over and
+/// labeling switches off again. Demux queue only.
+final class InputMarkingWatch {
+    /// Seconds without an AIGC ID3 tag after which a TS marking is taken to have ended
+    /// (three of labelcast's repeat intervals).
+    static let id3Hold = 3 * ProvenanceWriter.id3Interval
+
+    private let timeline: SyntheticTimeline
+    private let clock: any SwitchClock
+    private let logger: Logger
+    private let event: (String, [String: String]) -> Void
+    /// Whether the current source declares itself AI-generated, and through which layer.
+    private var declaredBy: String?
+    private var lastID3: Double?
+
+    init(timeline: SyntheticTimeline, clock: any SwitchClock, declaredAtOpen: Bool, logger: Logger,
+         event: @escaping (String, [String: String]) -> Void) {
+        self.timeline = timeline
+        self.clock = clock
+        self.logger = logger
+        self.event = event
+        declaredBy = declaredAtOpen ? "container tag" : nil
+    }
+
+    /// The input's container tags changed (an FLV onMetaData update) or a new source opened.
+    func tags(_ tags: [String: String], layer: String, at mediaTime: Double?) {
+        if let m = AIGCMetadata.find(in: tags) {
+            declare(layer: layer, value: m.value, at: mediaTime)
+        } else if layer == "reconnect", declaredBy != nil {
+            withdraw(reason: "the new source declares no AIGC metadata")
+        }
+    }
+
+    /// One timed-ID3 packet of the input (MPEG-TS).
+    func timedID3(_ bytes: [UInt8], at mediaTime: Double?) {
+        guard let value = TimedID3.textValue(in: bytes, description: AIGCMetadata.tagName) else { return }
+        if let t = mediaTime { lastID3 = t }
+        declare(layer: "timed ID3", value: value, at: mediaTime)
+    }
+
+    /// Called for every demuxed packet's media time: a TS marking that stopped repeating ends.
+    func tick(_ mediaTime: Double) {
+        guard declaredBy == "timed ID3", let last = lastID3, mediaTime > last + Self.id3Hold else { return }
+        lastID3 = nil
+        withdraw(reason: "no AIGC timed ID3 for \(Int(Self.id3Hold)) s")
+    }
+
+    private func declare(layer: String, value: String, at mediaTime: Double?) {
+        guard declaredBy == nil else { return }
+        declaredBy = layer
+        let (t, outcome) = clock.atSwitchInstant { newest -> (Double, SwitchOutcome) in
+            let t = max(mediaTime ?? 0, LiveControl.switchTime(after: newest))
+            return (t, timeline.switchLive(on: true, at: t, source: "metadata (\(layer))"))
+        }
+        let at = String(format: "%.3f", t)
+        let late = mediaTime.map { $0 < t - 0.0015 } ?? false
+        logger.notice("--synthetic auto: the input declares AIGC metadata (\(layer)) at \(mediaTime.map { String(format: "%.3f", $0) } ?? "?") s: labeled from \(at) s")
+        var fields = ["layer": layer, "media_time": at, "evidence": String(value.prefix(512)), "changed": String(outcome.changed)]
+        if let m = mediaTime, late { fields["declared_at"] = String(format: "%.3f", m); fields["note"] = "already streamed before the marking was read" }
+        event("marking_found", fields)
+    }
+
+    private func withdraw(reason: String) {
+        guard let layer = declaredBy else { return }
+        declaredBy = nil
+        let t = clock.atSwitchInstant { newest -> Double in
+            let t = LiveControl.switchTime(after: newest)
+            timeline.switchLive(on: false, at: t, source: "metadata (\(layer))")
+            return t
+        }
+        logger.notice("--synthetic auto: \(reason): not labeled from \(String(format: "%.3f", t)) s")
+        event("marking_ended", ["layer": layer, "media_time": String(format: "%.3f", t), "reason": reason])
+    }
+}
