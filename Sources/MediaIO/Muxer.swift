@@ -114,6 +114,13 @@ public final class Muxer: @unchecked Sendable {
     /// Opens the I/O and writes the header. `options` go to the muxer and protocol
     /// (movflags, flush_packets, use_metadata_tags…); an option nobody recognised is an error.
     public func writeHeader(options: [String: String] = [:]) throws {
+        if formatName == "mpegts" && context.pointee.max_delay <= 0 {
+            // As the ffmpeg CLI does (-muxdelay 0.7): every stream's timestamps move 0.7 s on,
+            // so an AAC encoder's priming (its first packet 21 ms before 0) does not come out
+            // as a negative timestamp, which MPEG-TS wraps to 26.5 hours (a reader then saw
+            // the audio a day later, and each TS hop shifted audio by the priming).
+            context.pointee.max_delay = 700_000
+        }
         if (context.pointee.oformat.pointee.flags & AVFMT_NOFILE) == 0 {
             let url = String(cString: context.pointee.url)
             interrupter.arm()

@@ -175,7 +175,8 @@ final class ProcessStage: @unchecked Sendable {
             case .emit(let frames):
                 // One frame in, one frame accounted out: a processor with look-ahead may hand
                 // back a different chunk (or none yet); its samples come out in order.
-                let labeled = frame.labeled || frames.contains { $0.labeled }
+                // Labeled: a layer was applied (what a processor did, not what it claims).
+                let labeled = !frame.layers.isEmpty || frames.contains { !$0.layers.isEmpty }
                 context.accounting.update(lane) { $0.framesOut += 1; if labeled { $0.framesLabeled += 1 } }
                 for f in frames { pass(f) }
             case .withhold(let reason):
@@ -209,7 +210,7 @@ final class ProcessStage: @unchecked Sendable {
 
     private func pass(_ f: LaneFrame) {
         f.trace.stamp(.processed)
-        f.trace.labeled = f.labeled
+        f.trace.labeled = !f.layers.isEmpty
         downstream(.data(f))
     }
 }

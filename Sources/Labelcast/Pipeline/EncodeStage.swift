@@ -94,7 +94,7 @@ final class EncodeStage: @unchecked Sendable {
     /// A synthetic frame without all its labels: never encoded. Counted as a drop (not out),
     /// logged the first few times and then every 100th.
     private func withhold(_ lf: LaneFrame, missing: LabelLayers) {
-        let wasLabeled = lf.labeled
+        let wasLabeled = !lf.layers.isEmpty
         context.accounting.update(lane) { c in
             c.framesOut -= 1
             if wasLabeled { c.framesLabeled -= 1 }

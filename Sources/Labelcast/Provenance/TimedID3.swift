@@ -13,10 +13,21 @@ public enum TimedID3 {
     }
 
     /// Reads back the value of the first TXXX frame with `description` (for tests and tools).
+    ///
+    /// Also takes a tag whose 10-byte header is cut short: FFmpeg 5.1's MPEG-TS demuxer hands
+    /// a `timed_id3` packet over without the header's first 6 bytes ("ID3", version, flags).
+    /// Then the frames are read from the first `TXXX` to the end.
     public static func textValue(in tag: [UInt8], description: String) -> String? {
-        guard tag.count >= 10, tag[0] == 0x49, tag[1] == 0x44, tag[2] == 0x33 else { return nil }
-        let end = min(tag.count, 10 + unsyncsafe(tag[6..<10]))
-        var i = 10
+        var i: Int, end: Int
+        if tag.count >= 10, tag[0] == 0x49, tag[1] == 0x44, tag[2] == 0x33 {
+            end = min(tag.count, 10 + unsyncsafe(tag[6..<10]))
+            i = 10
+        } else if let start = firstFrame(in: tag) {
+            i = start
+            end = tag.count
+        } else {
+            return nil
+        }
         while i + 10 <= end {
             let id = String(decoding: tag[i..<(i + 4)], as: UTF8.self)
             let size = unsyncsafe(tag[(i + 4)..<(i + 8)])
@@ -29,6 +40,13 @@ public enum TimedID3 {
             if size == 0 { break }
             i += 10 + size
         }
+        return nil
+    }
+
+    private static func firstFrame(in bytes: [UInt8]) -> Int? {
+        let txxx: [UInt8] = Array("TXXX".utf8)
+        guard bytes.count >= 14 else { return nil }
+        for i in 0...(min(bytes.count, 64) - 4) where Array(bytes[i..<(i + 4)]) == txxx { return i }
         return nil
     }
 
