@@ -47,15 +47,17 @@ import TestSupport
         let packets = (try JSONSerialization.jsonObject(with: id3.stdout) as? [String: Any])?["packets"] as? [[String: Any]] ?? []
         let times = packets.compactMap { Double($0["pts_time"] as? String ?? "") }
         #expect(!times.isEmpty, "no timed ID3 packet")
+        // On the output's clock: media time 0 is the video's start (TS outputs start 1.4 s on).
+        let origin = streams.first { $0.codecType == "video" }?.startTime ?? 0
         if let first = times.min() {
-            #expect(abs(first - tTS) < 0.1, "first AIGC tag at \(first), switch at \(tTS)")
+            #expect(abs(first - origin - tTS) < 0.1, "first AIGC tag at \(first - origin), switch at \(tTS)")
         }
         // The data stream's payload as ffmpeg demuxes it holds the TXXX frame with the value.
         let data = try TestSupport.run("ffmpeg", ["-v", "error", "-i", dir + "/out.ts", "-map", "0:d:0", "-c", "copy", "-f", "data", "-"])
         #expect(data.stdout.range(of: Data(("AIGC\u{0}" + Self.aigcValue()).utf8)) != nil, "the AIGC TXXX frame is not in the TS")
-        // MP4 and MOV: the container tag, decided before the trailer. (Matroska writes its tags
-        // with the header: see `ProvenanceWriter.prepare`.)
-        for ext in ["mp4", "mov"] {
+        // MP4, MOV and Matroska: the container tag, decided when the trailer is written
+        // (Matroska: reserved in the header and filled in place, `MatroskaTagPatch`).
+        for ext in ["mp4", "mov", "mkv"] {
             _ = try Self.runSwitched(dir, input: dir + "/in.mp4", output: dir + "/out." + ext)
             let tags = try TestSupport.probeFormat(dir + "/out." + ext).tags
             #expect(tags.first { $0.key.uppercased() == "AIGC" }?.value == Self.aigcValue(), "\(ext): \(tags)")
@@ -75,11 +77,12 @@ import TestSupport
         }
         // And a run that never turns synthetic claims nothing, in any of them.
         try TestSupport.makeMedia(dir + "/short.mp4", seconds: 1)
-        for ext in ["ts", "mp4", "flv"] {
+        for ext in ["ts", "mp4", "flv", "mkv"] {
             let r = try TestSupport.labelcast(["run", "-i", dir + "/short.mp4", "-o", dir + "/plain." + ext, "--listen", "127.0.0.1:0", "-q"])
             #expect(r.status == 0, "\(r.stderr)")
             let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/plain." + ext))
-            #expect(data.range(of: Data("AIGC".utf8)) == nil, "\(ext): marked although nothing synthetic went out")
+            #expect(data.range(of: Data("AIGC".utf8)) == nil && data.range(of: Data("LCPH".utf8)) == nil, "\(ext): marked although nothing synthetic went out")
+            #expect(try TestSupport.probe(dir + "/plain." + ext).contains { $0.codecType == "video" && $0.frames == 30 }, "\(ext) does not decode whole")
         }
     }
 

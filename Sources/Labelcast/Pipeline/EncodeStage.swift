@@ -222,9 +222,19 @@ final class EncodeStage: @unchecked Sendable {
         guard let fifo, let chunk = try fifo.read(size) else { return }
         let pts = (nextSamplePts ?? 0) + samplesSent + ptsJump
         chunk.pts = pts
-        // The trace of the frame that supplied this chunk's first sample.
+        // The trace of the frame that supplied this chunk's first sample, with the chunk's own
+        // media time, and labeled (synthetic) when any frame supplying its samples was: the
+        // frame log then says what each encoded chunk carries.
         while pendingTraces.count > 1 && pendingTraces[1].0 <= samplesSent { pendingTraces.removeFirst() }
-        if let t = pendingTraces.first?.1 { traces[pts] = t }
+        if var t = pendingTraces.first?.1 {
+            let end = samplesSent + Int64(chunk.sampleCount)
+            for (start, supplier) in pendingTraces where start < end {
+                t.labeled = t.labeled || supplier.labeled
+                t.synthetic = t.synthetic || supplier.synthetic
+            }
+            t.mediaTime = Double(pts) / Double(encoder.sampleRate)
+            traces[pts] = t
+        }
         samplesSent += Int64(chunk.sampleCount)
         let n = chunk.sampleCount
         context.accounting.update(lane) { $0.samplesOut += n }

@@ -195,6 +195,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             }
             if !Muxer.isFilePath(job.output) { muxOptions["flush_packets"] = "1" }
             try provenance.prepare(muxer: muxer, timeline: timeline)
+            if provenance.reservedMatroskaTag { muxOptions["write_crc32"] = "0" }  // the tag is patched after the trailer
             try muxer.writeHeader(options: muxOptions)
             if !Muxer.isFilePath(job.output) && job.output != "-" {
                 // A live output that drops is reopened with the same streams and metadata.
@@ -243,6 +244,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         do {
             try provenance.finish(writtenSeconds: muxStage.writtenSeconds)  // chapters go in before the trailer
             try output.finish(keepTemporary: true)
+            try provenance.completeReservedTag(file: output.temporaryPath)
             try provenance.writeSidecar()
         } catch {
             output.discard()

@@ -28,6 +28,8 @@ final class ProvenanceWriter: @unchecked Sendable {
     private(set) var value: String?
     /// The value the output carries once a synthetic frame goes out.
     private var declared: String?
+    /// A Matroska output with the AIGC field reserved in its header (`MatroskaTagPatch`).
+    private(set) var reservedMatroskaTag = false
 
     private let job: LabelJob
     private let logger: Logger
@@ -108,6 +110,11 @@ final class ProvenanceWriter: @unchecked Sendable {
         let canBecomeSynthetic = job.inputIsLive || job.listen != nil || job.synthetic == .auto
         if muxer.needsInBandMetadata && (value != nil || canBecomeSynthetic) {
             id3Stream = try muxer.addTimedID3Stream()
+        }
+        if value == nil, canBecomeSynthetic, ["matroska", "webm"].contains(muxer.formatName), muxer.temporaryPath != nil, let declared {
+            // Matroska writes its tags now: reserve the field (see MatroskaTagPatch).
+            muxer.setMetadata(MatroskaTagPatch.placeholderName, MatroskaTagPatch.placeholderValue(for: declared))
+            reservedMatroskaTag = true
         }
         guard let value else { return }
         logger.notice("AIGC metadata: ProduceID \(settings.produceID) (ContentProducer \(settings.producer))")
@@ -203,6 +210,15 @@ final class ProvenanceWriter: @unchecked Sendable {
                 try muxer.addChapter(start: MediaTime.timestamp(seconds: c.start, tb), end: MediaTime.timestamp(seconds: c.end, tb),
                                      timeBase: tb, title: c.title)
             }
+        }
+    }
+
+    /// After the trailer, before the output is renamed into place: fills or voids the
+    /// Matroska tag reserved in the header.
+    func completeReservedTag(file path: String?) throws {
+        guard reservedMatroskaTag, let path else { return }
+        do { try MatroskaTagPatch.apply(file: path, value: value) } catch {
+            throw LabelcastError("output: \(error)")
         }
     }
 
