@@ -129,7 +129,7 @@ import TestSupport
         let dir = try TestSupport.temporaryDirectory()
         let input = try greyInput(dir, seconds: 1)
         let svg = dir + "/badge.svg"
-        try #"<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" rx="6" fill="#003399"/><text x="60" y="30" font-size="28" text-anchor="middle" fill="#fff" font-family="DejaVu Sans">AI</text></svg>"#
+        try ##"<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" rx="6" fill="#003399"/><text x="60" y="30" font-size="28" text-anchor="middle" fill="#fff" font-family="DejaVu Sans">AI</text></svg>"##
             .write(toFile: svg, atomically: true, encoding: .utf8)
         let p = try pair(input, dir, width: 640, height: 360, ["--synthetic", "all", "--label-image", svg, "--label-image-text-height", "0.5"])
         let rect = try #require(VisibleLabelTests.diffRect(p.labeled[5], p.plain[5], width: 640, threshold: 20))

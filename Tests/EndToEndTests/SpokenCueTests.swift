@@ -8,9 +8,9 @@ import TestSupport
 @Suite(.serialized) struct SpokenCueTests {
     static let rate = 48000.0
 
-    /// Mono f32 samples of a file's audio at 48 kHz.
+    /// The first channel's f32 samples at 48 kHz (not a downmix, which would add 3 dB).
     static func samples(_ path: String) throws -> [Float] {
-        let r = try TestSupport.run("ffmpeg", ["-v", "error", "-i", path, "-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "f32le", "-"])
+        let r = try TestSupport.run("ffmpeg", ["-v", "error", "-i", path, "-map", "0:a:0", "-af", "pan=mono|c0=c0", "-ar", "48000", "-f", "f32le", "-"])
         #expect(r.status == 0, "\(r.stderr)")
         return r.stdout.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }

@@ -88,7 +88,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = dir + "/badge.svg"
         // Transparent above and below a band of 20 of the 40 rows: measured text height 50%.
-        try #"<svg xmlns="http://www.w3.org/2000/svg" width="100" height="40"><rect x="0" y="10" width="100" height="20" fill="#fff"/></svg>"#
+        try ##"<svg xmlns="http://www.w3.org/2000/svg" width="100" height="40"><rect x="0" y="10" width="100" height="20" fill="#fff"/></svg>"##
             .write(toFile: path, atomically: true, encoding: .utf8)
         let badge = try BadgeRenderer(image: LabelImage(path: path))
         #expect(abs(badge.textHeightFraction - 0.5) < 0.03)
