@@ -101,7 +101,8 @@ import TestSupport
         let eu = try pair(input, dir, width: 640, height: 360, ["--segments", "1-6.5", "--label-profile", "eu"])
         let euRect = try #require(VisibleLabelTests.diffRect(eu.labeled[30], eu.plain[30], width: 640))
         #expect(rect.width > euRect.width + 40, "cn+eu \(rect) vs eu \(euRect)")
-        #expect(abs(rect.height - euRect.height) <= 4)
+        // Same text size; the ideographs reach a little further below the baseline than Latin capitals.
+        #expect(rect.height >= euRect.height && rect.height <= euRect.height + 10, "cn+eu \(rect) vs eu \(euRect)")
     }
 
     // MARK: badges
