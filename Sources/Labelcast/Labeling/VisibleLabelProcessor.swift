@@ -1,3 +1,4 @@
+import Foundation
 import CFFmpeg
 import MediaIO
 import Overlay
@@ -27,6 +28,10 @@ public final class VisibleLabelProcessor: FrameProcessor, @unchecked Sendable {
     /// Media time of the first frame of the current (or last) synthetic segment.
     private var segmentStart: Double?
     private var wasSynthetic = false
+    /// Recent segment starts, oldest first, for ``mustLabel(at:)``: the gate asks about a frame
+    /// later, from another queue, when this lane may already have seen the next segment begin.
+    private var recentStarts: [Double] = []
+    private let startsLock = NSLock()
     /// For pixel formats the blender does not take: converted, labeled, converted on by the encoder stage.
     private var converter: Scaler?
     private var pool: VideoFramePool?
@@ -40,11 +45,15 @@ public final class VisibleLabelProcessor: FrameProcessor, @unchecked Sendable {
         try painter.prepare(width: format.width, height: format.height)
     }
 
-    /// Whether the profile's timing requires the label on a synthetic frame at `mediaTime`,
-    /// measured from the start of the segment the processor last saw begin (call it for a frame
-    /// after ``process(_:)`` has seen it, on the same queue). Non-synthetic frames never need it.
+    /// Whether the profile's timing requires the label on a *synthetic* frame at `mediaTime`:
+    /// measured from the start of the segment that frame belongs to (the latest segment start at
+    /// or before it that ``process(_:)`` has seen). Ask only about frames already processed;
+    /// safe from any queue (the encoder's gate), costs a short lock and a scan of at most 64
+    /// remembered starts. Non-synthetic frames never need the label (the 2 s hold after a short
+    /// segment is drawn but not required).
     public func mustLabel(at mediaTime: Double) -> Bool {
-        guard let start = segmentStart else { return false }
+        let start = startsLock.withLock { recentStarts.last { $0 <= mediaTime + 1e-9 } }
+        guard let start else { return false }
         return timing.required(secondsIntoSegment: mediaTime - start)
     }
 
@@ -57,6 +66,11 @@ public final class VisibleLabelProcessor: FrameProcessor, @unchecked Sendable {
         let t = lf.mediaTime
         if lf.synthetic && (!wasSynthetic || segmentStart.map { t < $0 } ?? true) {
             segmentStart = t  // a new segment (or time went back): its start counts from here
+            startsLock.withLock {
+                recentStarts.removeAll { $0 >= t }  // time went back: later starts no longer hold
+                recentStarts.append(t)
+                if recentStarts.count > 64 { recentStarts.removeFirst(recentStarts.count - 64) }
+            }
         }
         wasSynthetic = lf.synthetic
         guard let start = segmentStart, timing.shows(secondsIntoSegment: t - start, inSegment: lf.synthetic) else {
