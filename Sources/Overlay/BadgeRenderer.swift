@@ -78,6 +78,11 @@ public final class BadgeRenderer: @unchecked Sendable {
             guard first >= 0 else {
                 throw OverlayError.badgeTooSmall("--label-image \(image.path): no opaque pixels to measure its text height from; pass --label-image-text-height F")
             }
+            // A badge opaque from top to bottom (a box behind its text) does not show its text's
+            // height: guessing the whole image could leave the text under the 5% minimum.
+            guard first > 0 || last < h - 1 else {
+                throw OverlayError.badgeTooSmall("--label-image \(image.path): opaque from top to bottom, so its text height cannot be measured from the alpha; pass --label-image-text-height F (the text's share of the image's height)")
+            }
             textHeightFraction = Double(last - first + 1) / Double(h)
         }
     }
@@ -118,7 +123,7 @@ public final class BadgeRenderer: @unchecked Sendable {
         if png != nil, Double(height) > Double(naturalHeight) * Self.maximumUpscale {
             let minimum = Int((needed / Self.maximumUpscale).rounded(.up))
             throw OverlayError.badgeTooSmall(
-                "--label-image \(image.path): too small, its text is \(Int((Double(naturalHeight) * textHeightFraction).rounded())) px tall but a \(frame) frame needs \(target) px (GB 45438: 5% of the short side); supply a PNG at least \(minimum) px tall, or an SVG")
+                "--label-image \(image.path): too small, its text is \(Int((Double(naturalHeight) * textHeightFraction).rounded())) px tall but a \(frame) frame needs \(target) px (GB 45438's 5% of the short side, plus labelcast's margin); supply a PNG at least \(minimum) px tall, or an SVG")
         }
         return (width, height)
     }

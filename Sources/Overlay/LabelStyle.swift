@@ -1,3 +1,5 @@
+import Foundation
+
 /// Which corner of the frame carries the visible label (`--label-position`).
 public enum LabelPosition: String, Sendable, Hashable, CaseIterable {
     case topRight = "top-right"
@@ -39,8 +41,15 @@ public struct LabelImage: Sendable, Hashable {
         self.textHeightFraction = textHeightFraction
     }
 
-    /// SVG by its extension (or an `<svg` opening); anything else is read as PNG.
-    public var isSVG: Bool { path.lowercased().hasSuffix(".svg") || path.lowercased().hasSuffix(".svgz") }
+    /// SVG by its extension or by an `<svg`/`<?xml` opening; anything else is read as PNG.
+    public var isSVG: Bool {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".svg") || lower.hasSuffix(".svgz") { return true }
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let head = String(decoding: handle.readData(ofLength: 512), as: UTF8.self)
+        return head.contains("<svg") || head.hasPrefix("<?xml")
+    }
 }
 
 /// What the visible label says, how tall it is, where it goes and when it shows: the `--label-*`

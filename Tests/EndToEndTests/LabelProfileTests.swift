@@ -151,6 +151,11 @@ import TestSupport
         #expect(out.status == 2)
         #expect(out.errorLines.count == 1 && out.stderr.contains("too small"), "\(out.stderr)")
         #expect(TestSupport.files(in: dir) == ["in.mkv", "tiny.png"])
+        // Opaque from top to bottom: its text height cannot be measured, so it must be stated.
+        let opaque = try TestSupport.labelcast(["run", "-i", input, "-o", dir + "/out.mkv", "--synthetic", "all", "--label-image", badge])
+        #expect(opaque.status == 2)
+        #expect(opaque.errorLines.count == 1 && opaque.stderr.contains("--label-image-text-height"), "\(opaque.stderr)")
+        #expect(TestSupport.files(in: dir) == ["in.mkv", "tiny.png"])
     }
 
     // MARK: options that break a rule or each other

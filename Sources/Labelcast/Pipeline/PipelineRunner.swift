@@ -221,7 +221,8 @@ final class PipelineRunner: @unchecked Sendable {
             "input": displayIn, "output": displayOut, "format": muxer.formatName,
             "synthetic_mode": job.synthetic.rawValue, "resolved_mode": provenance.syntheticMode.rawValue,
             "schedule": timeline.ranges.map(LiveControl.json),
-            "overlay": job.overlay.map { ["text": $0.text, "position": $0.position.rawValue, "height": $0.heightFraction] as [String: Any] } ?? NSNull(),
+            "overlay": job.overlay.map { ["text": $0.text, "position": $0.position.rawValue, "height": $0.heightFraction,
+                                          "timing": $0.timing.description, "image": $0.image?.path ?? NSNull()] as [String: Any] } ?? NSNull(),
             "watermark": job.watermark.map { ["payload_id": String(format: "0x%08X", $0.payloadID), "demo_key": $0.usesDemoKey] as [String: Any] } ?? NSNull(),
         ])
         for warning in job.startupWarnings { logger.warning("\(warning)") }
