@@ -109,7 +109,9 @@ import TestSupport
         // eSpeak NG's data without the Mandarin dictionary.
         let data = dir + "/espeak-data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        let system = "/usr/lib/x86_64-linux-gnu/espeak-ng-data"
+        // Where this machine's eSpeak NG keeps its data ("… Data at: /usr/lib/<arch>/espeak-ng-data").
+        let version = try TestSupport.run("espeak-ng", ["--version"]).stdoutText
+        let system = try #require(version.range(of: "Data at: ").map { version[$0.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines) })
         for entry in try FileManager.default.contentsOfDirectory(atPath: system) where entry != "cmn_dict" {
             try FileManager.default.createSymbolicLink(atPath: data + "/" + entry, withDestinationPath: system + "/" + entry)
         }
