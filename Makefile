@@ -3,10 +3,11 @@
 
 SWIFT ?= swift
 # FFmpeg 5.1 libraries and CLI (tests use ffmpeg/ffprobe as independent oracles), FreeType +
-# fontconfig with a CJK font for the visible label, espeak-ng/sox for watermark test speech.
+# fontconfig with a CJK font for the visible label, espeak-ng/sox for watermark test speech,
+# librsvg (SVG/PNG badges) and libespeak-ng (the spoken audio label, in-process).
 DEB_PACKAGES := ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
 	pkg-config libfreetype-dev libfontconfig-dev fontconfig fonts-wqy-zenhei fonts-dejavu-core \
-	espeak-ng sox nginx libnginx-mod-rtmp curl
+	espeak-ng sox nginx libnginx-mod-rtmp curl librsvg2-dev libespeak-ng-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build release test demo bench asan tsan clean

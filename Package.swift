@@ -35,13 +35,17 @@ let package = Package(
             pkgConfig: "freetype2",
             providers: [.apt(["libfreetype-dev", "libfontconfig-dev"])]
         ),
+        // librsvg + cairo for the operator's badge (`--label-image`, SVG and PNG).
+        .systemLibrary(name: "CRsvg", pkgConfig: "librsvg-2.0", providers: [.apt(["librsvg2-dev"])]),
+        // eSpeak NG for the spoken audio label (`--audible-cue voice`).
+        .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         .target(name: "AudioMark", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Overlay", dependencies: ["CFreeType"]),
+        .target(name: "Overlay", dependencies: ["CFreeType", "CRsvg"]),
         .target(
             name: "Labelcast",
             dependencies: [
-                "MediaIO", "AudioMark", "Overlay",
+                "MediaIO", "AudioMark", "Overlay", "CEspeakNG",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -119,6 +119,11 @@ public struct VideoStreamFormat: Sendable {
     public var height: Int
     public var pixelFormatName: String
     public var frameRate: Double
+    /// FFmpeg's name of the colour transfer (`bt709`, `smpte2084`, `arib-std-b67`, `unknown`…):
+    /// the visible label's white follows it (reference white on PQ/HLG).
+    public var colorTransfer: String = "unknown"
+    /// FFmpeg's name of the Y'CbCr matrix (`bt709`, `bt2020nc`, `smpte170m`, `unknown`…).
+    public var colorSpace: String = "unknown"
 }
 
 /// What an audio lane's processor learns: the planar float format it will be given.

@@ -10,13 +10,17 @@
 public struct LabelBlender: Sendable {
     public let sprite: LabelSprite
     public let pixelLayout: PixelLayout
-    /// Plane index and its blend; U and V share one.
+    /// The picture's transfer and matrix the levels were computed for.
+    public let colour: PictureColour
+    /// Plane index and its blend.
     private let planes: [(plane: Int, blend: PlaneBlend)]
 
     /// Precomputes the blend tables (about 3 × the sprite's pixel count in 16/32-bit words).
+    /// `colour` is the picture's transfer and matrix: white goes to the picture's own white
+    /// for SDR and to reference white (203 cd/m²) for PQ/HLG (see ``PictureColour``).
     /// - Throws: ``OverlayError/Kind/unsupportedPixelLayout``; ``OverlayError/Kind/invalidFrame``
     ///   when the sprite is not aligned to whole chroma samples or lies outside its frame.
-    public init(sprite: LabelSprite, pixelLayout: PixelLayout) throws {
+    public init(sprite: LabelSprite, pixelLayout: PixelLayout, colour: PictureColour = .sdr) throws {
         guard pixelLayout.isSupported else { throw OverlayError.unsupportedPixelLayout(pixelLayout) }
         let alignX = 1 << pixelLayout.chromaShiftX
         let alignY = 1 << pixelLayout.chromaShiftY
@@ -28,23 +32,47 @@ public struct LabelBlender: Sendable {
         }
         self.sprite = sprite
         self.pixelLayout = pixelLayout
+        self.colour = colour
 
-        // Keep factor per luma pixel: the share of the frame that shows through box and text.
-        let box = min(1, max(0, sprite.boxOpacity))
-        let keep = sprite.textCoverage.map { (1 - box) * (1 - Double($0) / 255) }
-        let white = Double(pixelLayout.white)
         let black = Double(pixelLayout.black)
+        let white = black + colour.whiteSignal * (Double(pixelLayout.white) - black)
         let wide = pixelLayout.bitDepth > 8
         let maxValue = pixelLayout.maxValue
         let bits = pixelLayout.weightBits
+        let neutral = Double(pixelLayout.neutralChroma)
+        let chromaScale = Double(pixelLayout.fullRange ? pixelLayout.maxValue : 224 << (pixelLayout.bitDepth - 8))
+        let lumaScale = Double(pixelLayout.white) - black
+        let count = sprite.width * sprite.height
 
-        var luma = [(weight: Int, offset: Int)]()
-        luma.reserveCapacity(keep.count)
-        for (i, k) in keep.enumerated() {
-            let c = Double(sprite.textCoverage[i]) / 255
-            let value = white * c + black * box * (1 - c)  // premultiplied by its opacity 1 - k
-            luma.append(Self.entry(keep: k, premultiplied: value, maxValue: maxValue, bits: bits))
+        // Per luma pixel: the share of the frame that shows through (keep), and the label's own
+        // Y, Cb, Cr premultiplied by its opacity 1 - keep.
+        var keep = [Double](repeating: 1, count: count)
+        var premY = [Double](repeating: 0, count: count)
+        var premU = [Double](repeating: 0, count: count)
+        var premV = [Double](repeating: 0, count: count)
+        if let rgba = sprite.rgba {
+            for i in 0..<count {
+                let a = Double(rgba[4 * i + 3]) / 255
+                guard a > 0 else { continue }
+                let (r, g, b) = colour.signal(sRGB: Double(rgba[4 * i]) / 255, Double(rgba[4 * i + 1]) / 255, Double(rgba[4 * i + 2]) / 255)
+                let (y, cb, cr) = colour.ycbcr(r, g, b)
+                keep[i] = 1 - a
+                premY[i] = a * (black + y * lumaScale)
+                premU[i] = a * (neutral + cb * chromaScale)
+                premV[i] = a * (neutral + cr * chromaScale)
+            }
+        } else {
+            let box = min(1, max(0, sprite.boxOpacity))
+            for i in 0..<count {
+                let c = Double(sprite.textCoverage[i]) / 255
+                keep[i] = (1 - box) * (1 - c)
+                premY[i] = white * c + black * box * (1 - c)
+                premU[i] = neutral * (1 - keep[i])
+                premV[i] = premU[i]
+            }
         }
+
+        let luma = (0..<count).map { Self.entry(keep: keep[$0], premultiplied: premY[$0], maxValue: maxValue, bits: bits) }
         let lumaBlend = PlaneBlend(x: sprite.x, y: sprite.y, samples: sprite.width, rows: sprite.height, entries: luma, wide: wide)
 
         let sx = pixelLayout.chromaShiftX
@@ -52,24 +80,33 @@ public struct LabelBlender: Sendable {
         let cw = sprite.width >> sx
         let ch = sprite.height >> sy
         let perSample = Double(1 << (sx + sy))
-        let neutral = Double(pixelLayout.neutralChroma)
-        var chroma = [(weight: Int, offset: Int)]()
-        chroma.reserveCapacity(cw * ch * (pixelLayout.semiPlanar ? 2 : 1))
+        var us = [(weight: Int, offset: Int)](), vs = [(weight: Int, offset: Int)]()
+        us.reserveCapacity(cw * ch)
+        vs.reserveCapacity(cw * ch)
         for cy in 0..<ch {
             for cx in 0..<cw {
-                var sum = 0.0
+                var k = 0.0, u = 0.0, v = 0.0
                 for dy in 0..<(1 << sy) {
-                    for dx in 0..<(1 << sx) { sum += keep[((cy << sy) + dy) * sprite.width + (cx << sx) + dx] }
+                    for dx in 0..<(1 << sx) {
+                        let i = ((cy << sy) + dy) * sprite.width + (cx << sx) + dx
+                        k += keep[i]; u += premU[i]; v += premV[i]
+                    }
                 }
-                let k = sum / perSample
-                let e = Self.entry(keep: k, premultiplied: neutral * (1 - k), maxValue: maxValue, bits: bits)
-                chroma.append(e)
-                if pixelLayout.semiPlanar { chroma.append(e) }  // U and V interleaved, same blend
+                us.append(Self.entry(keep: k / perSample, premultiplied: u / perSample, maxValue: maxValue, bits: bits))
+                vs.append(Self.entry(keep: k / perSample, premultiplied: v / perSample, maxValue: maxValue, bits: bits))
             }
         }
-        let pair = pixelLayout.semiPlanar ? 2 : 1
-        let chromaBlend = PlaneBlend(x: (sprite.x >> sx) * pair, y: sprite.y >> sy, samples: cw * pair, rows: ch, entries: chroma, wide: wide)
-        planes = [(0, lumaBlend), (1, chromaBlend)] + (pixelLayout.semiPlanar ? [] : [(2, chromaBlend)])
+        if pixelLayout.semiPlanar {
+            var uv = [(weight: Int, offset: Int)]()
+            uv.reserveCapacity(2 * us.count)
+            for i in us.indices { uv.append(us[i]); uv.append(vs[i]) }  // U and V interleaved
+            let blend = PlaneBlend(x: (sprite.x >> sx) * 2, y: sprite.y >> sy, samples: cw * 2, rows: ch, entries: uv, wide: wide)
+            planes = [(0, lumaBlend), (1, blend)]
+        } else {
+            let cx = sprite.x >> sx, cy = sprite.y >> sy
+            planes = [(0, lumaBlend), (1, PlaneBlend(x: cx, y: cy, samples: cw, rows: ch, entries: us, wide: wide)),
+                      (2, PlaneBlend(x: cx, y: cy, samples: cw, rows: ch, entries: vs, wide: wide))]
+        }
     }
 
     /// Fixed-point form of `out = frame × keep + premultiplied`: weight in 1/2^bits and the offset

@@ -18,6 +18,10 @@ public struct LabelLayout: Sendable, Hashable {
     public let paddingY: Int
     /// Extra space between wrapped lines.
     public let lineGap: Int
+    /// The box's look (opacity, EU-icon frame).
+    public let look: LabelLook
+    /// Thickness of the EU icon's frame in pixels (0 without one).
+    public var outlineWidth: Int { look.outline ? max(2, Int((Double(glyphHeight) / 12).rounded())) : 0 }
 
     /// - Throws: ``OverlayError/Kind/invalidFrame`` for a frame without pixels.
     public init(frameWidth: Int, frameHeight: Int, style: LabelStyle) throws {
@@ -27,6 +31,7 @@ public struct LabelLayout: Sendable, Hashable {
         self.frameWidth = frameWidth
         self.frameHeight = frameHeight
         self.position = style.position
+        self.look = style.look
         self.heightFraction = style.effectiveHeightFraction
         let short = Double(min(frameWidth, frameHeight))
         // 720 × 0.05 is 36.000000000000004 in binary; do not let that demand a 37th row.

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The video lane's handle on the visible label: one style, drawn onto whatever frames come.
+/// The video lane's handle on the visible label: one style (text, or the operator's badge),
+/// drawn onto whatever frames come.
 ///
 /// Lays out a sprite per frame size and a blender per (size, pixel layout) on first use and
 /// caches both (a failure to fit is cached too), so a resolution or format change mid-stream
@@ -8,7 +9,10 @@ import Foundation
 /// Thread-safety: calls are serialized by an internal lock; use it from the lane's serial queue.
 public final class LabelPainter: @unchecked Sendable {
     public let style: LabelStyle
-    public let renderer: LabelRenderer
+    /// Draws the text; nil when the style's badge image is drawn instead.
+    public let renderer: LabelRenderer?
+    /// Draws `style.image`; nil for a text label.
+    public let badge: BadgeRenderer?
 
     private struct SizeKey: Hashable {
         let width: Int
@@ -17,6 +21,7 @@ public final class LabelPainter: @unchecked Sendable {
     private struct BlendKey: Hashable {
         let size: SizeKey
         let layout: PixelLayout
+        let colour: PictureColour
     }
     private let lock = NSLock()
     private var sprites: [SizeKey: Result<LabelSprite, OverlayError>] = [:]
@@ -24,11 +29,19 @@ public final class LabelPainter: @unchecked Sendable {
     /// A stream changes size a handful of times at most; this only bounds a pathological one.
     private static let cacheLimit = 16
 
-    /// Resolves the style's fonts: call at start-up so a missing font fails before streaming.
-    /// - Throws: ``OverlayError`` (`.uncoveredCharacter`, `.fontUnreadable`, `.emptyText`, `.fontEngine`).
+    /// Resolves the style's fonts or reads its badge: call at start-up so a missing font or an
+    /// unreadable badge fails before streaming.
+    /// - Throws: ``OverlayError`` (`.uncoveredCharacter`, `.fontUnreadable`, `.emptyText`,
+    ///   `.fontEngine`, `.badgeUnreadable`, `.badgeTooSmall`).
     public init(style: LabelStyle) throws {
         self.style = style
-        renderer = try LabelRenderer(style: style)
+        if let image = style.image {
+            badge = try BadgeRenderer(image: image)
+            renderer = nil
+        } else {
+            renderer = try LabelRenderer(style: style)
+            badge = nil
+        }
     }
 
     /// The sprite for a frame size, laid out now if new. Call when the decoder's size is known to
@@ -43,11 +56,13 @@ public final class LabelPainter: @unchecked Sendable {
     /// Planes and line sizes as FFmpeg's `AVFrame.data` / `linesize` (see ``LabelBlender``).
     /// Costs the blend (tens of microseconds at 1080p) plus, on a new size or layout, the layout.
     /// - Throws: ``OverlayError``; the frame is untouched when it throws.
-    public func paint(planes: [UnsafeMutablePointer<UInt8>], linesizes: [Int], width: Int, height: Int, layout: PixelLayout) throws {
+    /// `colour`: the picture's transfer and matrix (white at reference white on PQ/HLG).
+    public func paint(planes: [UnsafeMutablePointer<UInt8>], linesizes: [Int], width: Int, height: Int, layout: PixelLayout,
+                      colour: PictureColour = .sdr) throws {
         let blender = try lock.withLock { () throws -> LabelBlender in
-            let key = BlendKey(size: SizeKey(width: width, height: height), layout: layout)
+            let key = BlendKey(size: SizeKey(width: width, height: height), layout: layout, colour: colour)
             if let known = blenders[key] { return try known.get() }
-            let made = Self.capture { try LabelBlender(sprite: sprite(key.size).get(), pixelLayout: layout) }
+            let made = Self.capture { try LabelBlender(sprite: sprite(key.size).get(), pixelLayout: layout, colour: colour) }
             if blenders.count >= Self.cacheLimit { blenders.removeAll() }
             blenders[key] = made
             return try made.get()
@@ -58,7 +73,9 @@ public final class LabelPainter: @unchecked Sendable {
     private func sprite(_ key: SizeKey) -> Result<LabelSprite, OverlayError> {
         if let known = sprites[key] { return known }
         let made = Self.capture {
-            try renderer.sprite(for: LabelLayout(frameWidth: key.width, frameHeight: key.height, style: style))
+            let layout = try LabelLayout(frameWidth: key.width, frameHeight: key.height, style: style)
+            if let badge { return try badge.sprite(for: layout) }
+            return try renderer!.sprite(for: layout)
         }
         if sprites.count >= Self.cacheLimit { sprites.removeAll() }
         sprites[key] = made

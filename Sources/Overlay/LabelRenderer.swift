@@ -225,7 +225,7 @@ public final class LabelRenderer: @unchecked Sendable {
 
     private func makeSprite(for layout: LabelLayout) throws -> LabelSprite {
         let size = try pixelSizeLocked(forGlyphHeight: layout.renderedGlyphHeight)
-        let maxTextWidth = layout.maxSpriteWidth - 2 * layout.paddingX
+        let maxTextWidth = layout.maxSpriteWidth - 2 * (layout.paddingX + layout.outlineWidth)
 
         // Greedy wrapping: a unit joins the line when the line with it still fits.
         var lines: [[TextItem]] = []
@@ -263,8 +263,8 @@ public final class LabelRenderer: @unchecked Sendable {
         let lineHeight = ascent + descent
         let blockHeight = lines.count * lineHeight + (lines.count - 1) * layout.lineGap
         let textWidth = placed.map(\.width).max() ?? 0
-        let width = (textWidth + 2 * layout.paddingX + 1) & ~1
-        let height = (blockHeight + 2 * layout.paddingY + 1) & ~1
+        let width = (textWidth + 2 * (layout.paddingX + layout.outlineWidth) + 1) & ~1
+        let height = (blockHeight + 2 * (layout.paddingY + layout.outlineWidth) + 1) & ~1
         guard height <= layout.maxSpriteHeight else {
             throw OverlayError.tooManyLines(
                 lines.count, needs: height, available: layout.maxSpriteHeight, frameWidth: layout.frameWidth,
@@ -291,9 +291,19 @@ public final class LabelRenderer: @unchecked Sendable {
                 }
             }
         }
+        // The EU icon's frame: solid white rows and columns along the box's edge.
+        let frame = layout.outlineWidth
+        if frame > 0 {
+            for y in 0..<height {
+                for x in 0..<width where x < frame || y < frame || x >= width - frame || y >= height - frame {
+                    coverage[y * width + x] = 255
+                }
+            }
+        }
         let origin = layout.origin(spriteWidth: width, spriteHeight: height)
         return LabelSprite(
-            x: origin.x, y: origin.y, width: width, height: height, textCoverage: coverage, lines: lines.map(\.text),
+            x: origin.x, y: origin.y, width: width, height: height, textCoverage: coverage, boxOpacity: layout.look.boxOpacity,
+            lines: lines.map(\.text),
             pixelSize: size, frameWidth: layout.frameWidth, frameHeight: layout.frameHeight)
     }
 }

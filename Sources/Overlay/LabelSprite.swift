@@ -16,6 +16,10 @@ public struct LabelSprite: Sendable, Hashable {
     public let lines: [String]
     /// The FreeType pixel size (em height) the text was drawn at.
     public let pixelSize: Int
+    /// An image badge's own colours: straight (not premultiplied) sRGB + alpha, 4 bytes per
+    /// pixel, row-major. When set it replaces white text on a black box; `textCoverage` then
+    /// holds the alpha.
+    public let rgba: [UInt8]?
     /// The frame this sprite was laid out for.
     public let frameWidth: Int
     public let frameHeight: Int
@@ -25,9 +29,11 @@ public struct LabelSprite: Sendable, Hashable {
 
     public init(
         x: Int, y: Int, width: Int, height: Int, textCoverage: [UInt8], boxOpacity: Double = LabelSprite.defaultBoxOpacity,
-        lines: [String] = [], pixelSize: Int = 0, frameWidth: Int, frameHeight: Int
+        lines: [String] = [], pixelSize: Int = 0, frameWidth: Int, frameHeight: Int, rgba: [UInt8]? = nil
     ) {
         precondition(textCoverage.count == width * height, "coverage must hold width × height samples")
+        precondition(rgba == nil || rgba!.count == 4 * width * height, "rgba must hold width × height × 4 bytes")
+        self.rgba = rgba
         self.x = x
         self.y = y
         self.width = width

@@ -19,6 +19,12 @@ public struct OverlayError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let labelDoesNotFit = Kind("labelDoesNotFit")
         /// The frame's size, planes or line sizes do not match what the label was laid out for.
         public static let invalidFrame = Kind("invalidFrame")
+        /// An option breaks the chosen label profile's rules (mode, corner, wording, timing).
+        public static let ruleViolation = Kind("ruleViolation")
+        /// The `--label-image` file cannot be read as a PNG or SVG.
+        public static let badgeUnreadable = Kind("badgeUnreadable")
+        /// The badge cannot be shown with its text at the profile's minimum height.
+        public static let badgeTooSmall = Kind("badgeTooSmall")
         /// The pixel layout is one the blender does not handle.
         public static let unsupportedPixelLayout = Kind("unsupportedPixelLayout")
     }
@@ -70,6 +76,19 @@ public struct OverlayError: Error, Sendable, Hashable, CustomStringConvertible {
             "label: \(lines) lines need \(needs) px of height but a \(frameWidth)x\(frameHeight) frame leaves \(available) px; "
                 + (canShrink ? "use a shorter --label-text or a smaller --label-height" : "use a shorter --label-text")
         )
+    }
+
+    /// A one-line error for an option that breaks a profile rule or conflicts with another option.
+    public static func ruleViolation(_ message: String) -> OverlayError {
+        OverlayError(.ruleViolation, message)
+    }
+
+    static func badgeUnreadable(_ path: String, _ why: String) -> OverlayError {
+        OverlayError(.badgeUnreadable, "--label-image \(path): \(why); pass a PNG with alpha or an SVG file")
+    }
+
+    static func badgeTooSmall(_ message: String) -> OverlayError {
+        OverlayError(.badgeTooSmall, message)
     }
 
     static func invalidFrame(_ what: String) -> OverlayError {

@@ -122,10 +122,10 @@ struct RunCommand: AsyncParsableCommand {
         job.video.gopSeconds = gop
         job.audio.codec = audioCodec
         job.audio.bitRate = try parseBitRate(audioBitrate, option: "--audio-bitrate")
-        job.overlay = label.style()
+        job.overlay = try label.style()
         job.watermark = try watermark.settings().0
         job.payloadID = job.watermark?.payloadID
-        job.provenance = provenance.settings()
+        job.provenance = try provenance.settings(profile: label.profile)
         job.realtime = realtime
         job.metricsJSONPath = metricsJson
         job.frameLogPath = frameLog
@@ -143,9 +143,8 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = outputOptions.makeLogger()
         var job = try makeJob()
-        if let style = job.overlay, !LabelOptions.isRecognisedLabel(style.text) {
-            job.startupWarnings.append("--label-text '\(style.text)' does not say \"AI\"/\"人工智能\" with \"生成\"/\"合成\" or \"AI-generated\", as GB 45438 expects")
-        }
+        if let style = job.overlay, let warning = label.textWarning(style) { job.startupWarnings.append(warning) }
+        if let voice = job.provenance.audibleCue?.voice { logger.notice("audible cue: \(voice)") }
         if let w = job.watermark, w.usesDemoKey {
             job.startupWarnings.append("no --key-file or LABELCAST_KEY: the watermark uses the public demo key, which anyone can read or forge")
         }

@@ -214,7 +214,7 @@ import TestSupport
         try TestSupport.makeMedia(input, seconds: 3, video: nil, audio: "sine=frequency=300:sample_rate=48000")
         var r = try TestSupport.labelcast(["run", "-i", input, "-o", dir + "/cue.m4a", "--segments", "1-", "--audible-cue", "morse"])
         #expect(r.status == 0, "\(r.stderr)")
-        r = try TestSupport.labelcast(["run", "-i", input, "-o", dir + "/off.m4a", "--segments", "1-"])
+        r = try TestSupport.labelcast(["run", "-i", input, "-o", dir + "/off.m4a", "--segments", "1-", "--audible-cue", "off"])  // audio-only outputs get the Morse cue by default
         #expect(r.status == 0, "\(r.stderr)")
         let cue = try Self.samples(dir + "/cue.m4a"), off = try Self.samples(dir + "/off.m4a")
         let rate = 48000.0

@@ -183,7 +183,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                 laneInfo.append(info)
             }
             if let ai = audioIndex {
-                let (decode, info) = try buildAudioLane(demuxer: demuxer, index: ai, muxer: muxer, mux: muxStage, context: context)
+                let (decode, info) = try buildAudioLane(demuxer: demuxer, index: ai, muxer: muxer, mux: muxStage, context: context,
+                                                        audioOnly: !useVideo)
                 decodeStages[ai] = decode
                 laneInfo.append(info)
             }
@@ -221,7 +222,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             "input": displayIn, "output": displayOut, "format": muxer.formatName,
             "synthetic_mode": job.synthetic.rawValue, "resolved_mode": provenance.syntheticMode.rawValue,
             "schedule": timeline.ranges.map(LiveControl.json),
-            "overlay": job.overlay.map { ["text": $0.text, "position": $0.position.rawValue, "height": $0.heightFraction] as [String: Any] } ?? NSNull(),
+            "overlay": job.overlay.map { ["text": $0.text, "position": $0.position.rawValue, "height": $0.heightFraction,
+                                          "timing": $0.timing.description, "image": $0.image?.path ?? NSNull()] as [String: Any] } ?? NSNull(),
             "watermark": job.watermark.map { ["payload_id": String(format: "0x%08X", $0.payloadID), "demo_key": $0.usesDemoKey] as [String: Any] } ?? NSNull(),
         ])
         for warning in job.startupWarnings { logger.warning("\(warning)") }
@@ -371,8 +373,10 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let encoder = try Encoder(video: settings, globalHeader: muxer.needsGlobalHeader)
         let outIndex = try muxer.addStream(encoder: encoder)
         outputEncoders.append(encoder)
-        let format = VideoStreamFormat(width: settings.width, height: settings.height,
+        var format = VideoStreamFormat(width: settings.width, height: settings.height,
                                        pixelFormatName: Scaler.name(dctx.pix_fmt), frameRate: rate.double)
+        format.colorTransfer = av_color_transfer_name(dctx.color_trc).map { String(cString: $0) } ?? "unknown"
+        format.colorSpace = av_color_space_name(dctx.colorspace).map { String(cString: $0) } ?? "unknown"
         let processor: any FrameProcessor
         if let factory = job.videoProcessorFactory {
             processor = try factory(format, context.timeline)
@@ -395,7 +399,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
     }
 
     private func buildAudioLane(demuxer: Demuxer, index: Int, muxer: Muxer, mux: MuxStage,
-                                context: PipelineContext) throws -> (DecodeStage, (Lane, String, String, [any StageDepth])) {
+                                context: PipelineContext, audioOnly: Bool) throws -> (DecodeStage, (Lane, String, String, [any StageDepth])) {
         let info = demuxer.streams[index]
         let decoder = try Decoder(stream: demuxer.stream(index))
         let dctx = decoder.context.pointee
@@ -416,7 +420,13 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             }
         }
         // Audible cue (--audible-cue morse): first, so whatever follows (the watermark) covers it too.
-        if let cue = job.provenance.audibleCue {
+        // An output without video has no picture for the visible label: the profile's audio label goes on.
+        var audibleCue = job.provenance.audibleCue
+        if audibleCue == nil, audioOnly, let auto = job.provenance.audioOnlyCue {
+            audibleCue = auto
+            logger.notice("the output carries no video: the audible label (\(auto.kindDescription)\(auto.every.map { ", every \(Int($0)) s" } ?? "")) marks each synthetic segment; --audible-cue off leaves it out")
+        }
+        if let cue = audibleCue {
             processor = ProcessorChain([AudibleCueProcessor(cue: cue, format: format, timeline: context.timeline), processor])
         }
         let encode = try EncodeStage(lane: .audio, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,

@@ -2,9 +2,11 @@ import CFFmpeg
 import Foundation
 import MediaIO
 
-/// The audible label (GB 45438 rhythm prompt): at the start of each synthetic segment, the
-/// Morse "AI" rhythm (·− ··) as a sine tone mixed over the programme, which is ducked under it
-/// for the cue's ~1.1 s. Samples are changed in place: the stream's timing never changes.
+/// The audible label: at the start of each synthetic segment (and, with `cue.every`, as
+/// reminders while it lasts), GB 45438's Morse "AI" rhythm (·− ··) as a sine tone or the
+/// spoken prompt, mixed over the programme, which is ducked under it for the cue's length.
+/// Samples are changed in place: the stream's timing never changes. The spoken prompt is
+/// resampled once, here, to the lane's rate.
 ///
 /// Segment starts are found in the frame itself (`SyntheticTimeline.nextBoundary`), so a cue
 /// starts on the exact sample of the boundary, not on the next frame. Takes planar float
@@ -19,6 +21,10 @@ public final class AudibleCueProcessor: FrameProcessor, @unchecked Sendable {
     private var wasSynthetic = false
     private let amplitude: Double
     private let duckGain: Double
+    /// The spoken prompt at the lane's rate (peak 1), or empty for the Morse tone.
+    private let speech: [Float]
+    /// Start of the synthetic segment in progress (reminders count from it).
+    private var segmentStart: Double?
     /// Programme gain ramps (seconds) and the tone's on/off ramp, so nothing clicks.
     private let duckAttack = 0.01, duckRelease = 0.03, toneRamp = 0.005
 
@@ -33,6 +39,25 @@ public final class AudibleCueProcessor: FrameProcessor, @unchecked Sendable {
         self.sampleRate = Double(sampleRate)
         amplitude = pow(10, cue.levelDB / 20)
         duckGain = pow(10, -cue.duckDB / 20)
+        speech = cue.voice.map { Self.resample($0.samples, from: Double($0.sampleRate), to: Double(sampleRate)) } ?? []
+    }
+
+    /// Cubic (Catmull-Rom) interpolation: speech has little above eSpeak NG's 11 kHz Nyquist,
+    /// so this is clean when upsampling to 44.1/48 kHz, the usual case.
+    static func resample(_ x: [Float], from inRate: Double, to outRate: Double) -> [Float] {
+        guard !x.isEmpty, inRate > 0, outRate > 0 else { return [] }
+        if inRate == outRate { return x }
+        let n = Int((Double(x.count) * outRate / inRate).rounded())
+        func at(_ i: Int) -> Double { Double(x[min(max(i, 0), x.count - 1)]) }
+        var out = [Float](repeating: 0, count: n)
+        for j in 0..<n {
+            let pos = Double(j) * inRate / outRate
+            let i = Int(pos), f = pos - Double(i)
+            let p0 = at(i - 1), p1 = at(i), p2 = at(i + 1), p3 = at(i + 2)
+            let v = p1 + 0.5 * f * (p2 - p0 + f * (2 * p0 - 5 * p1 + 4 * p2 - p3 + f * (3 * (p1 - p2) + p3 - p0)))
+            out[j] = Float(v)
+        }
+        return out
     }
 
     public func process(_ lf: LaneFrame) throws -> ProcessResult {
@@ -59,7 +84,7 @@ public final class AudibleCueProcessor: FrameProcessor, @unchecked Sendable {
                     let dt = t - start
                     guard dt >= 0, dt < cue.duration + duckRelease else { continue }
                     gain = min(gain, duck(dt))
-                    tone += toneSample(dt)
+                    tone += speech.isEmpty ? toneSample(dt) : speechSample(dt, rate: sampleRate)
                 }
                 if gain == 1 && tone == 0 { continue }
                 let mixed = Double(samples[i]) * gain + tone
@@ -73,15 +98,40 @@ public final class AudibleCueProcessor: FrameProcessor, @unchecked Sendable {
 
     public func finish() throws -> [LaneFrame] { [] }
 
-    /// Adds a cue at every place in [t0, t1) where the Timeline turns synthetic.
+    /// Adds a cue at every place in [t0, t1) where the Timeline turns synthetic, and at each
+    /// reminder (`cue.every` after a segment's start) that falls inside the segment.
     private func findSegmentStarts(from t0: Double, to t1: Double, sampleDuration: Double) {
-        if !wasSynthetic && timeline.isSynthetic(at: t0) { addCue(at: t0) }
+        if !wasSynthetic && timeline.isSynthetic(at: t0) { startSegment(at: t0) }
         var t = t0
         while let b = timeline.nextBoundary(after: t), b < t1 {
-            if timeline.isSynthetic(at: b) { addCue(at: b) }
+            if timeline.isSynthetic(at: b) { startSegment(at: b) } else { addReminders(until: b) }
             t = b
         }
         wasSynthetic = timeline.isSynthetic(at: t1 - sampleDuration / 2)
+        if wasSynthetic { addReminders(until: t1) }
+    }
+
+    private func startSegment(at t: Double) {
+        segmentStart = t
+        addCue(at: t)
+    }
+
+    /// Reminders due before `end` since the current segment's last cue.
+    private func addReminders(until end: Double) {
+        guard let every = cue.every, let start = segmentStart else { return }
+        var k = ((lastCueStart - start) / every + 1e-9).rounded(.down) + 1
+        while start + k * every < end {
+            let at = start + k * every
+            if timeline.isSynthetic(at: at) { addCue(at: at) }
+            k += 1
+        }
+    }
+
+    /// The spoken prompt `dt` seconds into a cue, at the cue's level.
+    private func speechSample(_ dt: Double, rate: Double) -> Double {
+        let i = Int((dt * rate).rounded(.down))
+        guard i >= 0, i < speech.count else { return 0 }
+        return amplitude * Double(speech[i])
     }
 
     private func addCue(at t: Double) {

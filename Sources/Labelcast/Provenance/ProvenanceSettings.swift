@@ -9,8 +9,12 @@ public struct ProvenanceSettings: Sendable, Equatable {
     public var produceID = UUID().uuidString.lowercased()
     /// Where to write the JSON list of the synthetic ranges labeled; nil = no sidecar.
     public var segmentsOut: String?
-    /// The Morse "AI" rhythm at each synthetic segment's start; nil = off (the default).
+    /// The audible label at each synthetic segment's start (the Morse rhythm or the spoken
+    /// prompt); nil = off (the default for outputs with video).
     public var audibleCue: AudibleCue?
+    /// The profile's audio label for an output that carries no video (no picture to hold the
+    /// visible label), used when ``audibleCue`` is nil; nil when the operator turned it off.
+    public var audioOnlyCue: AudibleCue?
     public init() {}
 
     /// Rejects field values the metadata cannot carry (see `AIGCMetadata.validate`).
@@ -18,13 +22,19 @@ public struct ProvenanceSettings: Sendable, Equatable {
         try AIGCMetadata.validate(producer, field: "--aigc-producer")
         try AIGCMetadata.validate(produceID, field: "--aigc-produce-id")
         try audibleCue?.validate()
+        try audioOnlyCue?.validate()
     }
 }
 
-/// The GB 45438 rhythm prompt: short-long-short-short (Morse "AI", ·− ··), a sine tone over
-/// the programme, which is ducked under it. Timing follows the Morse convention: a dot is one
-/// unit, a dash three, one unit between elements, three between the letters.
+/// The audible label, mixed over the programme, which is ducked under it: GB 45438's rhythm
+/// prompt short-long-short-short (Morse "AI", ·− ··) as a sine tone, or a spoken prompt
+/// (``voice``). Morse timing follows the convention: a dot is one unit, a dash three, one unit
+/// between elements, three between the letters.
 public struct AudibleCue: Sendable, Equatable {
+    /// The spoken prompt (`--audible-cue voice`); nil = the Morse rhythm.
+    public var voice: SpokenPrompt?
+    /// Reminders (`--cue-every`): seconds between cues while a segment lasts, from its start.
+    public var every: Double?
     /// Peak level of the tone in dBFS.
     public var levelDB: Double = -12
     /// Tone frequency in Hz.
@@ -33,10 +43,15 @@ public struct AudibleCue: Sendable, Equatable {
     public var duckDB: Double = 18
     /// One Morse unit in seconds (a dot).
     public var unit: Double = 0.1
-    public init(levelDB: Double = -12, frequency: Double = 1000) {
+    public init(levelDB: Double = -12, frequency: Double = 1000, voice: SpokenPrompt? = nil, every: Double? = nil) {
         self.levelDB = levelDB
         self.frequency = frequency
+        self.voice = voice
+        self.every = every
     }
+
+    /// "Morse" or "voice 'cmn'", for notices.
+    public var kindDescription: String { voice.map { "\($0)" } ?? "Morse" }
 
     public static let levelRange = -40.0...0.0
     public static let frequencyRange = 200.0...4000.0
@@ -47,6 +62,9 @@ public struct AudibleCue: Sendable, Equatable {
         }
         guard frequency.isFinite, Self.frequencyRange.contains(frequency) else {
             throw ProvenanceError("--cue-frequency \(frequency) is out of range: 200 to 4000 Hz")
+        }
+        if let every, !(every.isFinite && every > duration) {
+            throw ProvenanceError("--cue-every \(every) must be longer than the cue itself (\(String(format: "%.2f", duration)) s)")
         }
     }
 
@@ -63,6 +81,6 @@ public struct AudibleCue: Sendable, Equatable {
         return out
     }
 
-    /// From the cue's start to the end of its last element.
-    public var duration: Double { elements.last!.end }
+    /// From the cue's start to the end of its last element (or of the speech).
+    public var duration: Double { voice?.duration ?? elements.last!.end }
 }
