@@ -56,9 +56,10 @@ final class EncodeStage: @unchecked Sendable {
     private var gateDrops = 0
 
     init(lane: Lane, encoder: Encoder, outputIndex: Int, inputTimeBase: Rational, context: PipelineContext,
-         mux: MuxStage, capacity: Int, requiredLayers: LabelLayers) throws {
+         mux: MuxStage, capacity: Int, requiredLayers: LabelLayers,
+         overlayRequiredAt: (@Sendable (Double) -> Bool)? = nil) throws {
         self.lane = lane
-        self.gate = LabelGate(lane: lane, required: requiredLayers, timeline: context.timeline)
+        self.gate = LabelGate(lane: lane, required: requiredLayers, timeline: context.timeline, overlayRequiredAt: overlayRequiredAt)
         self.encoder = encoder
         self.outputIndex = outputIndex
         self.inputTimeBase = inputTimeBase

@@ -14,6 +14,11 @@ struct LabelGate: Sendable {
     /// `--no-overlay` for a measurement run).
     let required: LabelLayers
     let timeline: SyntheticTimeline
+    /// Video with a timing other than continuous (the EU profile's start and interval modes):
+    /// whether the label's own rule requires it at a media time (between reminders it does
+    /// not). nil: required on every synthetic frame — GB 45438's continuous label is checked
+    /// here independently of the labeling step.
+    var overlayRequiredAt: (@Sendable (Double) -> Bool)? = nil
     /// The drop reason of a frame the gate withholds.
     static let reason = "label-missing"
 
@@ -30,6 +35,8 @@ struct LabelGate: Sendable {
     /// The layers this frame lacks (empty: it may pass).
     func missing(_ lf: LaneFrame) -> LabelLayers {
         guard !required.isEmpty, mustCarryLabels(lf) else { return [] }
-        return required.subtracting(lf.layers)
+        var needed = required
+        if let rule = overlayRequiredAt, !rule(lf.mediaTime) { needed.remove(.overlay) }
+        return needed.subtracting(lf.layers)
     }
 }

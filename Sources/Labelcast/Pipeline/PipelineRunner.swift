@@ -387,8 +387,14 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         } else {
             processor = PassThroughProcessor()
         }
+        // The EU profile's start/interval timing leaves synthetic frames between reminders
+        // without the label by rule: the gate asks that rule; continuous labels are required
+        // on every synthetic frame.
+        var overlayRule: (@Sendable (Double) -> Bool)? = nil
+        if let label = processor as? VisibleLabelProcessor, label.timing.mode != .continuous { overlayRule = label.requiresLabelOn }
         let encode = try EncodeStage(lane: .video, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
-                                     context: context, mux: mux, capacity: 8, requiredLayers: job.requiredLayers(.video))
+                                     context: context, mux: mux, capacity: 8, requiredLayers: job.requiredLayers(.video),
+                                     overlayRequiredAt: overlayRule)
         let process = ProcessStage(lane: .video, processor: processor, context: context, capacity: 8,
                                    outputPicture: (settings.width, settings.height, dctx.pix_fmt)) { encode.stage.submit($0) }
         let nominal = MediaTime.rescale(1, from: rate.inverted, to: info.timeBase)
