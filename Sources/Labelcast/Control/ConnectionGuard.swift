@@ -132,11 +132,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         if refusing { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if overLimit { registry.started(context.channel) }
             if overLimit && !(head.method == .get && head.path == "/healthz") {
+                // Stays evictable: a refused request is no reason to keep its place.
                 refuse(context)
                 return
             }
+            if overLimit { registry.started(context.channel) }
             arm(context, seconds: settings.requestReadTimeout)
         case .body:
             break
@@ -164,10 +165,22 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Answers 503 and closes, reading nothing more from this connection.
+    /// Answers 503 (after 1 s: a client that reconnects at once would otherwise turn the
+    /// refusals into a busy loop of accept, parse, answer, close) and closes, reading nothing
+    /// more from this connection.
     private func refuse(_ context: ChannelHandlerContext) {
         refusing = true
         deadline?.cancel()
+        deadline = nil
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .seconds(1)) {
+            let (handler, context) = bound.value
+            guard context.channel.isActive else { return }
+            handler.answer503(context)
+        }
+    }
+
+    private func answer503(_ context: ChannelHandlerContext) {
         let body = ByteBuffer(string: #"{"error":"too many connections to the control server; retry later"}"#)
         var head = HTTPResponse(status: .serviceUnavailable)
         head.headerFields[.contentType] = "application/json"
