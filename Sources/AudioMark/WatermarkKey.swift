@@ -65,3 +65,10 @@ struct KeyedGenerator: RandomNumberGenerator {
 
     mutating func sign() -> Float { next() & 1 == 0 ? 1 : -1 }
 }
+
+/// A key interpolated into a message or dumped by mistake shows its length, never its bytes.
+extension WatermarkKey: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "WatermarkKey(<redacted>, \(secret.count) bytes)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: [:]) }
+}

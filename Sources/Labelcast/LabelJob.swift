@@ -37,7 +37,9 @@ public struct LabelJob: Sendable {
     /// `--listen`: serve `/metrics`, `/healthz` and the live control API while the run lasts.
     public var listen: ListenAddress?
     /// `--control-token`: the control API then needs `Authorization: Bearer TOKEN`.
-    public var controlToken: String?
+    public var controlToken: ControlToken?
+    /// The control server's Host check, connection limit, timeouts and rate limits.
+    public var control = ControlSettings()
     /// `--audit-log`: append-only JSON lines of labeling decisions and state changes.
     public var auditLogPath: String?
 

@@ -24,6 +24,10 @@ public final class LabelRunner: Sendable {
     /// Runs the job to the end of input (or cancellation) and returns its report.
     /// Throws `LabelcastError` with a one-line, actionable message when it cannot.
     public func run() async throws -> RunReport {
+        // Before anything can print: the run's secrets are replaced wherever they appear.
+        Redaction.register(url: job.input)
+        Redaction.register(url: job.output)
+        if let token = job.controlToken { Redaction.register(token.value) }
         let telemetry = try RunTelemetry(frameLogPath: job.frameLogPath)
         let runner = PipelineRunner(job: job, logger: logger, telemetry: telemetry)
         // The runner owns the telemetry, and the closures below are kept by the telemetry, the
@@ -40,7 +44,7 @@ public final class LabelRunner: Sendable {
         }
         var server: ControlServer?
         if let address = job.listen {
-            let s = ControlServer(address: address)
+            let s = ControlServer(address: address, settings: job.control)
             try await s.start(telemetry: telemetry, control: control, token: job.controlToken, logger: logger)
             server = s
             state.withLock { $0.server = s }
@@ -69,7 +73,7 @@ public final class LabelRunner: Sendable {
             }
             return report
         case .failure(let error):
-            try? writeMetrics(runner.report(error: "\(error)"))
+            try? writeMetrics(runner.report(error: Redaction.text("\(error)")))
             throw error
         }
     }

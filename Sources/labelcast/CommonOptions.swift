@@ -21,7 +21,7 @@ struct OutputOptions: ParsableArguments {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
-            return handler
+            return RedactingLogHandler(handler)
         }
         FFmpegLogLevel.set(verbose: verbose)
         var logger = Logger(label: "labelcast")
@@ -30,9 +30,9 @@ struct OutputOptions: ParsableArguments {
     }
 }
 
-/// Writes a line to stderr.
+/// Writes a line to stderr, with the run's secrets redacted.
 func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    FileHandle.standardError.write(Data((Redaction.text(line) + "\n").utf8))
 }
 
 /// Parses a byte rate like 2500k, 2.5M or 128000.

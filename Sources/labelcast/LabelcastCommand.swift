@@ -43,7 +43,7 @@ struct LabelcastCommand: AsyncParsableCommand {
                 .map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty && !$0.hasPrefix("Usage:") && !$0.hasPrefix("See '") }
                 .joined(separator: "; ")
-            FileHandle.standardError.write(Data("labelcast: error: \(text)\n".utf8))
+            FileHandle.standardError.write(Data("labelcast: error: \(Redaction.text(text))\n".utf8))
             // Usage errors (64) and run errors (2) are both "2 or more", as the contract says.
             Foundation.exit(code.rawValue == 1 ? 2 : code.rawValue)
         }

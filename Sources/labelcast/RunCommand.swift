@@ -17,10 +17,14 @@ struct RunCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(name: [.short, .long], help: "Input URL or path: file, rtmp://, srt://, udp://, http(s)://…m3u8; - is stdin.")
-    var input: String
-    @Option(name: [.short, .long], help: "Output path or URL; - is stdout.")
-    var output: String
+    @Option(name: [.customShort("i"), .customLong("input")], help: "Input URL or path: file, rtmp://, srt://, udp://, http(s)://…m3u8; - is stdin. Also --input-file or LABELCAST_INPUT, which keep a URL with credentials out of the process list.")
+    var inputOption: String?
+    @Option(help: "Read the input URL from the first line of this file (keeps credentials out of `ps`).")
+    var inputFile: String?
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Output path or URL; - is stdout. Also --output-file or LABELCAST_OUTPUT.")
+    var outputOption: String?
+    @Option(help: "Read the output URL (e.g. rtmp://host/app/STREAM-KEY) from the first line of this file.")
+    var outputFile: String?
     @Option(name: [.customShort("f"), .long], help: "Output container where the URL does not tell (mpegts, flv, mp4, matroska, wav).")
     var format: String?
 
@@ -61,8 +65,14 @@ struct RunCommand: AsyncParsableCommand {
     var frameLog: String?
     @Option(help: "Serve GET /metrics (Prometheus), GET /healthz and the control API (GET/PUT /synthetic, POST /segments) on HOST:PORT (host defaults to 127.0.0.1).")
     var listen: String?
-    @Option(help: "Bearer token the control API requires (also LABELCAST_CONTROL_TOKEN).")
+    @Option(help: "Bearer token the control API requires, at least 8 characters. Visible in `ps`: prefer --control-token-file or LABELCAST_CONTROL_TOKEN.")
     var controlToken: String?
+    @Option(help: "Read the control API's bearer token from the first line of this file.")
+    var controlTokenFile: String?
+    @Flag(help: "Allow --listen on a non-loopback address without a control token (anyone who can connect can switch labeling); warned at every start.")
+    var insecureNoToken = false
+    @Option(help: "A Host header name the HTTP server answers besides IP addresses and localhost (repeatable; DNS rebinding defence).")
+    var allowedHost: [String] = []
     @Option(help: "Append one JSON line per labeling decision and state change to this file.")
     var auditLog: String?
     @Flag(help: "End the run when a live input drops, instead of reconnecting.")
@@ -70,9 +80,32 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var outputOptions: OutputOptions
 
+    /// `-i`, else `--input-file`, else `LABELCAST_INPUT`.
+    var input: String { (try? SecretSource.value(option: inputOption, optionName: "--input", file: inputFile, fileOption: "--input-file", environment: "LABELCAST_INPUT")) ?? "" }
+    /// `-o`, else `--output-file`, else `LABELCAST_OUTPUT`.
+    var output: String { (try? SecretSource.value(option: outputOption, optionName: "--output", file: outputFile, fileOption: "--output-file", environment: "LABELCAST_OUTPUT")) ?? "" }
+
+    /// The control token from `--control-token`, `--control-token-file` or
+    /// `LABELCAST_CONTROL_TOKEN`, at least 8 characters whichever it came from.
+    func token() throws -> ControlToken? {
+        guard let value = try SecretSource.value(option: controlToken, optionName: "--control-token", file: controlTokenFile,
+                                                 fileOption: "--control-token-file", environment: "LABELCAST_CONTROL_TOKEN") else { return nil }
+        let source = controlToken != nil ? "--control-token" : controlTokenFile != nil ? "--control-token-file '\(controlTokenFile!)'" : "LABELCAST_CONTROL_TOKEN"
+        return try ControlToken(value, source: source)
+    }
+
     func validate() throws {
-        guard !input.isEmpty else { throw ValidationError("--input is empty: give a path, a URL or - for stdin") }
-        guard !output.isEmpty else { throw ValidationError("--output is empty: give a path, a URL or - for stdout") }
+        do {
+            guard let i = try SecretSource.value(option: inputOption, optionName: "--input", file: inputFile, fileOption: "--input-file", environment: "LABELCAST_INPUT"), !i.isEmpty else {
+                throw ValidationError("--input is missing or empty: give -i PATH|URL (- for stdin), --input-file FILE or LABELCAST_INPUT")
+            }
+            guard let o = try SecretSource.value(option: outputOption, optionName: "--output", file: outputFile, fileOption: "--output-file", environment: "LABELCAST_OUTPUT"), !o.isEmpty else {
+                throw ValidationError("--output is missing or empty: give -o PATH|URL (- for stdout), --output-file FILE or LABELCAST_OUTPUT")
+            }
+            Redaction.register(url: i)
+            Redaction.register(url: o)
+            if let t = try token() { Redaction.register(t.value) }
+        } catch let e as LabelcastError { throw ValidationError(e.message) }
         guard SyntheticMode(rawValue: synthetic) != nil else {
             throw ValidationError("--synthetic '\(synthetic)' is not one of all, none, auto")
         }
@@ -85,9 +118,15 @@ struct RunCommand: AsyncParsableCommand {
         if let videoBitrate { _ = try parseBitRate(videoBitrate, option: "--video-bitrate") }
         _ = try parseBitRate(audioBitrate, option: "--audio-bitrate")
         try label.validate()
-        if let listen { do { _ = try ListenAddress.parse(listen) } catch let e as LabelcastError { throw ValidationError(e.message) } }
-        if let controlToken, controlToken.count < 8 {
-            throw ValidationError("--control-token is too short: use at least 8 characters (e.g. `openssl rand -hex 16`)")
+        if let listen {
+            let address: ListenAddress
+            do { address = try ListenAddress.parse(listen) } catch let e as LabelcastError { throw ValidationError(e.message) }
+            if !address.isLoopback, (try? token()) == nil, !insecureNoToken {
+                throw LabelcastError("--listen \(address) is reachable from other hosts and no control token is set: give --control-token-file FILE (or LABELCAST_CONTROL_TOKEN), listen on 127.0.0.1, or pass --insecure-no-token to accept that anyone who can connect can switch labeling")
+            }
+        }
+        for host in allowedHost where host.isEmpty || host.contains("/") || host.contains(" ") {
+            throw ValidationError("--allowed-host '\(host)' is not a host name: give the name clients put in the URL, e.g. labelcast.example.net")
         }
         for (name, path) in [("--metrics-json", metricsJson), ("--frame-log", frameLog), ("--audit-log", auditLog)] {
             guard let path else { continue }
@@ -130,12 +169,10 @@ struct RunCommand: AsyncParsableCommand {
         job.metricsJSONPath = metricsJson
         job.frameLogPath = frameLog
         job.listen = try listen.map { try ListenAddress.parse($0) }
-        job.controlToken = controlToken ?? ProcessInfo.processInfo.environment["LABELCAST_CONTROL_TOKEN"]
+        job.controlToken = try token()
+        job.control.allowedHosts = allowedHost
         job.auditLogPath = auditLog
         job.reconnect = !noReconnect
-        if let l = job.listen, !["127.0.0.1", "::1", "localhost"].contains(l.host), job.controlToken == nil {
-            job.startupWarnings.append("--listen \(l) is reachable from other hosts and no --control-token is set: anyone who can connect can switch labeling")
-        }
         job.readTimeout = readTimeout
         return job
     }
@@ -143,6 +180,10 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = outputOptions.makeLogger()
         var job = try makeJob()
+        if let l = job.listen, !l.isLoopback, job.controlToken == nil {
+            // Straight to stderr, not through the logger: -q (the sample unit's) must not hide it.
+            printError("labelcast: warning: --insecure-no-token: the control API on \(l) has no token; anyone who can connect can switch labeling")
+        }
         if let style = job.overlay, let warning = label.textWarning(style) { job.startupWarnings.append(warning) }
         if let voice = job.provenance.audibleCue?.voice { logger.notice("audible cue: \(voice)") }
         if let w = job.watermark, w.usesDemoKey {

@@ -189,8 +189,10 @@ import TestSupport
         // What differs from a real host: the input, the output, a free port, the folders.
         let input = dir + "/in.mp4", output = dir + "/out.mp4"
         try TestSupport.makeMedia(input, seconds: 3)
-        env["INPUT"] = input
-        env["OUTPUT"] = output
+        #expect(env["LABELCAST_INPUT"] != nil && env["LABELCAST_OUTPUT"] != nil, "the URLs come from the environment file")
+        #expect(!execStart.contains(" -i ") && !execStart.contains(" -o "), "no URL on the command line: \(execStart)")
+        env["LABELCAST_INPUT"] = input
+        env["LABELCAST_OUTPUT"] = output
         env["LISTEN"] = "127.0.0.1:\(LiveServers.freePort())"
         _ = try WatermarkEndToEndTests.writeKey(dir)
         try FileManager.default.moveItem(atPath: dir + "/wm.key", toPath: dir + "/watermark.key")

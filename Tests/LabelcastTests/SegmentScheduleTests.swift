@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import AudioMark
 @testable import Labelcast
 
 @Suite struct SegmentScheduleTests {
@@ -91,7 +92,12 @@ import Testing
 
 @Suite struct RedactionTests {
     @Test(arguments: [
-        ("rtmp://user:secret@host/app/key", "rtmp://***@host/app/key"),
+        ("rtmp://user:secret@host/app/key", "rtmp://***@host/app/***"),
+        // The stream key: the path after the application, as CDNs issue them.
+        ("rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl-mnop-qrst", "rtmp://a.rtmp.youtube.com/live2/***"),
+        ("rtmps://live.example:443/app/inst/secretkey?x=1&token=t9", "rtmps://live.example:443/app/***?x=1&token=***"),
+        ("rtmp://127.0.0.1:1935/live", "rtmp://127.0.0.1:1935/live"),
+        ("RTMP://host/app/secret", "RTMP://host/app/***"),
         ("srt://host:9000?mode=caller&passphrase=hunter22", "srt://host:9000?mode=caller&passphrase=***"),
         ("srt://host:9000?passphrase=a&latency=20", "srt://host:9000?passphrase=***&latency=20"),
         ("udp://127.0.0.1:1234", "udp://127.0.0.1:1234"),
@@ -102,6 +108,33 @@ import Testing
         let r = Redaction.url(url)
         #expect(r == expected)
         #expect(!r.contains("secret") && !r.contains("hunter22"))
+    }
+
+    /// Free text: every URL in a line redacted, wherever it sits, and registered secrets
+    /// replaced even outside a URL (FFmpeg's `playpath`, a quoted passphrase).
+    @Test func redactsURLsAndRegisteredSecretsInText() {
+        let line = "[rtmp @ 0x1] Opening 'rtmp://u:pw-0000@h/live2/zz-key-1234-5678' for writing, playpath=zz-key-1234-5678, "
+            + "then srt://h:1?passphrase=pp-99887766 failed"
+        Redaction.register(url: "rtmp://u:pw-0000@h/live2/zz-key-1234-5678")
+        let r = Redaction.text(line)
+        #expect(!r.contains("zz-key-1234-5678") && !r.contains("pw-0000") && !r.contains("pp-99887766"), "\(r)")
+        #expect(r.contains("'rtmp://***@h/live2/***'") && r.contains("passphrase=***"), "\(r)")
+        // Short values are not replaced literally: a stream named `s` must not blank every s.
+        Redaction.register("s")
+        #expect(Redaction.text("streams") == "streams")
+    }
+
+    @Test func keysAndTokensDoNotPrintThemselves() throws {
+        let key = try WatermarkKey(secret: Array("key-bytes-abcdefgh".utf8))
+        let token = try ControlToken("token-value-123")
+        for text in ["\(key)", String(reflecting: key), "\(token)", String(reflecting: token), "\([key])", "\(Optional(token) as Any)"] {
+            #expect(!text.contains("key-bytes") && !text.contains("token-value") && !text.contains("107, 101"), "\(text)")
+        }
+        var dumped = ""
+        dump(key, to: &dumped)
+        dump(token, to: &dumped)
+        #expect(!dumped.contains("107") && !dumped.contains("token-value"), "\(dumped)")
+        #expect(throws: LabelcastError.self) { try ControlToken("short12") }
     }
 }
 

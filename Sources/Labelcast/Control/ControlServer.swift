@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
@@ -33,9 +34,19 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         return ListenAddress(host: host, port: port)
     }
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Reachable from this machine only: 127.0.0.0/8, ::1 or localhost. Anything else
+    /// (0.0.0.0, a LAN address, a name) can be reached by other hosts.
+    public var isLoopback: Bool {
+        let h = host.lowercased()
+        if h == "localhost" || h == "::1" || h == "[::1]" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, h, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        return false
+    }
 }
 
-/// Request context that knows the client's address (for the audit log) and caps bodies.
+/// Request context that knows the client's address (for the audit log and rate limits).
 struct ControlRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     let remoteAddress: SocketAddress?
@@ -43,22 +54,26 @@ struct ControlRequestContext: RequestContext, RemoteAddressRequestContext {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
     }
+    /// `ip:port`, for the audit log.
     var client: String {
         guard let a = remoteAddress else { return "unknown" }
         return "\(a.ipAddress ?? "?"):\(a.port ?? 0)"
     }
+    /// The address alone: what a rate limit counts by (a client can open many ports).
+    var clientAddress: String { remoteAddress?.ipAddress ?? "unknown" }
 }
 
-/// `--control-token`: the control routes need `Authorization: Bearer TOKEN`. Compared in
-/// constant time; `/metrics` and `/healthz` stay open for scrapers and probes.
+/// `--control-token`: every route of the control group needs `Authorization: Bearer TOKEN`.
+/// It is a middleware of that route group, not of the router: whatever path text the router
+/// resolves to a control route (`//synthetic`, `/./synthetic`, `/synthetic/`…) has passed
+/// through it, and nothing that is not a control route (`/metrics`, `/healthz`) does.
+/// Compared in constant time.
 struct BearerTokenMiddleware: RouterMiddleware {
     typealias Context = ControlRequestContext
-    let token: [UInt8]
+    let token: ControlToken
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        guard path.hasPrefix("/synthetic") || path.hasPrefix("/segments") else { return try await next(request, context) }
         let given = Array((request.headers[.authorization] ?? "").utf8)
-        let expected = Array("Bearer ".utf8) + token
+        let expected = Array("Bearer ".utf8) + token.bytes
         var diff = given.count == expected.count ? 0 : 1
         for i in 0..<min(given.count, expected.count) { diff |= Int(given[i] ^ expected[i]) }
         guard diff == 0 else {
@@ -70,24 +85,38 @@ struct BearerTokenMiddleware: RouterMiddleware {
 }
 
 /// The HTTP side of a run: `GET /metrics` (Prometheus), `GET /healthz`, and the live control
-/// API (`GET`/`PUT /synthetic`, `POST /segments`). Runs on Hummingbird's own event loops;
-/// reads the run through thread-safe snapshots.
+/// API (`GET`/`PUT /synthetic`, `POST /segments`).
+///
+/// Isolation from the stream: one event-loop thread and one request thread, both at nice +10
+/// (`LowPriorityExecutor`), so the server never uses more than its share of the machine and
+/// yields to the pipeline under load; `ConnectionGuard` bounds connections and read times,
+/// `RateLimitMiddleware` bounds requests per client, answers to writes are small. Reads the
+/// run through thread-safe snapshots.
 final class ControlServer: Sendable {
     let address: ListenAddress
+    let settings: ControlSettings
     private let task = Mutex<Task<Void, any Error>?>(nil)
     private let group = Mutex<ServiceGroup?>(nil)
     private let bound = Mutex<Int?>(nil)
+    private let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let connections: ConnectionRegistry
 
-    init(address: ListenAddress) { self.address = address }
+    init(address: ListenAddress, settings: ControlSettings = ControlSettings()) {
+        self.address = address
+        self.settings = settings
+        connections = ConnectionRegistry(settings: settings)
+        eventLoops.next().execute { LowPriorityExecutor.lowerPriority(by: 10) }
+    }
 
     /// The port actually bound (useful with port 0).
     var port: Int? { bound.withLock { $0 } }
 
-    /// Starts serving; returns once the socket is bound, or throws if it cannot be.
-    func start(telemetry: RunTelemetry, control: LiveControl, token: String?, logger: Logger) async throws {
+    /// The router: open routes, then the control group behind its authenticator.
+    static func makeRouter(telemetry: RunTelemetry, control: LiveControl, token: ControlToken?,
+                           address: ListenAddress, settings: ControlSettings) -> Router<ControlRequestContext> {
         let router = Router(context: ControlRequestContext.self)
-        if let token { router.add(middleware: BearerTokenMiddleware(token: Array(token.utf8))) }
-        Self.addControlRoutes(router, control: control)
+        router.add(middleware: HostCheckMiddleware(listenHost: address.host, allowedHosts: settings.allowedHosts))
+        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(rate: settings.requestsPerSecond, burst: settings.requestBurst)))
         router.get("metrics") { _, _ -> Response in
             let text = telemetry.prometheusText()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -99,17 +128,36 @@ final class ControlServer: Sendable {
             return Response(status: h.healthy ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(bytes: json)))
         }
+        let api = router.group()
+        if let token { api.add(middleware: BearerTokenMiddleware(token: token)) }
+        api.add(middleware: ControlWriteMiddleware(writes: RateLimiter(rate: settings.writesPerSecond, burst: settings.writeBurst)))
+        addControlRoutes(api, control: control)
+        return router
+    }
+
+    /// Starts serving; returns once the socket is bound, or throws if it cannot be.
+    func start(telemetry: RunTelemetry, control: LiveControl, token: ControlToken?, logger: Logger) async throws {
+        let router = Self.makeRouter(telemetry: telemetry, control: control, token: token, address: address, settings: settings)
         var serverLogger = logger
         serverLogger.logLevel = .warning
         let ready = AsyncStream<Result<Int, any Error>>.makeStream()
+        let settings = self.settings
+        let connections = self.connections
         let app = Application(router: router,
-                              configuration: .init(address: .hostname(address.host, port: address.port), serverName: "labelcast"),
+                              server: .http1(configuration: .init(
+                                  additionalChannelHandlers: [ConnectionGuard(settings: settings, registry: connections)],
+                                  idleTimeout: .milliseconds(Int64(settings.idleTimeout * 1000)))),
+                              configuration: .init(address: .hostname(address.host, port: address.port), serverName: "labelcast",
+                                                   backlog: 1024),
                               onServerRunning: { channel in ready.continuation.yield(.success(channel.localAddress?.port ?? 0)) },
+                              eventLoopGroupProvider: .shared(eventLoops),
                               logger: serverLogger)
         let serviceGroup = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: serverLogger))
         group.withLock { $0 = serviceGroup }
         let t = Task {
-            do { try await serviceGroup.run() } catch {
+            do {
+                try await withTaskExecutorPreference(LowPriorityExecutor.shared) { try await serviceGroup.run() }
+            } catch {
                 ready.continuation.yield(.failure(error))
                 throw error
             }
@@ -180,7 +228,7 @@ final class ControlServer: Sendable {
     struct SwitchBody: Decodable { let synthetic: Bool }
     struct SegmentBody: Decodable { let start: Double; let end: Double? }
 
-    static func addControlRoutes(_ router: Router<ControlRequestContext>, control: LiveControl) {
+    static func addControlRoutes(_ router: RouterGroup<ControlRequestContext>, control: LiveControl) {
         let notStarted = json(.serviceUnavailable, ["error": "the stream has not started yet; try again in a moment"])
         router.get("synthetic") { _, _ -> Response in
             do { return json(.ok, try control.status()) } catch { return notStarted }
@@ -200,8 +248,11 @@ final class ControlServer: Sendable {
             case .failure(let response): return response
             case .success(let body):
                 do {
-                    let schedule = try control.addSegment(start: body.start, end: body.end, client: context.client)
-                    return json(.created, ["schedule": schedule])
+                    // The answer is what was added, not the whole schedule (GET /synthetic has
+                    // that): an answer that grows with the schedule makes a POST flood expensive.
+                    _ = try control.addSegment(start: body.start, end: body.end, client: context.client)
+                    let added: [String: Any] = ["start": LiveControl.round(body.start), "end": body.end.map(LiveControl.round) ?? NSNull()]
+                    return json(.created, ["added": added])
                 } catch let e as ScheduleError {
                     return json(e.message.contains("overlaps") ? .conflict : .badRequest, ["error": e.message])
                 } catch { return notStarted }
@@ -214,5 +265,6 @@ final class ControlServer: Sendable {
         let g = group.withLock { $0 }
         await g?.triggerGracefulShutdown()
         _ = await task.withLock { $0 }?.result
+        try? await eventLoops.shutdownGracefully()
     }
 }

@@ -24,7 +24,9 @@ public final class AuditLog: Sendable {
         object["event"] = event
         object["time_utc"] = AuditLog.timestamp()
         guard JSONSerialization.isValidJSONObject(object),
-              var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+              let json = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        // Whatever a field carries (an error quoting a URL, a client string), no secret is kept.
+        var data = Data(Redaction.text(String(decoding: json, as: UTF8.self)).utf8)
         data.append(0x0A)
         lock.withLock { _ in
             data.withUnsafeBytes { raw in
