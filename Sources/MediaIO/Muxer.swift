@@ -11,6 +11,10 @@ public final class Muxer: @unchecked Sendable {
     public let finalPath: String?
     public let temporaryPath: String?
     public let interrupter: IOInterrupter
+    /// For a file output: called once it is complete and closed, before it is renamed into
+    /// place, with the temporary path; may rewrite the file there (C2PA signing). An error
+    /// fails `finish()`: the temporary file is removed, nothing gets the final name.
+    public var beforeRename: ((String) throws -> Void)?
     private var headerWritten = false
     private var finished = false
     private var ioOpened = false
@@ -166,6 +170,7 @@ public final class Muxer: @unchecked Sendable {
                 try check(r, "avio_close", context: displayName)
             }
             if let temporaryPath, let finalPath {
+                try beforeRename?(temporaryPath)
                 if rename(temporaryPath, finalPath) != 0 {
                     throw MediaError(call: "rename", code: lc_averror_eio(),
                                      message: String(cString: strerror(errno)), context: displayName)

@@ -2,8 +2,9 @@ import ArgumentParser
 import Foundation
 import Labelcast
 
-/// `--aigc-*`, `--segments-out`, `--audible-cue`, `--cue-*`: the machine-readable
-/// and audible labels (LABELS.md, "Machine-readable metadata", "Audible label").
+/// `--aigc-*`, `--segments-out`, `--audible-cue`, `--cue-*`, `--c2pa-*`: the machine-readable,
+/// audible and signed labels (LABELS.md, "Machine-readable metadata", "Audible label",
+/// "Signed provenance").
 struct ProvenanceOptions: ParsableArguments {
     @Option(help: "GB 45438 ContentProducer: your service's name or code (letters, digits, - _ . : / @).")
     var aigcProducer: String = "labelcast"
@@ -17,6 +18,10 @@ struct ProvenanceOptions: ParsableArguments {
     var cueLevel: Double = AudibleCue().levelDB
     @Option(parsing: .unconditional, help: "Cue tone frequency in Hz, 200 to 4000.")
     var cueFrequency: Double = AudibleCue().frequency
+    @Option(help: "Sign the output file with a C2PA manifest: PEM certificate chain, the signer's certificate first (MP4, MOV, M4A; also MP3, WAV, FLAC, AVI).")
+    var c2paCert: String?
+    @Option(help: "PEM private key of the --c2pa-cert signer (EC P-256 → ES256, RSA → PS256, Ed25519). Never printed.")
+    var c2paKey: String?
 
     func validate() throws {
         guard audibleCue == "morse" || audibleCue == "off" else {
@@ -41,6 +46,11 @@ struct ProvenanceOptions: ParsableArguments {
         if let aigcProduceId { s.produceID = aigcProduceId }
         s.segmentsOut = segmentsOut
         s.audibleCue = audibleCue == "morse" ? AudibleCue(levelDB: cueLevel, frequency: cueFrequency) : nil
+        if c2paCert != nil || c2paKey != nil {
+            // One given without the other is caught when the run starts (exit 2, like the
+            // other credential errors): an empty path names what is missing.
+            s.c2pa = C2PASettings(certificatePath: c2paCert ?? "", keyPath: c2paKey ?? "", softwareVersion: LabelcastVersion.string)
+        }
         return s
     }
 }

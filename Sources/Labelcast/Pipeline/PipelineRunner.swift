@@ -50,6 +50,8 @@ final class PipelineRunner: @unchecked Sendable {
     private let muxedSeconds = Atomic<UInt64>(0)
     /// `--audit-log`, when given.
     var audit: AuditLog?
+    /// `--c2pa-cert`/`--c2pa-key`, checked before the run: signs the finished file output.
+    var outputSigner: OutputSigner?
     /// Told the Timeline once the input is open (the live control API attaches here).
     var onTimeline: (@Sendable (SyntheticTimeline) -> Void)?
     /// Per lane, whether the frames written last were labeled (mux queue only): segment edges.
@@ -135,6 +137,7 @@ final class PipelineRunner: @unchecked Sendable {
 
         // Provenance (GB 45438 metadata): reads the input's AIGC tag, which resolves --synthetic auto.
         let provenance = ProvenanceWriter(job: job, inputTags: demuxer.metadata, logger: logger)
+        provenance.signer = outputSigner
         let timeline = SyntheticTimeline(mode: provenance.syntheticMode, ranges: job.segments,
                                          source: job.segments.isEmpty && provenance.syntheticMode == .all && job.synthetic == .auto ? "metadata" : "schedule")
         onTimeline?(timeline)
@@ -293,7 +296,7 @@ final class PipelineRunner: @unchecked Sendable {
                          },
                          syntheticRanges: context?.timeline.ranges ?? job.segments, interrupted: isCancelled,
                          startedAt: formatter.string(from: startedAt), latency: telemetry.latency.summaries(),
-                         queueMaxDepth: depths, error: error)
+                         queueMaxDepth: depths, c2pa: outputSigner?.report, error: error)
     }
 
     private func describe(_ t: SyntheticTimeline) -> String {

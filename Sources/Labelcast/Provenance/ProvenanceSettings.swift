@@ -11,6 +11,8 @@ public struct ProvenanceSettings: Sendable, Equatable {
     public var segmentsOut: String?
     /// The Morse "AI" rhythm at each synthetic segment's start; nil = off (the default).
     public var audibleCue: AudibleCue?
+    /// Sign file outputs with a C2PA manifest; nil = unsigned.
+    public var c2pa: C2PASettings?
     public init() {}
 
     /// Rejects field values the metadata cannot carry (see `AIGCMetadata.validate`).

@@ -26,6 +26,8 @@ final class ProvenanceWriter: @unchecked Sendable {
     let inputMarking: (key: String, value: String)?
     /// The AIGC field value written to this output; nil when the output carries none.
     private(set) var value: String?
+    /// `--c2pa-cert`/`--c2pa-key`: signs the finished file before it is renamed into place.
+    var signer: OutputSigner?
 
     private let job: LabelJob
     private let logger: Logger
@@ -154,6 +156,13 @@ final class ProvenanceWriter: @unchecked Sendable {
             r.endRead = lastPrimary?.read
             closed.append(r)
             open = nil
+        }
+        if let muxer, let signer {
+            // After the trailer: the manifest binds the file's final bytes, segments as written.
+            let ranges = closed.map { (start: $0.start, end: $0.end ?? end) }
+            muxer.beforeRename = { [wholeStream, value] path in
+                try signer.sign(path: path, ranges: ranges, wholeStream: wholeStream, aigcValue: value)
+            }
         }
         if let muxer, muxer.supportsChapters, !wholeStream {
             // A chapter per segment shows players which parts are synthetic; when the whole
