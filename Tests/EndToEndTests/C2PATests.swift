@@ -160,8 +160,10 @@ import TestSupport
         #expect(actions.map { $0["action"] as? String } == ["c2pa.opened", "c2pa.edited"], "\(actions)")
         let edited = try #require(actions.last)
         #expect(edited["digitalSourceType"] as? String == Self.composite)
-        #expect((edited["softwareAgent"] as? [String: Any])?["name"] as? String == "labelcast")
-        #expect(!(((edited["softwareAgent"] as? [String: Any])?["version"] as? String) ?? "").isEmpty)
+        let agent = edited["softwareAgent"] as? [String: Any]
+        #expect(agent?["name"] as? String == "labelcast")
+        let version = agent?["version"] as? String ?? ""
+        #expect(version.split(separator: ".").count == 3, "softwareAgent version '\(version)'")
         // The synthetic range as written: the frames from 1 s to 2 s.
         let labeling = try #require(v.assertion("org.labelcast.labeling"), "\(v.assertionLabels)")
         let ranges = try #require(labeling["synthetic_ranges"] as? [[String: Double]])
