@@ -64,7 +64,7 @@ final class OutputSigner: @unchecked Sendable {
             throw LabelcastError(e.message)
         }
         checkMillis = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-        logger.info("C2PA: signing with \(settings.certificatePath) (\(signer.credentials.algorithm.rawValue.uppercased()), c2pa-rs \(signer.libraryVersion)); credentials checked in \(String(format: "%.0f", checkMillis)) ms")
+        logger.info("C2PA: signing with \(settings.certificatePath) (\(signer.credentials.algorithm.rawValue.uppercased()), \(signer.libraryVersion)); credentials checked in \(String(format: "%.0f", checkMillis)) ms")
     }
 
     /// Signs the complete file at `path` in place: the signed copy is written beside it and
