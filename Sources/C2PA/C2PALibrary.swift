@@ -39,9 +39,12 @@ public final class C2PALibrary: @unchecked Sendable {
     let builderFromJSON: @convention(c) (UnsafePointer<CChar>?) -> UnsafeMutableRawPointer?
     let builderFree: @convention(c) (UnsafeMutableRawPointer?) -> Void
     let builderAddIngredient: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Int32
-    let builderSetNoEmbed: @convention(c) (UnsafeMutableRawPointer?) -> Void
     let builderSign: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?,
                                       UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?) -> Int64
+    let signerReserveSize: @convention(c) (UnsafeMutableRawPointer?) -> Int64
+    let builderDataHashedPlaceholder: @convention(c) (UnsafeMutableRawPointer?, Int, UnsafePointer<CChar>?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?) -> Int64
+    let builderSignDataHashed: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?,
+                                                UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?) -> Int64
     let manifestBytesFree: @convention(c) (UnsafePointer<UInt8>?) -> Void
     let readerFromStream: @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?
     let readerJSON: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutablePointer<CChar>?
@@ -116,9 +119,14 @@ public final class C2PALibrary: @unchecked Sendable {
         builderFree = try symbol("c2pa_builder_free", (@convention(c) (UnsafeMutableRawPointer?) -> Void).self)
         builderAddIngredient = try symbol("c2pa_builder_add_ingredient_from_stream",
                                           (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Int32).self)
-        builderSetNoEmbed = try symbol("c2pa_builder_set_no_embed", (@convention(c) (UnsafeMutableRawPointer?) -> Void).self)
         builderSign = try symbol("c2pa_builder_sign", (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?,
                                                                        UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?) -> Int64).self)
+        signerReserveSize = try symbol("c2pa_signer_reserve_size", (@convention(c) (UnsafeMutableRawPointer?) -> Int64).self)
+        builderDataHashedPlaceholder = try symbol("c2pa_builder_data_hashed_placeholder",
+                                                  (@convention(c) (UnsafeMutableRawPointer?, Int, UnsafePointer<CChar>?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?) -> Int64).self)
+        builderSignDataHashed = try symbol("c2pa_builder_sign_data_hashed_embeddable",
+                                           (@convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?,
+                                                            UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?) -> Int64).self)
         manifestBytesFree = try symbol("c2pa_manifest_bytes_free", (@convention(c) (UnsafePointer<UInt8>?) -> Void).self)
         readerFromStream = try symbol("c2pa_reader_from_stream", (@convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?).self)
         readerJSON = try symbol("c2pa_reader_json", (@convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutablePointer<CChar>?).self)

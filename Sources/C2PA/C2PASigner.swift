@@ -43,32 +43,21 @@ public final class C2PASigner: @unchecked Sendable {
     /// Signs `source` (a complete media file of MIME type `format`) into `destination` with
     /// the manifest `definition` (c2pa-rs manifest-definition JSON). `ingredient`, when given,
     /// is read from its file (with its own manifest, if it has one) and added with its JSON
-    /// (relationship, label). With `sidecar`, the manifest is not embedded: `destination`
-    /// then gets a copy of the media and the return value's bytes are the manifest store.
-    /// Returns the manifest store's bytes.
+    /// (relationship, label). Returns the manifest store's bytes.
     @discardableResult
     public func sign(source: String, destination: String, format: String, definition: String,
-                     ingredient: (json: String, format: String, path: String)? = nil, sidecar: Bool = false) throws -> [UInt8] {
+                     ingredient: (json: String, format: String, path: String)? = nil) throws -> [UInt8] {
         let input = try C2PAStream(library: library, path: source, writable: false)
         let output = try C2PAStream(library: library, path: destination, writable: true)
         let ingredientStream = try ingredient.map { try C2PAStream(library: library, path: $0.path, writable: false) }
         return try sign(input: input, output: output, format: format, definition: definition,
-                        ingredient: ingredient.map { ($0.json, $0.format) }, ingredientStream: ingredientStream, sidecar: sidecar)
+                        ingredient: ingredient.map { ($0.json, $0.format) }, ingredientStream: ingredientStream)
     }
 
     private func sign(input: C2PAStream, output: C2PAStream, format: String, definition: String,
-                      ingredient: (json: String, format: String)?, ingredientStream: C2PAStream?, sidecar: Bool) throws -> [UInt8] {
-        guard let builder = definition.withCString({ library.builderFromJSON($0) }) else {
-            throw C2PAError(.library, "C2PA manifest definition rejected: \(library.lastError(or: "c2pa_builder_from_json failed"))")
-        }
+                      ingredient: (json: String, format: String)?, ingredientStream: C2PAStream?) throws -> [UInt8] {
+        let builder = try makeBuilder(definition: definition, ingredient: ingredient, ingredientStream: ingredientStream)
         defer { library.builderFree(builder) }
-        if let ingredient, let ingredientStream {
-            let r = ingredient.json.withCString { j in ingredient.format.withCString { f in library.builderAddIngredient(builder, j, f, ingredientStream.handle) } }
-            guard r == 0 else {
-                throw C2PAError(.library, "C2PA: the input could not be read as an ingredient: \(library.lastError(or: "c2pa_builder_add_ingredient_from_stream failed"))")
-            }
-        }
-        if sidecar { library.builderSetNoEmbed(builder) }
         var manifest: UnsafePointer<UInt8>? = nil
         let size = format.withCString { library.builderSign(builder, $0, input.handle, output.handle, handle, &manifest) }
         guard size >= 0 else {
@@ -76,6 +65,45 @@ public final class C2PASigner: @unchecked Sendable {
         }
         defer { if let manifest { library.manifestBytesFree(manifest) } }
         return manifest.map { [UInt8](UnsafeBufferPointer(start: $0, count: Int(size))) } ?? []
+    }
+
+    /// A sidecar manifest store (`.c2pa`) for `asset`, a file whose container has no C2PA
+    /// embedding: hard-bound by `c2pa.hash.data` over all of the file's bytes (the library
+    /// hashes it), the file itself left as it is. Returns the store's bytes; a verifier reads
+    /// them with the file (c2pa-python: `Reader(format, stream, manifest_data)`).
+    public func signSidecar(asset: String, definition: String, ingredient: (json: String, format: String, path: String)? = nil) throws -> [UInt8] {
+        let stream = try C2PAStream(library: library, path: asset, writable: false)
+        let ingredientStream = try ingredient.map { try C2PAStream(library: library, path: $0.path, writable: false) }
+        let builder = try makeBuilder(definition: definition, ingredient: ingredient.map { ($0.json, $0.format) }, ingredientStream: ingredientStream)
+        defer { library.builderFree(builder) }
+        let store = "application/c2pa"
+        var placeholder: UnsafePointer<UInt8>? = nil
+        let reserve = Int(max(0, library.signerReserveSize(handle)))
+        guard store.withCString({ library.builderDataHashedPlaceholder(builder, reserve, $0, &placeholder) }) >= 0 else {
+            throw Self.explain(library.lastError(or: "c2pa_builder_data_hashed_placeholder failed"), credentials)
+        }
+        if let placeholder { library.manifestBytesFree(placeholder) }
+        // No exclusions and no hash given: the library hashes the whole stream itself.
+        let dataHash = #"{"exclusions":[],"name":"jumbf manifest","alg":"sha256","hash":"","pad":[]}"#
+        var manifest: UnsafePointer<UInt8>? = nil
+        let size = dataHash.withCString { d in store.withCString { f in library.builderSignDataHashed(builder, handle, d, f, stream.handle, &manifest) } }
+        guard size >= 0 else { throw Self.explain(library.lastError(or: "c2pa_builder_sign_data_hashed_embeddable failed"), credentials) }
+        defer { if let manifest { library.manifestBytesFree(manifest) } }
+        return manifest.map { [UInt8](UnsafeBufferPointer(start: $0, count: Int(size))) } ?? []
+    }
+
+    private func makeBuilder(definition: String, ingredient: (json: String, format: String)?, ingredientStream: C2PAStream?) throws -> UnsafeMutableRawPointer {
+        guard let builder = definition.withCString({ library.builderFromJSON($0) }) else {
+            throw C2PAError(.library, "C2PA manifest definition rejected: \(library.lastError(or: "c2pa_builder_from_json failed"))")
+        }
+        if let ingredient, let ingredientStream {
+            let r = ingredient.json.withCString { j in ingredient.format.withCString { f in library.builderAddIngredient(builder, j, f, ingredientStream.handle) } }
+            guard r == 0 else {
+                library.builderFree(builder)
+                throw C2PAError(.library, "C2PA: the input could not be read as an ingredient: \(library.lastError(or: "c2pa_builder_add_ingredient_from_stream failed"))")
+            }
+        }
+        return builder
     }
 
     /// Signs a 1 ms silent WAV in memory: every check the library makes on the credentials.
@@ -90,7 +118,7 @@ public final class C2PASigner: @unchecked Sendable {
         let definition = #"{"claim_generator_info":[{"name":"labelcast credential check"}],"title":"probe.wav","assertions":[{"label":"c2pa.actions.v2","data":{"actions":[{"action":"c2pa.created","digitalSourceType":"http://cv.iptc.org/newscodes/digitalsourcetype/digitalCreation"}]}}]}"#
         let input = try C2PAStream(library: library, bytes: wav)
         let output = try C2PAStream(library: library, bytes: [])
-        _ = try sign(input: input, output: output, format: "audio/wav", definition: definition, ingredient: nil, ingredientStream: nil, sidecar: false)
+        _ = try sign(input: input, output: output, format: "audio/wav", definition: definition, ingredient: nil, ingredientStream: nil)
     }
 
     /// The library's error in words that name the file to fix.

@@ -7,6 +7,10 @@ import Logging
 /// complete, before it is renamed into place: a run that fails leaves neither a file nor a
 /// manifest behind, and a file under the final name is always signed.
 ///
+/// A container with no C2PA embedding (MPEG-TS, Matroska, WebM, FLV, …) gets a sidecar
+/// manifest store instead, `NAME.c2pa` beside the file (C2PA's sidecar naming), hard-bound
+/// by `c2pa.hash.data` over all of the file's bytes; a notice says so at start-up.
+///
 /// `init` runs before any media work: it decides whether the output can carry a manifest,
 /// loads the reference implementation and checks the certificate and key with a probe
 /// signature, so bad credentials fail the run at once (exit 2) with nothing written.
@@ -15,12 +19,20 @@ final class OutputSigner: @unchecked Sendable {
     let settings: C2PASettings
     /// The MIME type the output is signed as.
     let format: String
+    /// Where the manifest store goes when the container cannot carry it; nil = embedded.
+    let sidecarPath: String?
     private let signer: C2PASigner
     private let job: LabelJob
     private let logger: Logger
     private let checkMillis: Double
     /// Set by `sign`.
     private(set) var report: C2PAReport?
+
+    /// MIME types of containers signed with a sidecar, by muxer name.
+    static let sidecarFormats: [String: String] = [
+        "mpegts": "video/mp2t", "matroska": "video/x-matroska", "webm": "video/webm", "flv": "video/x-flv",
+        "ogg": "audio/ogg", "adts": "audio/aac", "nut": "video/x-nut",
+    ]
 
     /// Output containers with a C2PA embedding the reference implementation writes, by
     /// libavformat muxer name. BMFF (MP4/MOV/M4A) gets `c2pa.hash.bmff.v3`.
@@ -49,13 +61,21 @@ final class OutputSigner: @unchecked Sendable {
         guard let muxerName else {
             throw LabelcastError("cannot tell the container from '\(output)': add -f FORMAT (mp4, mov) to sign it")
         }
-        guard let mime = Self.embeddable[muxerName] else {
-            if ["mpegts", "hls", "dash", "segment", "stream_segment", "ssegment"].contains(muxerName) {
-                throw LabelcastError("output '\(output)' is \(muxerName == "mpegts" ? "MPEG-TS, which cannot carry a C2PA manifest" : "segmented (\(muxerName)), which labelcast cannot sign yet"): write MP4, MOV or M4A to sign, or leave out --c2pa-cert/--c2pa-key")
-            }
-            throw LabelcastError("output '\(output)' (\(muxerName)) has no C2PA embedding: write MP4, MOV or M4A (or MP3, WAV, FLAC, AVI) to sign, or leave out --c2pa-cert/--c2pa-key")
+        // Said once the credentials passed, so a run that fails at once prints only its error.
+        var notice: String?
+        if let mime = Self.embeddable[muxerName] {
+            format = mime
+            sidecarPath = nil
+        } else if ["hls", "dash", "segment", "stream_segment", "ssegment", "image2", "tee", "fifo"].contains(muxerName) {
+            throw LabelcastError("output '\(output)' is segmented or multiple (\(muxerName)), which labelcast cannot sign yet: write one MP4, MOV or M4A file to sign, or leave out --c2pa-cert/--c2pa-key")
+        } else {
+            format = Self.sidecarFormats[muxerName] ?? "application/octet-stream"
+            let ext = (job.output as NSString).pathExtension
+            let sidecar = (ext.isEmpty ? job.output : (job.output as NSString).deletingPathExtension) + ".c2pa"
+            sidecarPath = sidecar
+            let why = muxerName == "mpegts" ? "MPEG-TS cannot carry a C2PA manifest" : "the \(muxerName) container has no C2PA embedding"
+            notice = "C2PA: \(why): the signed manifest goes beside the output, in '\(sidecar)' (hard-bound to the file's bytes); write MP4, MOV or M4A to embed it"
         }
-        format = mime
         let start = DispatchTime.now().uptimeNanoseconds
         do {
             let credentials = try SigningCredentials(certificatePath: settings.certificatePath, keyPath: settings.keyPath)
@@ -64,6 +84,7 @@ final class OutputSigner: @unchecked Sendable {
             throw LabelcastError(e.message)
         }
         checkMillis = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        if let notice { logger.notice("\(notice)") }
         logger.info("C2PA: signing with \(settings.certificatePath) (\(signer.credentials.algorithm.rawValue.uppercased()), \(signer.libraryVersion)); credentials checked in \(String(format: "%.0f", checkMillis)) ms")
     }
 
@@ -92,22 +113,32 @@ final class OutputSigner: @unchecked Sendable {
             inputFormat: inputFormat ?? "application/octet-stream",
             inputFile: inputFormat != nil ? inputFile : nil, inputHasManifest: hasManifest)
         let ingredient = manifest.hasParent ? manifest.inputFile.map { (manifest.ingredientJSON, manifest.inputFormat, $0) } : nil
-        let signed = path + ".c2pa-signing"
+        let signed = (sidecarPath ?? path) + ".c2pa-signing"
         let store: [UInt8]
         do {
-            store = try signer.sign(source: path, destination: signed, format: format, definition: manifest.definitionJSON, ingredient: ingredient)
-            guard rename(signed, path) == 0 else {
-                throw C2PAError(.io, "the signed output cannot be put in place: \(String(cString: strerror(errno)))")
+            if let sidecarPath {
+                store = try signer.signSidecar(asset: path, definition: manifest.definitionJSON, ingredient: ingredient)
+                guard FileManager.default.createFile(atPath: signed, contents: Data(store)) else {
+                    throw C2PAError(.io, "'\(sidecarPath)' cannot be written: check the folder's permissions")
+                }
+                guard rename(signed, sidecarPath) == 0 else {
+                    throw C2PAError(.io, "'\(sidecarPath)' cannot be put in place: \(String(cString: strerror(errno)))")
+                }
+            } else {
+                store = try signer.sign(source: path, destination: signed, format: format, definition: manifest.definitionJSON, ingredient: ingredient)
+                guard rename(signed, path) == 0 else {
+                    throw C2PAError(.io, "the signed output cannot be put in place: \(String(cString: strerror(errno)))")
+                }
             }
         } catch let e as C2PAError {
             unlink(signed)
             throw LabelcastError("C2PA signing of '\(Redaction.url(job.output))' failed: \(e.message)")
         }
         let millis = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-        report = C2PAReport(mode: "embedded", format: format, algorithm: signer.credentials.algorithm.rawValue,
-                            manifestBytes: store.count, signMillis: millis, checkMillis: checkMillis, sidecar: nil,
+        report = C2PAReport(mode: sidecarPath == nil ? "embedded" : "sidecar", format: format, algorithm: signer.credentials.algorithm.rawValue,
+                            manifestBytes: store.count, signMillis: millis, checkMillis: checkMillis, sidecar: sidecarPath.map(Redaction.url),
                             parentManifestKept: hasManifest, library: signer.libraryVersion)
-        logger.notice("C2PA: signed \(Redaction.url(job.output)) (\(signer.credentials.algorithm.rawValue.uppercased()), manifest \(store.count) bytes, \(String(format: "%.0f", millis)) ms)\(hasManifest ? "; the input's manifest is kept as parent ingredient" : "")")
+        logger.notice("C2PA: signed \(Redaction.url(job.output))\(sidecarPath.map { ", manifest in '\($0)'" } ?? "") (\(signer.credentials.algorithm.rawValue.uppercased()), manifest \(store.count) bytes, \(String(format: "%.0f", millis)) ms)\(hasManifest ? "; the input's manifest is kept as parent ingredient" : "")")
     }
 
     static func isLocalFile(_ url: String) -> Bool {
