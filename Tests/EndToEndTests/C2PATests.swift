@@ -230,7 +230,13 @@ import TestSupport
         #expect(v.actions.map { $0["action"] as? String } == ["c2pa.created"], "\(v.actions)")
         #expect(v.actions.first?["digitalSourceType"] as? String == Self.trained)
         #expect(v.ingredients.isEmpty, "an input without a manifest is no ingredient of a created asset")
-        #expect((v.assertion("org.labelcast.labeling")?["whole_stream_synthetic"] as? Bool) == true)
+        let labeling = v.assertion("org.labelcast.labeling")
+        #expect((labeling?["whole_stream_synthetic"] as? Bool) == true)
+        // It names the marks the file carries: no visible label in an audio-only file.
+        let marks = labeling?["labels"] as? [String: Any] ?? [:]
+        #expect((marks["visible_label"] != nil) == video, "\(marks)")
+        #expect(marks["audio_watermark"] != nil, "\(marks)")
+        #expect(v.assertion("c2pa.soft-binding") != nil)
     }
 
     /// Containers with no C2PA embedding get `NAME.c2pa` beside them, hard-bound to all of

@@ -91,7 +91,9 @@ final class OutputSigner: @unchecked Sendable {
     /// Signs the complete file at `path` in place: the signed copy is written beside it and
     /// renamed over it. On failure the signed copy is removed and the error thrown (the
     /// caller then removes `path` too).
-    func sign(path: String, ranges: [(start: Double, end: Double)], wholeStream: Bool, aigcValue: String?) throws {
+    /// `markedLanes`: the lanes whose written packets carry a label (video: the visible
+    /// label; audio: the watermark, or only the cue with `--no-watermark`).
+    func sign(path: String, ranges: [(start: Double, end: Double)], wholeStream: Bool, aigcValue: String?, markedLanes: Set<Lane>) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         let inputFile = Self.isLocalFile(job.input) ? job.input : nil
         let inputFormat = Self.mime(forPath: job.input)
@@ -107,8 +109,8 @@ final class OutputSigner: @unchecked Sendable {
         let manifest = C2PAManifest(
             title: (job.output as NSString).lastPathComponent, format: format, version: settings.softwareVersion,
             ranges: ranges, wholeStream: wholeStream, aigcValue: aigcValue,
-            overlayText: job.overlay?.text,
-            watermarkPayloadID: synthetic ? job.watermark?.payloadID : nil,
+            overlayText: markedLanes.contains(.video) ? job.overlay?.text : nil,
+            watermarkPayloadID: synthetic && markedLanes.contains(.audio) ? job.watermark?.payloadID : nil,
             inputTitle: inputFile.map { ($0 as NSString).lastPathComponent } ?? Redaction.url(job.input),
             inputFormat: inputFormat ?? "application/octet-stream",
             inputFile: inputFormat != nil ? inputFile : nil, inputHasManifest: hasManifest)

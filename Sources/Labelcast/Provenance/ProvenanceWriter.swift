@@ -160,8 +160,10 @@ final class ProvenanceWriter: @unchecked Sendable {
         if let muxer, let signer {
             // After the trailer: the manifest binds the file's final bytes, segments as written.
             let ranges = closed.map { (start: $0.start, end: $0.end ?? end) }
+            // The marks the manifest names are those the written packets carry.
+            let marked = Set(closed.flatMap { r in r.labeled.filter { $0.value > 0 }.map(\.key) })
             muxer.beforeRename = { [wholeStream, value] path in
-                try signer.sign(path: path, ranges: ranges, wholeStream: wholeStream, aigcValue: value)
+                try signer.sign(path: path, ranges: ranges, wholeStream: wholeStream, aigcValue: value, markedLanes: marked)
             }
         }
         if let muxer, muxer.supportsChapters, !wholeStream {
