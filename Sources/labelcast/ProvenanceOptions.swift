@@ -18,7 +18,7 @@ struct ProvenanceOptions: ParsableArguments {
     var cueLevel: Double = AudibleCue().levelDB
     @Option(parsing: .unconditional, help: "Cue tone frequency in Hz, 200 to 4000.")
     var cueFrequency: Double = AudibleCue().frequency
-    @Option(help: "Sign the output file with a C2PA manifest: PEM certificate chain, the signer's certificate first (MP4, MOV, M4A; also MP3, WAV, FLAC, AVI).")
+    @Option(help: "Sign the output file with a C2PA manifest: PEM certificate chain, the signer's certificate first (embedded in MP4, MOV, M4A, MP3, WAV, FLAC, AVI; beside other files as NAME.c2pa).")
     var c2paCert: String?
     @Option(help: "PEM private key of the --c2pa-cert signer (EC P-256 → ES256, RSA → PS256, Ed25519). Never printed.")
     var c2paKey: String?
