@@ -32,6 +32,10 @@ public struct SigningCredentials: Sendable {
         if certificatePEM.contains("PRIVATE KEY-----") {
             throw C2PAError(.credentials, "--c2pa-cert '\(certificatePath)' holds a private key: keep the key in its own file (--c2pa-key) and the certificates in this one")
         }
+        // c2pa-rs reads PKCS#8 only ("PRIVATE KEY"); openssl's older forms need one conversion.
+        for label in ["EC PRIVATE KEY", "RSA PRIVATE KEY"] where keyPEM.contains("-----BEGIN \(label)-----") && !keyPEM.contains("-----BEGIN PRIVATE KEY-----") {
+            throw C2PAError(.credentials, "--c2pa-key '\(keyPath)' is a \(label == "EC PRIVATE KEY" ? "SEC1" : "PKCS#1") '\(label)': convert it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt -in '\(keyPath)' -out key.pem) and give that file")
+        }
         guard let algorithm = Self.algorithm(ofKeyPEM: keyPEM) else {
             throw C2PAError(.credentials, "--c2pa-key '\(keyPath)' holds no private key labelcast can sign with: give a PEM EC (P-256/P-384/P-521), RSA or Ed25519 private key")
         }

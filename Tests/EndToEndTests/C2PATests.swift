@@ -311,6 +311,7 @@ import TestSupport
         try Self.openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "other.key"], cwd: d)
         try Self.openssl(["pkcs8", "-topk8", "-in", "signer.key", "-out", "encrypted.key", "-passout", "pass:secret1"], cwd: d)
         try FileManager.default.createDirectory(atPath: d + "/a-folder.pem", withIntermediateDirectories: true)
+        try Self.openssl(["ec", "-in", "signer.key", "-out", "sec1.key"], cwd: d)
         let keyBody = try String(contentsOfFile: pki.key, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("-----") }
         let cases: [(name: String, output: String, cert: String?, key: String?, mentions: [String])] = [
             ("missing cert", "out.mp4", d + "/nope.pem", pki.key, ["nope.pem", "does not exist"]),
@@ -320,6 +321,7 @@ import TestSupport
             ("key is not PEM", "out.mp4", pki.chain, d + "/signer.ext", ["signer.ext", "no private key"]),
             ("cert is not PEM", "out.mp4", d + "/signer.ext", pki.key, ["signer.ext", "no PEM certificate"]),
             ("encrypted key", "out.mp4", pki.chain, d + "/encrypted.key", ["encrypted.key", "encrypted"]),
+            ("SEC1 key", "out.mp4", pki.chain, d + "/sec1.key", ["sec1.key", "SEC1", "openssl pkcs8"]),
             ("mismatched key", "out.mp4", pki.chain, d + "/other.key", ["other.key", "chain.pem", "not the key"]),
             ("expired cert", "out.mp4", d + "/expired-chain.pem", d + "/expired.key", ["expired-chain.pem", "expired"]),
             ("chain without signer", "out.mp4", pki.root, pki.key, ["root.pem", "no signer certificate"]),
