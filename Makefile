@@ -9,8 +9,13 @@ DEB_PACKAGES := ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-d
 	pkg-config libfreetype-dev libfontconfig-dev fontconfig fonts-wqy-zenhei fonts-dejavu-core \
 	espeak-ng sox nginx libnginx-mod-rtmp curl librsvg2-dev libespeak-ng-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The C2PA reference implementation (c2pa-rs): its C library libc2pa_c.so, which labelcast
+# loads at run time to sign (--c2pa-cert/--c2pa-key), and the Python Reader the tests
+# validate with, both from the PyPI wheel c2pa-python, installed into the checkout.
+C2PA_PYTHON := c2pa-python==0.38.1
+C2PA_DIR := .deps/c2pa
 
-.PHONY: deps build release test demo bench asan tsan clean
+.PHONY: deps c2pa-deps build release test demo bench asan tsan clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -18,6 +23,11 @@ deps:
 		echo "installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@$(MAKE) --no-print-directory c2pa-deps
+
+c2pa-deps:
+	@[ -f $(C2PA_DIR)/c2pa/libs/libc2pa_c.so ] || { echo "installing $(C2PA_PYTHON) into $(C2PA_DIR)"; \
+		python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --target $(C2PA_DIR) $(C2PA_PYTHON); }
 
 build: deps
 	$(SWIFT) build
@@ -51,4 +61,4 @@ tsan: deps
 	SWIFT=$(SWIFT) Benchmarks/sanitizers/run.sh tsan
 
 clean:
-	rm -rf .build labelcast-demo
+	rm -rf .build labelcast-demo .deps

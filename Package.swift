@@ -43,10 +43,13 @@ let package = Package(
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         .target(name: "AudioMark", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Overlay", dependencies: ["CFreeType", "CRsvg"]),
+        // C2PA signing through the reference implementation's C library, loaded at run time
+        // (dlopen): the build does not need it; `make deps` installs it under .deps/c2pa.
+        .target(name: "C2PA"),
         .target(
             name: "Labelcast",
             dependencies: [
-                "MediaIO", "AudioMark", "Overlay", "CEspeakNG",
+                "MediaIO", "AudioMark", "Overlay", "CEspeakNG", "C2PA",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

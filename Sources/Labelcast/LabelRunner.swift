@@ -28,8 +28,11 @@ public final class LabelRunner: Sendable {
         Redaction.register(url: job.input)
         Redaction.register(url: job.output)
         if let token = job.controlToken { Redaction.register(token.value) }
+        // Before anything is opened or written: a bad certificate, key or container ends here.
+        let signer = try job.provenance.c2pa.map { try OutputSigner(job: job, settings: $0, logger: logger) }
         let telemetry = try RunTelemetry(frameLogPath: job.frameLogPath)
         let runner = PipelineRunner(job: job, logger: logger, telemetry: telemetry)
+        runner.outputSigner = signer
         // The runner owns the telemetry, and the closures below are kept by the telemetry, the
         // runner and the live control: a strong capture of the runner in them would be a cycle
         // that keeps every run (decoders, encoders, histograms) alive after it ended.

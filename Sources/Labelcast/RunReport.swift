@@ -29,6 +29,8 @@ public struct RunReport: Sendable, Codable {
     public var latency: [String: [String: LatencySummary]] = [:]
     /// Most items that waited in each stage's queue.
     public var queueMaxDepth: [String: Int] = [:]
+    /// C2PA signing (`--c2pa-cert`): how and how long; nil when not signed.
+    public var c2pa: C2PAReport?
     /// Set when the run failed: the one-line error.
     public var error: String?
 
@@ -50,6 +52,9 @@ public struct RunReport: Sendable, Codable {
         }
         lines.append(String(format: "%.2f s of media in %.2f s (%.2f× real time)%@", mediaSeconds, wallSeconds, speed,
                             interrupted ? "; interrupted, output finalized" : ""))
+        if let c = c2pa {
+            lines.append(String(format: "c2pa: signed (%@, %@), manifest %d bytes, %.0f ms", c.algorithm.uppercased(), c.format, c.manifestBytes, c.signMillis))
+        }
         return lines.joined(separator: "\n")
     }
 }

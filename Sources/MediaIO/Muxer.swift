@@ -11,6 +11,10 @@ public final class Muxer: @unchecked Sendable {
     public let finalPath: String?
     public let temporaryPath: String?
     public let interrupter: IOInterrupter
+    /// For a file output: called once it is complete and closed, before it is renamed into
+    /// place, with the temporary path; may rewrite the file there (C2PA signing). An error
+    /// fails `finish()`: the temporary file is removed, nothing gets the final name.
+    public var beforeRename: ((String) throws -> Void)?
     private var headerWritten = false
     private var finished = false
     private var ioOpened = false
@@ -178,6 +182,9 @@ public final class Muxer: @unchecked Sendable {
                 let r = avio_closep(&context.pointee.pb)
                 ioOpened = false
                 try check(r, "avio_close", context: displayName)
+            }
+            if let temporaryPath, finalPath != nil {
+                try beforeRename?(temporaryPath)
             }
             if keepTemporary {
                 awaitingCommit = temporaryPath != nil

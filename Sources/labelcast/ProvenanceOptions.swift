@@ -3,8 +3,9 @@ import Foundation
 import Labelcast
 import Overlay
 
-/// `--aigc-*`, `--segments-out`, `--audible-cue`, `--cue-*`: the machine-readable
-/// and audible labels (LABELS.md, "Machine-readable metadata", "Audible label").
+/// `--aigc-*`, `--segments-out`, `--audible-cue`, `--cue-*`, `--c2pa-*`: the machine-readable,
+/// audible and signed labels (LABELS.md, "Machine-readable metadata", "Audible label",
+/// "Signed provenance").
 struct ProvenanceOptions: ParsableArguments {
     @Option(help: "GB 45438 ContentProducer: your service's name or code (letters, digits, - _ . : / @).")
     var aigcProducer: String = "labelcast"
@@ -22,6 +23,10 @@ struct ProvenanceOptions: ParsableArguments {
     var cueLevel: Double = AudibleCue().levelDB
     @Option(parsing: .unconditional, help: "Cue tone frequency in Hz, 200 to 4000.")
     var cueFrequency: Double = AudibleCue().frequency
+    @Option(help: "Sign the output file with a C2PA manifest: PEM certificate chain, the signer's certificate first (embedded in MP4, MOV, M4A, MP3, WAV, FLAC, AVI; beside other files as NAME.c2pa).")
+    var c2paCert: String?
+    @Option(help: "PEM private key of the --c2pa-cert signer (EC P-256 → ES256, RSA → PS256, Ed25519). Never printed.")
+    var c2paKey: String?
 
     func validate() throws {
         if let audibleCue, !["morse", "voice", "off"].contains(audibleCue) {
@@ -82,6 +87,11 @@ struct ProvenanceOptions: ParsableArguments {
             let kind = profile == .eu || profile == .cnEU || cueText != nil ? "voice" : "morse"
             let every = cueEvery ?? (profile == .eu || profile == .cnEU ? LabelTiming.defaultEvery : nil)
             s.audioOnlyCue = try cue(kind, every: every)
+        }
+        if c2paCert != nil || c2paKey != nil {
+            // One given without the other is caught when the run starts (exit 2, like the
+            // other credential errors): an empty path names what is missing.
+            s.c2pa = C2PASettings(certificatePath: c2paCert ?? "", keyPath: c2paKey ?? "", softwareVersion: LabelcastVersion.string)
         }
         return s
     }

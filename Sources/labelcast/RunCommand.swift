@@ -37,7 +37,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Visible label") var label: LabelOptions
     @OptionGroup(title: "Audio watermark") var watermark: WatermarkOptions
-    @OptionGroup(title: "Provenance (GB 45438 metadata, chapters, sidecar, audible cue)") var provenance: ProvenanceOptions
+    @OptionGroup(title: "Provenance (GB 45438 metadata, chapters, sidecar, audible cue, C2PA signing)") var provenance: ProvenanceOptions
 
     @Option(help: "Video encoder (default libx264).")
     var videoCodec: String = "libx264"

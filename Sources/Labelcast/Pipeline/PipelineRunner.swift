@@ -50,6 +50,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
     private let muxedSeconds = Atomic<UInt64>(0)
     /// `--audit-log`, when given.
     var audit: AuditLog?
+    /// `--c2pa-cert`/`--c2pa-key`, checked before the run: signs the finished file output.
+    var outputSigner: OutputSigner?
     /// Told the Timeline once the input is open (the live control API attaches here).
     var onTimeline: (@Sendable (SyntheticTimeline) -> Void)?
     /// Per lane, whether the frames written last were labeled (mux queue only): segment edges.
@@ -135,6 +137,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
 
         // Provenance (GB 45438 metadata): reads the input's AIGC tag, which resolves --synthetic auto.
         let provenance = ProvenanceWriter(job: job, inputTags: demuxer.metadata, logger: logger)
+        provenance.signer = outputSigner
         let timeline = SyntheticTimeline(mode: provenance.syntheticMode, ranges: job.segments,
                                          source: job.segments.isEmpty && provenance.syntheticMode == .all && job.synthetic == .auto ? "metadata" : "schedule")
         onTimeline?(timeline)
@@ -245,8 +248,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         }
         do {
             try provenance.finish(writtenSeconds: muxStage.writtenSeconds)  // chapters go in before the trailer
-            try output.finish(keepTemporary: true)
-            try provenance.completeReservedTag(file: output.temporaryPath)
+            try output.finish(keepTemporary: true)  // Matroska tag and C2PA signature: beforeRename
             try provenance.writeSidecar()
         } catch {
             output.discard()
@@ -321,7 +323,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                          },
                          syntheticRanges: context?.timeline.ranges ?? job.segments, interrupted: isCancelled,
                          startedAt: formatter.string(from: startedAt), latency: telemetry.latency.summaries(),
-                         queueMaxDepth: depths, error: error)
+                         queueMaxDepth: depths, c2pa: outputSigner?.report, error: error)
     }
 
     private func describe(_ t: SyntheticTimeline) -> String {

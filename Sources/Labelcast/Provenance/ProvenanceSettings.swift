@@ -15,6 +15,8 @@ public struct ProvenanceSettings: Sendable, Equatable {
     /// The profile's audio label for an output that carries no video (no picture to hold the
     /// visible label), used when ``audibleCue`` is nil; nil when the operator turned it off.
     public var audioOnlyCue: AudibleCue?
+    /// Sign file outputs with a C2PA manifest; nil = unsigned.
+    public var c2pa: C2PASettings?
     public init() {}
 
     /// Rejects field values the metadata cannot carry (see `AIGCMetadata.validate`).

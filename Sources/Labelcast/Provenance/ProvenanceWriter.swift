@@ -30,6 +30,8 @@ final class ProvenanceWriter: @unchecked Sendable {
     private var declared: String?
     /// A Matroska output with the AIGC field reserved in its header (`MatroskaTagPatch`).
     private(set) var reservedMatroskaTag = false
+    /// `--c2pa-cert`/`--c2pa-key`: signs the finished file before it is renamed into place.
+    var signer: OutputSigner?
 
     private let job: LabelJob
     private let logger: Logger
@@ -190,6 +192,18 @@ final class ProvenanceWriter: @unchecked Sendable {
             r.endRead = lastPrimary?.read
             closed.append(r)
             open = nil
+        }
+        if let muxer, signer != nil || reservedMatroskaTag {
+            // After the trailer, on the complete file under its temporary name: first the
+            // Matroska tag reserved in the header, then the signature, which binds the file's
+            // final bytes (segments as written).
+            let ranges = closed.map { (start: $0.start, end: $0.end ?? end) }
+            // The marks the manifest names are those the written packets carry.
+            let marked = Set(closed.flatMap { r in r.labeled.filter { $0.value > 0 }.map(\.key) })
+            muxer.beforeRename = { [weak self, signer, wholeStream, value] path in
+                try self?.completeReservedTag(file: path)
+                try signer?.sign(path: path, ranges: ranges, wholeStream: wholeStream, aigcValue: value, markedLanes: marked)
+            }
         }
         if let muxer, muxer.supportsChapters, !wholeStream {
             // A chapter per segment shows players which parts are synthetic; when the whole

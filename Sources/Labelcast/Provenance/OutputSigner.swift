@@ -1,0 +1,163 @@
+import C2PA
+import CFFmpeg
+import Foundation
+import Logging
+
+/// Signs a file output with a C2PA manifest (LABELS.md, "Signed provenance") once it is
+/// complete, before it is renamed into place: a run that fails leaves neither a file nor a
+/// manifest behind, and a file under the final name is always signed.
+///
+/// A container with no C2PA embedding (MPEG-TS, Matroska, WebM, FLV, …) gets a sidecar
+/// manifest store instead, `NAME.c2pa` beside the file (C2PA's sidecar naming), hard-bound
+/// by `c2pa.hash.data` over all of the file's bytes; a notice says so at start-up.
+///
+/// `init` runs before any media work: it decides whether the output can carry a manifest,
+/// loads the reference implementation and checks the certificate and key with a probe
+/// signature, so bad credentials fail the run at once (exit 2) with nothing written.
+/// `sign` runs once, on the thread that finishes the output.
+final class OutputSigner: @unchecked Sendable {
+    let settings: C2PASettings
+    /// The MIME type the output is signed as.
+    let format: String
+    /// Where the manifest store goes when the container cannot carry it; nil = embedded.
+    let sidecarPath: String?
+    private let signer: C2PASigner
+    private let job: LabelJob
+    private let logger: Logger
+    private let checkMillis: Double
+    /// Set by `sign`.
+    private(set) var report: C2PAReport?
+
+    /// MIME types of containers signed with a sidecar, by muxer name.
+    static let sidecarFormats: [String: String] = [
+        "mpegts": "video/mp2t", "matroska": "video/x-matroska", "webm": "video/webm", "flv": "video/x-flv",
+        "ogg": "audio/ogg", "adts": "audio/aac", "nut": "video/x-nut",
+    ]
+
+    /// Output containers with a C2PA embedding the reference implementation writes, by
+    /// libavformat muxer name. BMFF (MP4/MOV/M4A) gets `c2pa.hash.bmff.v3`.
+    static let embeddable: [String: String] = [
+        "mp4": "video/mp4", "mov": "video/quicktime", "ipod": "audio/mp4",
+        "mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "avi": "video/x-msvideo",
+    ]
+
+    init(job: LabelJob, settings: C2PASettings, logger: Logger) throws {
+        self.job = job
+        self.settings = settings
+        self.logger = logger
+        let output = Redaction.url(job.output)
+        if settings.certificatePath.isEmpty || settings.keyPath.isEmpty {
+            throw LabelcastError(settings.certificatePath.isEmpty ? "--c2pa-key given without --c2pa-cert: give both (the PEM certificate chain and its private key)"
+                                                                  : "--c2pa-cert given without --c2pa-key: give both (the PEM certificate chain and its private key)")
+        }
+        guard job.output != "-", !job.output.contains("://"), !job.output.hasPrefix("pipe:") else {
+            throw LabelcastError("--c2pa-cert: output '\(output)' is a stream, and C2PA signing here is for files: write an MP4/MOV/M4A file, or leave out --c2pa-cert/--c2pa-key (segmented and live signing are not built yet)")
+        }
+        var st = stat()
+        if stat(job.output, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
+            throw LabelcastError("--c2pa-cert: output '\(output)' is not a regular file (a device or pipe cannot be signed after it is written): write to a file")
+        }
+        let muxerName = av_guess_format(job.outputFormat, job.output, nil).map { String(cString: $0.pointee.name) }
+        guard let muxerName else {
+            throw LabelcastError("cannot tell the container from '\(output)': add -f FORMAT (mp4, mov) to sign it")
+        }
+        // Said once the credentials passed, so a run that fails at once prints only its error.
+        var notice: String?
+        if let mime = Self.embeddable[muxerName] {
+            format = mime
+            sidecarPath = nil
+        } else if ["hls", "dash", "segment", "stream_segment", "ssegment", "image2", "tee", "fifo"].contains(muxerName) {
+            throw LabelcastError("output '\(output)' is segmented or multiple (\(muxerName)), which labelcast cannot sign yet: write one MP4, MOV or M4A file to sign, or leave out --c2pa-cert/--c2pa-key")
+        } else {
+            format = Self.sidecarFormats[muxerName] ?? "application/octet-stream"
+            let ext = (job.output as NSString).pathExtension
+            let sidecar = (ext.isEmpty ? job.output : (job.output as NSString).deletingPathExtension) + ".c2pa"
+            sidecarPath = sidecar
+            let why = muxerName == "mpegts" ? "MPEG-TS cannot carry a C2PA manifest" : "the \(muxerName) container has no C2PA embedding"
+            notice = "C2PA: \(why): the signed manifest goes beside the output, in '\(sidecar)' (hard-bound to the file's bytes); write MP4, MOV or M4A to embed it"
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        do {
+            let credentials = try SigningCredentials(certificatePath: settings.certificatePath, keyPath: settings.keyPath)
+            signer = try C2PASigner(credentials: credentials)
+        } catch let e as C2PAError {
+            throw LabelcastError(e.message)
+        }
+        checkMillis = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        if let notice { logger.notice("\(notice)") }
+        logger.info("C2PA: signing with \(settings.certificatePath) (\(signer.credentials.algorithm.rawValue.uppercased()), \(signer.libraryVersion)); credentials checked in \(String(format: "%.0f", checkMillis)) ms")
+    }
+
+    /// Signs the complete file at `path` in place: the signed copy is written beside it and
+    /// renamed over it. On failure the signed copy is removed and the error thrown (the
+    /// caller then removes `path` too).
+    /// `markedLanes`: the lanes whose written packets carry a label (video: the visible
+    /// label; audio: the watermark, or only the cue with `--no-watermark`).
+    func sign(path: String, ranges: [(start: Double, end: Double)], wholeStream: Bool, aigcValue: String?, markedLanes: Set<Lane>) throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let inputFile = Self.isLocalFile(job.input) ? job.input : nil
+        let inputFormat = Self.mime(forPath: job.input)
+        var hasManifest = false
+        if let inputFile, let inputFormat {
+            do {
+                hasManifest = try C2PAReader.manifestStoreJSON(path: inputFile, format: inputFormat) != nil
+            } catch let e as C2PAError {
+                logger.warning("C2PA: \(e.message); the input is named as ingredient without its manifest")
+            }
+        }
+        let synthetic = !ranges.isEmpty || wholeStream
+        let manifest = C2PAManifest(
+            title: (job.output as NSString).lastPathComponent, format: format, version: settings.softwareVersion,
+            ranges: ranges, wholeStream: wholeStream, aigcValue: aigcValue,
+            overlayText: markedLanes.contains(.video) ? job.overlay?.text : nil,
+            watermarkPayloadID: synthetic && markedLanes.contains(.audio) ? job.watermark?.payloadID : nil,
+            inputTitle: inputFile.map { ($0 as NSString).lastPathComponent } ?? Redaction.url(job.input),
+            inputFormat: inputFormat ?? "application/octet-stream",
+            inputFile: inputFormat != nil ? inputFile : nil, inputHasManifest: hasManifest)
+        let ingredient = manifest.hasParent ? manifest.inputFile.map { (manifest.ingredientJSON, manifest.inputFormat, $0) } : nil
+        let signed = (sidecarPath ?? path) + ".c2pa-signing"
+        let store: [UInt8]
+        do {
+            if let sidecarPath {
+                store = try signer.signSidecar(asset: path, definition: manifest.definitionJSON, ingredient: ingredient)
+                guard FileManager.default.createFile(atPath: signed, contents: Data(store)) else {
+                    throw C2PAError(.io, "'\(sidecarPath)' cannot be written: check the folder's permissions")
+                }
+                guard rename(signed, sidecarPath) == 0 else {
+                    throw C2PAError(.io, "'\(sidecarPath)' cannot be put in place: \(String(cString: strerror(errno)))")
+                }
+            } else {
+                store = try signer.sign(source: path, destination: signed, format: format, definition: manifest.definitionJSON, ingredient: ingredient)
+                guard rename(signed, path) == 0 else {
+                    throw C2PAError(.io, "the signed output cannot be put in place: \(String(cString: strerror(errno)))")
+                }
+            }
+        } catch let e as C2PAError {
+            unlink(signed)
+            throw LabelcastError("C2PA signing of '\(Redaction.url(job.output))' failed: \(e.message)")
+        }
+        let millis = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        report = C2PAReport(mode: sidecarPath == nil ? "embedded" : "sidecar", format: format, algorithm: signer.credentials.algorithm.rawValue,
+                            manifestBytes: store.count, signMillis: millis, checkMillis: checkMillis, sidecar: sidecarPath.map(Redaction.url),
+                            parentManifestKept: hasManifest, library: signer.libraryVersion)
+        logger.notice("C2PA: signed \(Redaction.url(job.output))\(sidecarPath.map { ", manifest in '\($0)'" } ?? "") (\(signer.credentials.algorithm.rawValue.uppercased()), manifest \(store.count) bytes, \(String(format: "%.0f", millis)) ms)\(hasManifest ? "; the input's manifest is kept as parent ingredient" : "")")
+    }
+
+    static func isLocalFile(_ url: String) -> Bool {
+        url != "-" && !url.contains("://") && !url.hasPrefix("pipe:") && FileManager.default.fileExists(atPath: url)
+    }
+
+    /// The MIME type the reference implementation knows a file by, from its extension.
+    static func mime(forPath path: String) -> String? {
+        switch (path as NSString).pathExtension.lowercased() {
+        case "mp4", "m4v": return "video/mp4"
+        case "mov": return "video/quicktime"
+        case "m4a": return "audio/mp4"
+        case "mp3": return "audio/mpeg"
+        case "wav": return "audio/wav"
+        case "flac": return "audio/flac"
+        case "avi": return "video/x-msvideo"
+        default: return nil
+        }
+    }
+}
