@@ -25,10 +25,14 @@ one() { # name, flood command or "none"
     if [ "$1" != none ]; then
         nice -n "${WRK_NICE:-0}" wrk -t1 -c100 -d"$((SECONDS_RUN - 6))s" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \
             "$@" "http://127.0.0.1:$port/synthetic" > "$DIR/$name.wrk.txt" 2>&1 || true
+    else
+        sleep "$((SECONDS_RUN - 6))"
     fi
+    # labelcast's CPU seconds (user+system, all threads) from its start to the end of the flood.
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f\n", ($14 + $15) / hz }' "/proc/$pid/stat" > "$DIR/$name.cpu.txt"
     wait $pid || true
     end=$(date +%s.%N)
-    python3 - "$DIR/$name.metrics.json" "$start" "$end" "$DIR/$name.audit.jsonl" "$DIR/$name.wrk.txt" "$name" <<'PY'
+    python3 - "$DIR/$name.metrics.json" "$start" "$end" "$DIR/$name.audit.jsonl" "$DIR/$name.wrk.txt" "$name" "$(cat "$DIR/$name.cpu.txt")" <<'PY'
 import json, sys, os
 m = json.load(open(sys.argv[1]))
 lat = m["latency"]
@@ -38,7 +42,7 @@ req = [l.strip() for l in wrk.splitlines() if "Requests/sec" in l]
 codes = [l.strip() for l in wrk.splitlines() if "Non-2xx" in l]
 print(f"{sys.argv[6]:>7}: speed {m['speed']:.3f}x ({m['media_seconds']:.1f} s media in {m['wall_seconds']:.1f} s); "
       f"video e2e p50 {p('video','p50'):.1f} p99 {p('video','p99'):.1f} max {p('video','max'):.1f} ms; "
-      f"audio p99 {p('audio','p99'):.1f} ms; audit {os.path.getsize(sys.argv[4])} B; {req[0] if req else 'no flood'} {codes}")
+      f"audio p99 {p('audio','p99'):.1f} ms; cpu {sys.argv[7]} s; audit {os.path.getsize(sys.argv[4])} B; {req[0] if req else 'no flood'} {codes}")
 PY
 }
 one quiet none

@@ -170,6 +170,7 @@ final class ControlServer: Sendable {
                 logger.info("serving /metrics and /healthz on http://\(address.host.contains(":") ? "[\(address.host)]" : address.host):\(port)")
                 return
             case .failure(let error):
+                try? await eventLoops.shutdownGracefully()
                 let hint = error is SocketAddressError.UnknownHost ? "check the host: use an IP address or a name that resolves" : "is the port in use?"
                 throw LabelcastError("--listen \(address): cannot listen (\(error)); \(hint)")
             }
