@@ -452,7 +452,7 @@ public final class WatermarkDetector {
         // the unscaled ones, and the hypothesis a payload was last read under, every time.
         let searchScaled = scaleSearch && (full || evaluationCount % WatermarkDetector.scaledSearchInterval == 0)
         evaluationCount += 1
-        var best: [Candidate] = []
+        var unscaled: [Candidate] = [], scaled: [Candidate] = []
         for (view, plane) in WatermarkDetector.planes.prefix(planeCount).enumerated() {
             var scales = plane.timeScales
             if !searchScaled {
@@ -461,7 +461,17 @@ public final class WatermarkDetector {
             }
             guard !scales.isEmpty else { continue }
             normalizeWindow(view: view, begin: begin, end: end)
-            syncSearch(view: view, scales: scales, begin: begin, end: end, into: &best)
+            syncSearch(view: view, scales: scales, begin: begin, end: end, unscaled: &unscaled, scaled: &scaled)
+        }
+        // Unless a scaled hypothesis matches better than every unscaled one, the 4 attempts are
+        // the unscaled ones, exactly as without the search; otherwise the 2 best scaled
+        // hypotheses take the places of the 2 weakest unscaled ones. (A plain top 4 of
+        // everything filled the attempts with scaled near-copies of the best unscaled alignment
+        // and lost the other floor's: 1.5 s clips decoded 3 of 5 times instead of 4.)
+        var best = unscaled
+        if let s = scaled.first, s.z > unscaled.first?.z ?? -.infinity {
+            best = (Array(scaled.prefix(2)) + unscaled.prefix(WatermarkDetector.candidatesTried - min(2, scaled.count)))
+                .sorted { $0.z > $1.z }
         }
         if let top = best.first { strongestSync = max(strongestSync, top.z) }
         for cand in best {
@@ -477,8 +487,10 @@ public final class WatermarkDetector {
     }
 
     /// Sync correlation of one plane at all 1024 alignments and each of its time scales; keeps
-    /// the `candidatesTried` best of everything searched so far in `best` (best first).
-    private func syncSearch(view: Int, scales: [Double], begin: Int, end: Int, into best: inout [Candidate]) {
+    /// the `candidatesTried` best unscaled and best scaled alignments searched so far (best
+    /// first, scaled ones with the look-elsewhere penalty taken off their z).
+    private func syncSearch(view: Int, scales: [Double], begin: Int, end: Int,
+                            unscaled: inout [Candidate], scaled: inout [Candidate]) {
         let S = MarkGrid.syncSlots, mask = WatermarkDetector.periodSubFrames - 1
         let viewBase = qn + view * WatermarkDetector.viewStride
         // 1. Each row against each sync slot's pattern: shared by all time scales.
@@ -507,8 +519,11 @@ public final class WatermarkDetector {
                     energy[at] += v * v
                 }
             }
-            let penalty = view <= 1 && scale == 1 ? 0 : AnalysisPlane.scaledPenalty
+            let isScaled = !(view <= 1 && scale == 1)
+            let penalty = isScaled ? AnalysisPlane.scaledPenalty : 0
             let K = WatermarkDetector.candidatesTried
+            var best = isScaled ? scaled : unscaled
+            defer { if isScaled { scaled = best } else { unscaled = best } }
             for a in 0...mask where energy[a] > 0 {
                 let z = Double(score[a]) / Double(energy[a]).squareRoot() - penalty
                 if best.count == K, z <= best[K - 1].z { continue }
