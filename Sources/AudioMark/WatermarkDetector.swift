@@ -13,11 +13,11 @@ public struct WatermarkDetection: Sendable, Equatable, CustomStringConvertible {
     /// Correlation of the audio with the decoded mark, in standard deviations (z-score) of the
     /// strongest window; unmarked audio scores ~0, a clean 3 s window ~15-30.
     public var confidence: Double
-    /// True when the payload's keyed CRC verified in at least one window of the range. False for
+    /// True when the payload's keyed check verified in at least one window of the range. False for
     /// a range found only by *confirmation*: correlation with the coded bits of the payload this
     /// detector read earlier in the stream (see `WatermarkDetector.confirmationThreshold`). Such
     /// a range surely carries a mark made with the key; that it is this payload and not another
-    /// id embedded on the same stream is very likely but not CRC-proven.
+    /// id embedded on the same stream is very likely but not check-proven.
     public var verified: Bool
 
     public init(start: Double, end: Double, payload: WatermarkPayload, confidence: Double, verified: Bool = true) {
@@ -32,11 +32,13 @@ public struct WatermarkDetection: Sendable, Equatable, CustomStringConvertible {
 /// Finds the keyed watermark in mono audio at `analysisSampleRate`, blind (no original needed).
 ///
 /// It keeps the log-energies of the mark's 52 bands every 2.5 ms, in two *views* that differ
-/// only in the floor under each band (see `analyseFrame`). Every 0.5 s it looks at the last 3 s
-/// (or all there is, from 1 s on): it correlates the keyed sync sequence at all 1024 alignments
-/// (8 sub-frame phases x 128 positions in the 2.56 s period) in both views, runs the
-/// soft-decision Viterbi decoder at the best 4 of those 2048, and reports a payload only when
-/// its keyed CRC-32 verifies. Where a 2.56 s period is not complete (windows under 2.56 s), the
+/// only in the floor under each band (see `analyseFrame`), plus ten views on band grids scaled
+/// 1% apart in frequency (see `AnalysisPlane`). Every 0.5 s it looks at the last 3 s (or all
+/// there is, from 1 s on): it correlates the keyed sync sequence at all 1024 alignments (2.5 ms
+/// positions in the 2.56 s period) in both unscaled views; every 2 s (and at the end of input)
+/// also under 62 speed, tempo and pitch hypotheses up to ±5%. It runs the soft-decision
+/// Viterbi decoder at the best 4 alignments, and reports a payload only when its 32-bit check
+/// (truncated HMAC-SHA256) verifies. Where a 2.56 s period is not complete (windows under 2.56 s), the
 /// coded bits not seen are erasures (soft value 0): the rate-1/3 code still decodes a clean
 /// 2 s window, and ~70% of clean 1.2 s clips.
 ///
@@ -45,15 +47,16 @@ public struct WatermarkDetection: Sendable, Equatable, CustomStringConvertible {
 /// strongly enough (`confirmationThreshold`): a stream whose mark comes back after a pause is
 /// recognised within 2 s, and noisy stretches of a marked stream keep their range.
 ///
-/// False positives: at most 8 decode attempts per second of audio (measured 7.8/s on unmarked
-/// material), each passing the CRC by chance with p = 2^-32, so a false payload from unmarked
+/// False positives: at most 8 decode attempts per second of audio (measured 8.0/s on unmarked
+/// material, scale search on), each passing the check by chance with p = 2^-32, so a false payload from unmarked
 /// audio or a wrong key is expected about once per 17 years of continuous audio; plus, after a
 /// payload has been read, at most 6 confirmation tests per second, each passing by chance with
 /// p = 4e-11 (z ≥ 6.5): once per 130 years.
 ///
 /// Threading: not thread-safe; call from one serial queue. Cost: 400 FFTs of 512 points, two
-/// sync searches and up to 8 Viterbi decodes per second of audio: ~330x real time on one core
-/// (`audiomark-bench speed`). Memory: ~0.9 MB of history (two views).
+/// unscaled sync searches, a share of the scale search and up to 8 Viterbi decodes per second
+/// of audio: ~58x real time on one core with the scale search, ~178x without (`audiomark-bench
+/// speed`, on the shared 2-core machine). Memory: ~5.8 MB of history (twelve views).
 public final class WatermarkDetector {
     /// The rate the detector expects: mono, 16 kHz (the marked band ends at 7 kHz).
     public static let analysisSampleRate = 16000
@@ -131,10 +134,10 @@ public final class WatermarkDetector {
     /// Highest sync z-score seen in any window so far (presence evidence without a payload).
     public private(set) var strongestSync: Double = 0
     /// Highest correlation (z-score) between the audio and the most likely mark at the best sync
-    /// alignments, whether or not its CRC verified. Diagnostic only: the Viterbi decoder picks
+    /// alignments, whether or not its check verified. Diagnostic only: the Viterbi decoder picks
     /// the best-matching of 2^65 codewords, so unmarked 2 s windows already score ~8.6.
     public private(set) var strongestMatch: Double = 0
-    /// Decode attempts made so far (each is one chance of a false CRC match, 2^-32).
+    /// Decode attempts made so far (each is one chance of a false check match, 2^-32).
     public private(set) var decodeAttempts = 0
     /// Correlation (z-score) with the coded bits of the payload read last, at the alignment it
     /// was read at, above which a window whose own payload did not decode is said to carry that
@@ -142,7 +145,7 @@ public final class WatermarkDetector {
     /// the sweep measures it on 32 minutes of unmarked audio after a read payload.
     public static let confirmationThreshold = 6.5
     /// A confirmation is refused when the most likely codeword at that alignment (Viterbi, not
-    /// CRC-checked) matches the window better than the read payload by more than this (z): the
+    /// check-verified) matches the window better than the read payload by more than this (z): the
     /// window then carries another payload on the same grid — another id shares the sync and,
     /// for an id one bit away, 38% of the coded bits, so a strong mark of it could pass the
     /// threshold. A backstop: in the sweep's 1800 windows after a pause (noise, AAC 64k, clean)
@@ -151,7 +154,7 @@ public final class WatermarkDetector {
     /// Confirmation tests made so far (3 per window that did not decode once a payload has been
     /// read), each one chance of a false confirmation with p ≈ 4e-11.
     public private(set) var confirmationTests = 0
-    /// Windows reported through a confirmation rather than their own CRC.
+    /// Windows reported through a confirmation rather than their own check.
     public private(set) var confirmations = 0
     /// Confirmations refused although above the threshold, because another codeword fitted
     /// the window better (see `confirmationExcess`).
