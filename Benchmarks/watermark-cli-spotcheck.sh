@@ -5,7 +5,7 @@
 # five windows each. Usage: Benchmarks/watermark-cli-spotcheck.sh LABELCAST SPEECH.wav MUSIC.wav
 #   [ATTACK ...] (none speedF tempoF pitchrbF opus16 aac32; F a factor such as 1.02).
 set -euo pipefail
-L="$1"; speech="$2"; music="$3"; shift 3
+L="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; speech="$2"; music="$3"; shift 3
 attacks="${*:-none speed1.02 speed0.95 tempo1.02 pitchrb1.02 pitchrb0.95 opus16 aac32}"
 work="$(mktemp -d /tmp/watermark-cli.XXXXXX)"; trap 'rm -rf "$work"' EXIT
 ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
