@@ -184,7 +184,7 @@ public final class WatermarkDetector {
 
     /// Creates a detector for marks made with `key`. Cost: derives the keyed layout (~0.1 ms).
     /// `scaleSearch: false` looks for unscaled marks only (the detector before the search: for
-    /// measurements; it finds ~1% of 3 s windows after a 1% speed change).
+    /// measurements; after a 1% speed change it finds 0 of 20 3 s windows of speech).
     public init(key: WatermarkKey, scaleSearch: Bool = true) {
         self.scaleSearch = scaleSearch
         planeCount = scaleSearch ? WatermarkDetector.viewCount : 2
