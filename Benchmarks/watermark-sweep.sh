@@ -130,9 +130,10 @@ fi
 # ---------------------------------------------------------------------------------------------
 # Attacks. Each writes NAME.ATTACK.f32 and records the rate/channels/time shift to read it with.
 cut_frames=31337   # "cut at an arbitrary sample": drop this many frames from the start
-attacks="none aac128 aac64 mp3_128 resample_44k1 volume_-10dB mono_downmix noise_20dB cut"
+attacks="none aac128 aac64 mp3_128 resample_44k1 volume_-10dB mono_downmix noise_20dB cut \
+speed_1.02 speed_0.98 speed_1.05 tempo_1.02 tempo_0.98 tempo_1.05 pitch_1.02 pitch_0.98 pitch_1.05 opus16 aac32 echo"
 [ -z "$only_attacks" ] || attacks="$only_attacks"
-attack() { # clip attack -> echoes "rate channels shift_seconds"
+attack() { # clip attack -> echoes "rate channels shift_seconds [time_scale]"
     local in="$1.marked.f32" out="$1.$2.f32"
     case "$2" in
         none) cp "$in" "$out"; echo "$rate 2 0";;
@@ -146,6 +147,18 @@ attack() { # clip attack -> echoes "rate channels shift_seconds"
         volume_-10dB) ff -f f32le -ar $rate -ac 2 -i "$in" -af volume=-10dB -f f32le "$out"; echo "$rate 2 0";;
         mono_downmix) ff -f f32le -ar $rate -ac 2 -i "$in" -ac 1 -f f32le "$out"; echo "$rate 1 0";;
         noise_20dB) "$bench" addnoise "$in" "$out" --snr 20 --channels 2 --seed 7; echo "$rate 2 0";;
+        # Issue 23: speed (asetrate: pitch and tempo), tempo (atempo, WSOLA), pitch (rubberband),
+        # a VoIP codec, low-rate AAC, echo. The time scale (4th field) moves the marked range.
+        speed_*) f=${2#speed_}; ff -f f32le -ar $rate -ac 2 -i "$in" -af "asetrate=$rate*$f,aresample=$rate" -f f32le "$out"
+                 echo "$rate 2 0 $(awk -v f=$f 'BEGIN{printf "%.6f", 1/f}')";;
+        tempo_*) f=${2#tempo_}; ff -f f32le -ar $rate -ac 2 -i "$in" -af "atempo=$f" -f f32le "$out"
+                 echo "$rate 2 0 $(awk -v f=$f 'BEGIN{printf "%.6f", 1/f}')";;
+        pitch_*) ff -f f32le -ar $rate -ac 2 -i "$in" -af "rubberband=pitch=${2#pitch_}" -f f32le "$out"; echo "$rate 2 0 1";;
+        opus16) ff -f f32le -ar $rate -ac 2 -i "$in" -c:a libopus -b:a 16k -application voip "$1.$2.ogg"
+                ff -i "$1.$2.ogg" -f f32le -ar $rate -ac 2 "$out"; rm -f "$1.$2.ogg"; echo "$rate 2 0";;
+        aac32) ff -f f32le -ar $rate -ac 2 -i "$in" -c:a aac -b:a 32k "$1.$2.m4a"
+               ff -i "$1.$2.m4a" -f f32le -ar $rate -ac 2 "$out"; echo "$rate 2 0";;
+        echo) ff -f f32le -ar $rate -ac 2 -i "$in" -af "aecho=0.8:0.7:60|180:0.4|0.25" -f f32le "$out"; echo "$rate 2 0";;
         cut) tail -c +$((cut_frames * 8 + 1)) "$in" > "$out"
              echo "$rate 2 $(awk -v n=$cut_frames -v r=$rate 'BEGIN{printf "%.6f", n/r}')";;
     esac
@@ -160,9 +173,10 @@ echo "attacking and detecting ..." >&2
 for a in $attacks; do
     for c in $window_clips; do
         id=$(awk -v c=$c '$1==c{print $2}' ids.txt)
-        read -r r ch shift < <(attack "$c" "$a")
-        lo=$(awk -v s=$mark_start -v d=$shift 'BEGIN{printf "%.3f", s - d + 0.25}')
-        hi=$(awk -v s=$mark_end -v d=$shift 'BEGIN{printf "%.3f", s - d - 0.25}')
+        read -r r ch shift scale < <(attack "$c" "$a")
+        scale=${scale:-1}
+        lo=$(awk -v s=$mark_start -v d=$shift -v k=$scale 'BEGIN{printf "%.3f", s * k - d + 0.25}')
+        hi=$(awk -v s=$mark_end -v d=$shift -v k=$scale 'BEGIN{printf "%.3f", s * k - d - 0.25}')
         p3=$("$bench" windows "$c.$a.f32" --rate $r --channels $ch --id $id --key-file key.bin \
             --start $lo --end $hi --length 3 --count $windows --seed 11)
         p2=$("$bench" windows "$c.$a.f32" --rate $r --channels $ch --id $id --key-file key.bin \

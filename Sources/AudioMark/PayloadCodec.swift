@@ -1,7 +1,9 @@
+import Crypto
+
 // Channel coding of the payload.
 //
-// 33 payload bits + a 32-bit CRC (its final XOR is key-derived, so a CRC computed under another
-// key does not verify) are encoded with the constraint-length-9, rate-1/3 convolutional code of
+// 33 payload bits + a 32-bit check, the first 32 bits of HMAC-SHA256 over the payload under a
+// key derived from the watermark key, interleaved bit by bit (see `infoBits`), are encoded with the constraint-length-9, rate-1/3 convolutional code of
 // 3GPP (generators 557, 663, 711 octal), terminated with 8 zero bits: 73 steps, 219 coded bits.
 // The detector decodes with a soft-decision Viterbi (256 states): every observation of a coded
 // bit adds its soft value, so repeated looks at the same bit combine for free.
@@ -9,8 +11,8 @@
 /// Encodes and decodes the watermark payload. Pure value type; decoding costs ~40 µs.
 struct PayloadCodec: Sendable {
     static let payloadBits = 33
-    static let crcBits = 32
-    static let infoBits = payloadBits + crcBits          // 65
+    static let checkBits = 32
+    static let infoBits = payloadBits + checkBits        // 65
     static let constraint = 9
     static let tailBits = constraint - 1                  // 8
     static let steps = infoBits + tailBits                // 73
@@ -28,29 +30,48 @@ struct PayloadCodec: Sendable {
         return o
     }
 
-    let crcMask: UInt32
+    /// Key of the payload check: HMAC-SHA256(secret, "payload-check"), so the check reveals
+    /// nothing about the patterns and the patterns nothing about the check.
+    /// (Raw bytes: `SymmetricKey` is not `Sendable`; wrapping 32 bytes per check is free
+    /// next to the Viterbi decode it follows.)
+    private let checkKey: [UInt8]
 
     init(key: WatermarkKey) {
-        let d = key.derive("crc-mask")
-        crcMask = UInt32(d[0]) << 24 | UInt32(d[1]) << 16 | UInt32(d[2]) << 8 | UInt32(d[3])
+        checkKey = key.derive("payload-check")
     }
 
-    /// CRC-32 (IEEE polynomial, MSB first) over a bit string, XORed with the keyed mask.
-    func crc(_ bits: [UInt8]) -> UInt32 {
-        var r: UInt32 = 0xFFFF_FFFF
-        for b in bits {
-            let top = (r >> 31) ^ UInt32(b & 1)
-            r <<= 1
-            if top == 1 { r ^= 0x04C1_1DB7 }
-        }
-        return r ^ crcMask
+    /// The payload check: the first 32 bits of HMAC-SHA256 over the payload's 5-byte encoding
+    /// (flag byte 0/1, then the id big-endian).
+    ///
+    /// Why a MAC and not a keyed CRC: a CRC with a keyed final XOR is affine, so anyone who sees
+    /// one marked codeword can compute the check of every other id (crc(a) ^ crc(b) does not
+    /// depend on the key) and forge marks the detector accepts. Without the key, a truncated
+    /// HMAC gives no such shortcut; by chance a random 65-bit word still passes with p = 2^-32,
+    /// the false-match rate of the CRC it replaces.
+    func check(_ payload: WatermarkPayload) -> UInt32 {
+        let message: [UInt8] = [payload.synthetic ? 1 : 0,
+                                UInt8(payload.id >> 24), UInt8((payload.id >> 16) & 0xFF),
+                                UInt8((payload.id >> 8) & 0xFF), UInt8(payload.id & 0xFF)]
+        let mac = Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: checkKey)))
+        return UInt32(mac[0]) << 24 | UInt32(mac[1]) << 16 | UInt32(mac[2]) << 8 | UInt32(mac[3])
     }
 
-    /// The 65 information bits: payload then CRC.
+    /// The 65 information bits: check bit 31, payload bit 0 (the flag), check bit 30, payload
+    /// bit 1, ..., check bit 0, payload bit 31, then payload bit 32 (the id's lowest bit).
+    ///
+    /// Why interleaved: the code's output depends only on the last 9 input bits, so with the
+    /// payload first, two ids that share their high bits (2024 and 2025) would share every coded
+    /// bit up to the check: 80% of them, enough for one id's mark to be confirmed as the other.
+    /// With the check's (pseudo-random) bits between the payload bits, any two ids' codewords
+    /// agree on ~52% of coded bits (62% at most, over ids 1, 2, 2^16 and 2^31 apart).
     func infoBits(_ payload: WatermarkPayload) -> [UInt8] {
+        let c = check(payload)
         let p = payload.bits
-        let c = crc(p)
-        return p + (0..<32).map { UInt8((c >> UInt32(31 - $0)) & 1) }
+        var out: [UInt8] = []
+        out.reserveCapacity(PayloadCodec.infoBits)
+        for k in 0..<32 { out += [UInt8((c >> UInt32(31 - k)) & 1), p[k]] }
+        out.append(p[32])
+        return out
     }
 
     /// The 219 coded bits (0/1) for a payload.
@@ -72,21 +93,22 @@ struct PayloadCodec: Sendable {
     }
 
     /// Soft-decision Viterbi decode. `soft[i] > 0` means coded bit i is more likely 0; the
-    /// magnitude is the confidence. Returns the payload only when the CRC verifies.
+    /// magnitude is the confidence. Returns the payload only when its check verifies.
     func decode(_ soft: [Float]) -> WatermarkPayload? {
         PayloadCodec.viterbi(soft).flatMap { payload(fromInfo: $0) }
     }
 
-    /// The payload in 65 decoded information bits, if their CRC verifies.
+    /// The payload in 65 decoded information bits, if their check verifies.
     func payload(fromInfo info: [UInt8]) -> WatermarkPayload? {
         guard info.count == PayloadCodec.infoBits else { return nil }
-        let p = Array(info[0..<PayloadCodec.payloadBits])
-        var c: UInt32 = 0
-        for b in info[PayloadCodec.payloadBits..<PayloadCodec.infoBits] { c = (c << 1) | UInt32(b) }
-        return crc(p) == c ? WatermarkPayload(bits: p) : nil
+        var bits: [UInt8] = [], c: UInt32 = 0
+        for k in 0..<32 { c = (c << 1) | UInt32(info[2 * k]); bits.append(info[2 * k + 1]) }
+        bits.append(info[64])
+        let p = WatermarkPayload(bits: bits)
+        return check(p) == c ? p : nil
     }
 
-    /// Maximum-likelihood information bits (without CRC check), or nil for an empty input.
+    /// Maximum-likelihood information bits (without the check), or nil for an empty input.
     static func viterbi(_ soft: [Float]) -> [UInt8]? {
         guard soft.count == codedBits else { return nil }
         let n = stateCount

@@ -13,11 +13,11 @@ public struct WatermarkDetection: Sendable, Equatable, CustomStringConvertible {
     /// Correlation of the audio with the decoded mark, in standard deviations (z-score) of the
     /// strongest window; unmarked audio scores ~0, a clean 3 s window ~15-30.
     public var confidence: Double
-    /// True when the payload's keyed CRC verified in at least one window of the range. False for
+    /// True when the payload's keyed check verified in at least one window of the range. False for
     /// a range found only by *confirmation*: correlation with the coded bits of the payload this
     /// detector read earlier in the stream (see `WatermarkDetector.confirmationThreshold`). Such
     /// a range surely carries a mark made with the key; that it is this payload and not another
-    /// id embedded on the same stream is very likely but not CRC-proven.
+    /// id embedded on the same stream is very likely but not check-proven.
     public var verified: Bool
 
     public init(start: Double, end: Double, payload: WatermarkPayload, confidence: Double, verified: Bool = true) {
@@ -32,11 +32,13 @@ public struct WatermarkDetection: Sendable, Equatable, CustomStringConvertible {
 /// Finds the keyed watermark in mono audio at `analysisSampleRate`, blind (no original needed).
 ///
 /// It keeps the log-energies of the mark's 52 bands every 2.5 ms, in two *views* that differ
-/// only in the floor under each band (see `analyseFrame`). Every 0.5 s it looks at the last 3 s
-/// (or all there is, from 1 s on): it correlates the keyed sync sequence at all 1024 alignments
-/// (8 sub-frame phases x 128 positions in the 2.56 s period) in both views, runs the
-/// soft-decision Viterbi decoder at the best 4 of those 2048, and reports a payload only when
-/// its keyed CRC-32 verifies. Where a 2.56 s period is not complete (windows under 2.56 s), the
+/// only in the floor under each band (see `analyseFrame`), plus ten views on band grids scaled
+/// 1% apart in frequency (see `AnalysisPlane`). Every 0.5 s it looks at the last 3 s (or all
+/// there is, from 1 s on): it correlates the keyed sync sequence at all 1024 alignments (2.5 ms
+/// positions in the 2.56 s period) in both unscaled views; every 2 s (and at the end of input)
+/// also under 62 speed, tempo and pitch hypotheses up to ±5%. It runs the soft-decision
+/// Viterbi decoder at the best 4 alignments, and reports a payload only when its 32-bit check
+/// (truncated HMAC-SHA256) verifies. Where a 2.56 s period is not complete (windows under 2.56 s), the
 /// coded bits not seen are erasures (soft value 0): the rate-1/3 code still decodes a clean
 /// 2 s window, and ~70% of clean 1.2 s clips.
 ///
@@ -45,15 +47,16 @@ public struct WatermarkDetection: Sendable, Equatable, CustomStringConvertible {
 /// strongly enough (`confirmationThreshold`): a stream whose mark comes back after a pause is
 /// recognised within 2 s, and noisy stretches of a marked stream keep their range.
 ///
-/// False positives: at most 8 decode attempts per second of audio (measured 7.8/s on unmarked
-/// material), each passing the CRC by chance with p = 2^-32, so a false payload from unmarked
+/// False positives: at most 8 decode attempts per second of audio (measured 8.0/s on unmarked
+/// material, scale search on), each passing the check by chance with p = 2^-32, so a false payload from unmarked
 /// audio or a wrong key is expected about once per 17 years of continuous audio; plus, after a
 /// payload has been read, at most 6 confirmation tests per second, each passing by chance with
 /// p = 4e-11 (z ≥ 6.5): once per 130 years.
 ///
 /// Threading: not thread-safe; call from one serial queue. Cost: 400 FFTs of 512 points, two
-/// sync searches and up to 8 Viterbi decodes per second of audio: ~330x real time on one core
-/// (`audiomark-bench speed`). Memory: ~0.9 MB of history (two views).
+/// unscaled sync searches, a share of the scale search and up to 8 Viterbi decodes per second
+/// of audio: ~58x real time on one core with the scale search, ~178x without (`audiomark-bench
+/// speed`, on the shared 2-core machine). Memory: ~5.8 MB of history (twelve views).
 public final class WatermarkDetector {
     /// The rate the detector expects: mono, 16 kHz (the marked band ends at 7 kHz).
     public static let analysisSampleRate = 16000
@@ -69,14 +72,16 @@ public final class WatermarkDetector {
     static let windowFrames = 1200      // 3 s of sub-frames
     static let minimumFrames = 388      // pairs in 1 s of input: the shortest worth a decode (see `finish`)
     static let evaluationHop = 200      // 0.5 s
+    static let scaledSearchInterval = 4 // evaluations: the scale search runs every 2 s
     static let candidatesTried = 4
     static let historyCapacity = 2048
     static let clip: Float = 3
-    /// Floors under each band's energy, relative to the frame's mean band energy: one view per
-    /// floor (see `analyseFrame`).
-    static let floors: [Float] = [1e-3, 3e-2]
-    static let viewCount = floors.count
+    /// The views of the audio (floors and frequency-scaled band grids) and the time scales
+    /// tried on each: see `AnalysisPlane`.
+    static let planes = AnalysisPlane.all
+    static let viewCount = planes.count
     static let viewStride = historyCapacity * MarkGrid.bandPairCount
+    static let binCount = fftSize / 2 + 1
     static let periodSubFrames = MarkGrid.pairsPerPeriod * subFramesPerPair   // 1024
     static let confirmationFrames = 800   // 2 s: a confirmation is about the newest audio only
 
@@ -93,14 +98,22 @@ public final class WatermarkDetector {
     private let syncStart: UnsafeMutablePointer<Int32>
     private let syncMemberIndex: UnsafeMutablePointer<Int32>
     private let syncMemberSign: UnsafeMutablePointer<Float>
-    /// Sync search accumulators, per alignment (8 phases x 128 pair offsets).
+    /// Sync search accumulators, per alignment (1024 sub-frame positions in the period).
     private let syncScore: UnsafeMutablePointer<Float>
     private let syncEnergy: UnsafeMutablePointer<Float>
+    /// Per row of the window and sync slot: the row's correlation with that slot's pattern,
+    /// shared by all time scales of a plane.
+    private let syncRows: UnsafeMutablePointer<Float>
+    /// Per plane and FFT bin: the band of that plane's (frequency-scaled) grid, or -1.
+    private let binBand: UnsafeMutablePointer<Int32>
+    private let power: UnsafeMutablePointer<Float>
+    private let bandEnergy: UnsafeMutablePointer<Float>
+    private var evaluationCount = 0
 
     // Fixed-size storage as `let` raw pointers: touched per sample and per frame, and pointers
     // avoid the dynamic exclusivity checks Swift inserts for a class's `var` arrays.
     private let samples: UnsafeMutablePointer<Float>     // ring of 1024 input samples
-    private let logEnergy: UnsafeMutablePointer<Float>   // per view: ring of 8 frames x 52 bands
+    private let logEnergy: UnsafeMutablePointer<Float>   // per plane: ring of 8 frames x 52 bands
     private let q: UnsafeMutablePointer<Float>           // per view: ring of pair-start frames x 26 band-pair diffs
     private let qn: UnsafeMutablePointer<Float>          // q weighted over the current window
     private let frameBuf: UnsafeMutablePointer<Float>
@@ -121,10 +134,10 @@ public final class WatermarkDetector {
     /// Highest sync z-score seen in any window so far (presence evidence without a payload).
     public private(set) var strongestSync: Double = 0
     /// Highest correlation (z-score) between the audio and the most likely mark at the best sync
-    /// alignments, whether or not its CRC verified. Diagnostic only: the Viterbi decoder picks
+    /// alignments, whether or not its check verified. Diagnostic only: the Viterbi decoder picks
     /// the best-matching of 2^65 codewords, so unmarked 2 s windows already score ~8.6.
     public private(set) var strongestMatch: Double = 0
-    /// Decode attempts made so far (each is one chance of a false CRC match, 2^-32).
+    /// Decode attempts made so far (each is one chance of a false check match, 2^-32).
     public private(set) var decodeAttempts = 0
     /// Correlation (z-score) with the coded bits of the payload read last, at the alignment it
     /// was read at, above which a window whose own payload did not decode is said to carry that
@@ -132,7 +145,7 @@ public final class WatermarkDetector {
     /// the sweep measures it on 32 minutes of unmarked audio after a read payload.
     public static let confirmationThreshold = 6.5
     /// A confirmation is refused when the most likely codeword at that alignment (Viterbi, not
-    /// CRC-checked) matches the window better than the read payload by more than this (z): the
+    /// check-verified) matches the window better than the read payload by more than this (z): the
     /// window then carries another payload on the same grid — another id shares the sync and,
     /// for an id one bit away, 38% of the coded bits, so a strong mark of it could pass the
     /// threshold. A backstop: in the sweep's 1800 windows after a pause (noise, AAC 64k, clean)
@@ -141,7 +154,7 @@ public final class WatermarkDetector {
     /// Confirmation tests made so far (3 per window that did not decode once a payload has been
     /// read), each one chance of a false confirmation with p ≈ 4e-11.
     public private(set) var confirmationTests = 0
-    /// Windows reported through a confirmation rather than their own CRC.
+    /// Windows reported through a confirmation rather than their own check.
     public private(set) var confirmations = 0
     /// Confirmations refused although above the threshold, because another codeword fitted
     /// the window better (see `confirmationExcess`).
@@ -152,17 +165,29 @@ public final class WatermarkDetector {
     /// earlier (0 before any test).
     public private(set) var lastConfirmation: Double = 0
 
-    /// The payload read last, with its coded bits and the sub-frame (mod 1024, counted from the
-    /// first sample fed) where its 2.56 s period starts.
+    /// The payload read last, with its coded bits, the plane and time scale it was read under
+    /// and the sub-frame (counted from the first sample fed; fractional under a time scale)
+    /// where a 2.56 s period of it starts.
     private struct Lock {
         var payload: WatermarkPayload
         var coded: [UInt8]
-        var origin: Int
+        var view: Int
+        var scale: Double
+        var origin: Double
     }
     private var lock: Lock?
 
+    /// Planes analysed: all of them, or the two unscaled ones without the scale search.
+    private let planeCount: Int
+    /// Whether speed, tempo and pitch changes up to ±5% are searched for (see `AnalysisPlane`).
+    public let scaleSearch: Bool
+
     /// Creates a detector for marks made with `key`. Cost: derives the keyed layout (~0.1 ms).
-    public init(key: WatermarkKey) {
+    /// `scaleSearch: false` looks for unscaled marks only (the detector before the search: for
+    /// measurements; after a 1% speed change it finds 0 of 20 3 s windows of speech).
+    public init(key: WatermarkKey, scaleSearch: Bool = true) {
+        self.scaleSearch = scaleSearch
+        planeCount = scaleSearch ? WatermarkDetector.viewCount : 2
         layout = MarkLayout(key: key)
         codec = PayloadCodec(key: key)
         samples = allocateZeroed(1024, Float.self)
@@ -205,11 +230,24 @@ public final class WatermarkDetector {
         syncStart[MarkGrid.syncSlots] = Int32(m)
         syncScore = allocateZeroed(WatermarkDetector.periodSubFrames, Float.self)
         syncEnergy = allocateZeroed(WatermarkDetector.periodSubFrames, Float.self)
+        syncRows = allocateZeroed(WatermarkDetector.windowFrames * MarkGrid.syncSlots, Float.self)
+        let bins = WatermarkDetector.binCount
+        binBand = allocateZeroed(WatermarkDetector.viewCount * bins, Int32.self)
+        let binHz = Double(WatermarkDetector.analysisSampleRate) / Double(WatermarkDetector.fftSize)
+        for (v, plane) in WatermarkDetector.planes.enumerated() {
+            // A bin belongs to the band its centre falls in, on the grid scaled by the plane's
+            // frequency factor (unscaled: band b is bins 16+4b ..< 20+4b exactly).
+            for k in 0..<bins { binBand[v * bins + k] = Int32(MarkGrid.band(ofHz: Double(k) * binHz / plane.frequencyScale)) }
+        }
+        power = allocateZeroed(bins, Float.self)
+        bandEnergy = allocateZeroed(MarkGrid.bandCount, Float.self)
     }
 
     deinit {
-        for p in [samples, logEnergy, q, qn, frameBuf, re, im, memberSign, syncMemberSign, syncScore, syncEnergy] { p.deallocate() }
-        for p in [memberIndex, slotStart, syncPairSlot, syncStart, syncMemberIndex] { p.deallocate() }
+        for p in [samples, logEnergy, q, qn, frameBuf, re, im, memberSign, syncMemberSign, syncScore, syncEnergy, syncRows, power, bandEnergy] {
+            p.deallocate()
+        }
+        for p in [memberIndex, slotStart, syncPairSlot, syncStart, syncMemberIndex, binBand] { p.deallocate() }
     }
 
     /// Feeds mono samples at `analysisSampleRate`.
@@ -253,7 +291,7 @@ public final class WatermarkDetector {
     /// the mark most: 48% at 1.5 s, 78% at 2 s).
     public func finish() -> [WatermarkDetection] {
         if pairCount >= WatermarkDetector.minimumFrames && pairCount != lastEvaluation {
-            if let d = evaluate() { record(d) }
+            if let d = evaluate(full: true) { record(d) }
             lastEvaluation = pairCount
         }
         return (finished + open).sorted { $0.start < $1.start }
@@ -297,27 +335,31 @@ public final class WatermarkDetector {
         for i in 0..<w { frameBuf[i] = samples[(start + i) & 1023] * window[i] }
         for i in w..<WatermarkDetector.fftSize { frameBuf[i] = 0 }
         fft.forward(frameBuf, re: re, im: im)
-        // 31.25 Hz bins: band b is bins 16+4b ..< 20+4b exactly.
+        let bins = WatermarkDetector.binCount
+        for k in 0..<bins { power[k] = re[k] * re[k] + im[k] * im[k] }
         let base = (frameCount & 7) * MarkGrid.bandCount
-        var total: Float = 0
-        for b in 0..<MarkGrid.bandCount {
-            var e: Float = 0
-            let k0 = 16 + 4 * b
-            for k in k0..<(k0 + 4) { e += re[k] * re[k] + im[k] * im[k] }
-            logEnergy[base + b] = e
-            total += e
-        }
-        // View 0 puts a floor 30 dB under the frame's mean band energy: bands a codec emptied (or
-        // that were empty) give a stable value instead of the log of noise. View 1 puts it 15 dB
+        // Plane 0 puts a floor 30 dB under the frame's mean band energy: bands a codec emptied (or
+        // that were empty) give a stable value instead of the log of noise. Plane 1 puts it 15 dB
         // under: bands that weak are then all but ignored, which is right when added noise has
         // buried them (white noise at 20 dB SNR on bass-heavy music: 3 s windows 70% -> 100%)
         // and wrong when they are weak but clean (AAC 64k on speech: 2 s windows 88% -> 66%).
-        // Neither view is better everywhere, so both are decoded (see `evaluate`).
-        let mean = total / Float(MarkGrid.bandCount)
-        for v in stride(from: WatermarkDetector.viewCount - 1, through: 0, by: -1) {
-            let floor = mean * WatermarkDetector.floors[v] + 1e-20
+        // Neither view is better everywhere, so both are decoded (see `evaluate`). The other
+        // planes are plane 0 on frequency-scaled band grids.
+        for v in 0..<planeCount {
+            if v == 0 || WatermarkDetector.planes[v].frequencyScale != WatermarkDetector.planes[v - 1].frequencyScale {
+                for b in 0..<MarkGrid.bandCount { bandEnergy[b] = 0 }
+                let map = binBand + v * bins
+                for k in 0..<bins {
+                    let b = Int(map[k])
+                    if b >= 0 { bandEnergy[b] += power[k] }
+                }
+            }
+            var total: Float = 0
+            for b in 0..<MarkGrid.bandCount { total += bandEnergy[b] }
+            let mean = total / Float(MarkGrid.bandCount)
+            let floor = mean * WatermarkDetector.planes[v].floor + 1e-20
             let out = logEnergy + v * 8 * MarkGrid.bandCount
-            for b in 0..<MarkGrid.bandCount { out[base + b] = logf(logEnergy[base + b] + floor) }
+            for b in 0..<MarkGrid.bandCount { out[base + b] = logf(bandEnergy[b] + floor) }
         }
     }
 
@@ -329,7 +371,7 @@ public final class WatermarkDetector {
         let row = (f % WatermarkDetector.historyCapacity)
         let qb = row * MarkGrid.bandPairCount
         let c = WatermarkDetector.clip
-        for v in 0..<WatermarkDetector.viewCount {
+        for v in 0..<planeCount {
             let le = logEnergy + v * 8 * MarkGrid.bandCount
             let qv = q + v * WatermarkDetector.viewStride
             for i in 0..<MarkGrid.bandPairCount {
@@ -384,28 +426,62 @@ public final class WatermarkDetector {
         return v
     }
 
-    private struct Candidate { var view = 0; var phase: Int; var offset: Int; var z: Double }
+    /// A hypothesis about where the mark is: plane `view`, time stretch `scale`, and the mark's
+    /// sub-frame position `alignment` (0..<1024 in its 2.56 s period) at row `reference`. Row f
+    /// then sits at mark position alignment + (f - reference) / scale, and the pair of mark
+    /// position 8j is read at row reference + scale * (8j - alignment), rounded.
+    private struct Candidate {
+        var view = 0
+        var scale = 1.0
+        var alignment: Double
+        var reference: Int
+        var z: Double
+    }
 
     /// Looks at the last (up to) 3 s of pairs; returns a detection if a payload decodes or the
     /// payload read before is confirmed.
     ///
-    /// The 4 decode attempts go to the 4 strongest sync alignments of both views together, so
-    /// the second view costs no extra chance of a false CRC match (measured on 2 s windows: the
-    /// best 4 of each view, 8 attempts, would find 1-2% more).
-    private func evaluate() -> WatermarkDetection? {
+    /// The 4 decode attempts go to the 4 strongest sync alignments of all planes and time
+    /// scales together, so the scale search costs no extra chance of a false payload match: a
+    /// fixed number of attempts, each passing the 32-bit check by chance with p = 2^-32. The z of
+    /// a scaled hypothesis is lowered by `AnalysisPlane.scaledPenalty` before the ranking, so
+    /// unmarked audio ranks (and reports) no higher than without the search, and an unscaled
+    /// mark keeps its attempts.
+    private func evaluate(full: Bool = false) -> WatermarkDetection? {
         let end = pairCount
         let begin = max(0, end - WatermarkDetector.windowFrames)
-        var best: [Candidate] = []
-        for view in 0..<WatermarkDetector.viewCount {
+        // The scaled hypotheses every `scaledSearchInterval` evaluations (2 s; 3 s windows, so
+        // every stretch of a stream is searched whole at least once) and at the end of input;
+        // the unscaled ones, and the hypothesis a payload was last read under, every time.
+        let searchScaled = scaleSearch && (full || evaluationCount % WatermarkDetector.scaledSearchInterval == 0)
+        evaluationCount += 1
+        var unscaled: [Candidate] = [], scaled: [Candidate] = []
+        for (view, plane) in WatermarkDetector.planes.prefix(planeCount).enumerated() {
+            var scales = plane.timeScales
+            if !searchScaled {
+                scales = plane.shifted ? [] : [1]
+                if let l = lock, l.view == view, !scales.contains(l.scale) { scales.append(l.scale) }
+            }
+            guard !scales.isEmpty else { continue }
             normalizeWindow(view: view, begin: begin, end: end)
-            best += syncSearch(view: view, begin: begin, end: end).prefix(WatermarkDetector.candidatesTried)
+            syncSearch(view: view, scales: scales, begin: begin, end: end, unscaled: &unscaled, scaled: &scaled)
         }
-        best.sort { $0.z > $1.z }
+        // Unless a scaled hypothesis matches better than every unscaled one, the 4 attempts are
+        // the unscaled ones, exactly as without the search; otherwise the 2 best scaled
+        // hypotheses take the places of the 2 weakest unscaled ones. (A plain top 4 of
+        // everything filled the attempts with scaled near-copies of the best unscaled alignment
+        // and lost the other floor's: 1.5 s clips decoded 3 of 5 times instead of 4.)
+        var best = unscaled
+        if let s = scaled.first, s.z > unscaled.first?.z ?? -.infinity {
+            best = (Array(scaled.prefix(2)) + unscaled.prefix(WatermarkDetector.candidatesTried - min(2, scaled.count)))
+                .sorted { $0.z > $1.z }
+        }
         if let top = best.first { strongestSync = max(strongestSync, top.z) }
-        for cand in best.prefix(WatermarkDetector.candidatesTried) {
+        for cand in best {
             decodeAttempts += 1
             if let (d, coded) = decode(cand, begin: begin, end: end) {
-                lock = Lock(payload: d.payload, coded: coded, origin: origin(of: cand))
+                lock = Lock(payload: d.payload, coded: coded, view: cand.view, scale: cand.scale,
+                            origin: Double(cand.reference) - cand.scale * cand.alignment)
                 return d
             }
         }
@@ -413,70 +489,102 @@ public final class WatermarkDetector {
         return nil
     }
 
-    /// Sync correlation at all 8 x 128 alignments of one view, best first.
-    private func syncSearch(view: Int, begin: Int, end: Int) -> [Candidate] {
-        let P = MarkGrid.pairsPerPeriod   // a power of two: offsets wrap with a mask
-        let score = syncScore, energy = syncEnergy
-        score.update(repeating: 0, count: 8 * P)
-        energy.update(repeating: 0, count: 8 * P)
+    /// Sync correlation of one plane at all 1024 alignments and each of its time scales; keeps
+    /// the `candidatesTried` best unscaled and best scaled alignments searched so far (best
+    /// first, scaled ones with the look-elsewhere penalty taken off their z).
+    private func syncSearch(view: Int, scales: [Double], begin: Int, end: Int,
+                            unscaled: inout [Candidate], scaled: inout [Candidate]) {
+        let S = MarkGrid.syncSlots, mask = WatermarkDetector.periodSubFrames - 1
         let viewBase = qn + view * WatermarkDetector.viewStride
+        // 1. Each row against each sync slot's pattern: shared by all time scales.
         for f in begin..<end {
-            let rowBase = (f & 7) * P
-            let pairIndex = f >> 3
             let values = viewBase + (f % WatermarkDetector.historyCapacity) * MarkGrid.bandPairCount
-            for s in 0..<MarkGrid.syncSlots {
+            let out = syncRows + (f - begin) * S
+            for s in 0..<S {
                 var v: Float = 0
                 for j in Int(syncStart[s])..<Int(syncStart[s + 1]) { v += syncMemberSign[j] * values[Int(syncMemberIndex[j])] }
-                // This pair is slot (pairIndex + phi) mod P; it matches sync slot s when that is s's slot.
-                let at = rowBase + ((Int(syncPairSlot[s]) &- pairIndex) & (P - 1))
-                score[at] += v
-                energy[at] += v * v
+                out[s] = v
             }
         }
-        var cands: [Candidate] = []
-        for g in 0..<8 {
-            for phi in 0..<P where energy[g * P + phi] > 0 {
-                cands.append(Candidate(view: view, phase: g, offset: phi, z: Double(score[g * P + phi]) / Double(energy[g * P + phi]).squareRoot()))
+        // 2. Per time scale, each row is the pair of slot k at alignment 8k + round((end - f) / scale).
+        let score = syncScore, energy = syncEnergy
+        for scale in scales {
+            score.update(repeating: 0, count: mask + 1)
+            energy.update(repeating: 0, count: mask + 1)
+            let inverse = 1 / scale
+            for f in begin..<end {
+                let shift = Int((Double(end - f) * inverse).rounded())
+                let row = syncRows + (f - begin) * S
+                for s in 0..<S {
+                    let at = (8 * Int(syncPairSlot[s]) &+ shift) & mask
+                    let v = row[s]
+                    score[at] += v
+                    energy[at] += v * v
+                }
+            }
+            let isScaled = !(view <= 1 && scale == 1)
+            let penalty = isScaled ? AnalysisPlane.scaledPenalty : 0
+            let K = WatermarkDetector.candidatesTried
+            var best = isScaled ? scaled : unscaled
+            defer { if isScaled { scaled = best } else { unscaled = best } }
+            for a in 0...mask where energy[a] > 0 {
+                let z = Double(score[a]) / Double(energy[a]).squareRoot() - penalty
+                if best.count == K, z <= best[K - 1].z { continue }
+                let c = Candidate(view: view, scale: scale, alignment: Double(a), reference: end, z: z)
+                let at = best.firstIndex { $0.z < z } ?? best.count
+                best.insert(c, at: at)
+                if best.count > K { best.removeLast() }
             }
         }
-        cands.sort { $0.z > $1.z }
-        return cands
     }
 
-    /// Sub-frame (mod 1024, counted from the first sample) where slot 0 of the 2.56 s period
-    /// starts under alignment `cand`; `alignment(origin:)` is the inverse.
-    private func origin(of cand: Candidate) -> Int {
-        let P = MarkGrid.pairsPerPeriod
-        return ((P - cand.offset) % P) * WatermarkDetector.subFramesPerPair + cand.phase
+    /// The hypothesis of lock `l` expressed at row `reference`, its origin moved by `shift`
+    /// sub-frames.
+    private func candidate(_ l: Lock, reference: Int, shift: Double = 0) -> Candidate {
+        let period = Double(WatermarkDetector.periodSubFrames)
+        var a = (Double(reference) - (l.origin + shift)) / l.scale
+        a -= (a / period).rounded(.down) * period
+        return Candidate(view: l.view, scale: l.scale, alignment: a, reference: reference, z: 0)
     }
 
-    private func alignment(origin u: Int) -> Candidate {
+    /// The rows of the window [begin, end) that start a pair under `cand`, with their pair-slot
+    /// (0..<128) in the period, in time order.
+    private func pairRows(_ cand: Candidate, begin: Int, end: Int) -> [(row: Int, slot: Int)] {
         let P = MarkGrid.pairsPerPeriod
-        let w = u & (WatermarkDetector.periodSubFrames - 1)
-        return Candidate(phase: w & 7, offset: (P - (w >> 3)) % P, z: 0)
+        var out: [(row: Int, slot: Int)] = []
+        // Mark position of `begin`, in pairs; the first pair at or after it.
+        let first = Int(((cand.alignment + Double(begin - cand.reference) / cand.scale) / 8).rounded(.down)) - 1
+        var j = first
+        while true {
+            let f = Int((Double(cand.reference) + cand.scale * (8 * Double(j) - cand.alignment)).rounded())
+            if f >= end { break }
+            if f >= begin { out.append((f, ((j % P) + P) % P)) }
+            j += 1
+        }
+        return out
     }
 
     /// Confirmation, for a window that did not decode in a stream that has already yielded a
     /// payload: the data slots of that payload's mark (all its coded bits; not the sync, which
     /// is the same for every id and, at 36% of the mark, would let another id's mark pass as
-    /// this one) are correlated with the newest 2 s of the window (view 0) at the
-    /// alignment it was read at and one sub-frame (2.5 ms) either side. The newest 2 s, not 3:
+    /// this one) are correlated with the newest 2 s of the window, under the plane and time
+    /// scale it was read with, at the alignment it was read at and one sub-frame (2.5 ms)
+    /// either side (so a slightly wrong time scale is followed). The newest 2 s, not 3:
     /// the question is whether the mark is there *now*, and a window whose older part still
     /// holds the mark while the newer part holds another id would otherwise stretch the range
-    /// into the other id's. Only these 3 alignments are tested, not 1024,
+    /// into the other id's. Only these 3 alignments are tested, not all hypotheses,
     /// and a known pattern needs no decoding, so 2 s of a mark too weak to decode blind is
     /// still recognised: a stream whose mark returns after a pause, or a marked stream through
     /// a noisy stretch. Each test is a z-score, ~N(0, 1) on unmarked audio; at most 6 tests per
     /// second, each passing z ≥ 6.5 with p = 4e-11: one false confirmation per ~130 years of
     /// unmarked audio following a read payload.
     private func confirm(_ l: Lock, begin: Int, end: Int) -> WatermarkDetection? {
-        var best: (d: WatermarkDetection, origin: Int)?
+        var best: (d: WatermarkDetection, shift: Double)?
         for du in -1...1 {
-            let u = (l.origin + du) & (WatermarkDetector.periodSubFrames - 1)
             confirmationTests += 1
-            let d = detection(coded: l.coded, payload: l.payload, cand: alignment(origin: u), begin: begin, end: end, verified: false,
-                              dataOnly: true)
-            if best == nil || d.confidence > best!.d.confidence { best = (d, u) }
+            let d = detection(coded: l.coded, payload: l.payload, cand: candidate(l, reference: end, shift: Double(du)),
+                              begin: begin, end: end, verified: false, dataOnly: true)
+            if best == nil || d.confidence > best!.d.confidence { best = (d, Double(du)) }
         }
         guard let b = best else { return nil }
         lastConfirmation = b.d.confidence
@@ -484,7 +592,7 @@ public final class WatermarkDetector {
         guard b.d.confidence >= WatermarkDetector.confirmationThreshold else { return nil }
         // Another payload on the same grid (the stream switched ids) also correlates with this
         // one; the most likely codeword then fits the window clearly better than this payload.
-        let cand = alignment(origin: b.origin)
+        let cand = candidate(l, reference: end, shift: b.shift)
         if let info = PayloadCodec.viterbi(softValues(cand, begin: begin, end: end)),
            correlate(coded: PayloadCodec.convolve(info), cand: cand, begin: begin, end: end, dataOnly: true).z
             > b.d.confidence + WatermarkDetector.confirmationExcess {
@@ -492,31 +600,26 @@ public final class WatermarkDetector {
             return nil
         }
         confirmations += 1
-        lock?.origin = b.origin
+        lock?.origin = l.origin + b.shift
         return b.d
     }
 
     /// Sums, per coded bit, what the window says about it at alignment `cand` (> 0: bit 0).
     /// Bits whose slots are not in the window (windows under 2.56 s) stay 0: erasures.
     private func softValues(_ cand: Candidate, begin: Int, end: Int) -> [Float] {
-        let P = MarkGrid.pairsPerPeriod
         var soft = [Float](repeating: 0, count: PayloadCodec.codedBits)
-        var f = begin
-        while f & 7 != cand.phase { f += 1 }
-        while f < end {
-            let k = ((f >> 3) + cand.offset) % P
+        for (f, k) in pairRows(cand, begin: begin, end: end) {
             let row = f % WatermarkDetector.historyCapacity
             for grp in 0..<MarkGrid.groupsPerPair {
                 let gs = MarkGrid.groupsPerPair * k + grp
                 let idx = Int(layout.codedIndex[gs])
                 if idx >= 0 { soft[idx] += layout.slotSign[gs] * groupValue(view: cand.view, row: row, pairSlot: k, group: grp) }
             }
-            f += 8
         }
         return soft
     }
 
-    /// Viterbi at alignment `cand`; the detection when the keyed CRC verifies.
+    /// Viterbi at alignment `cand`; the detection when the payload's check verifies.
     private func decode(_ cand: Candidate, begin: Int, end: Int) -> (WatermarkDetection, [UInt8])? {
         guard let info = PayloadCodec.viterbi(softValues(cand, begin: begin, end: end)) else { return nil }
         let coded = PayloadCodec.convolve(info)
@@ -530,19 +633,14 @@ public final class WatermarkDetector {
     }
 
     /// Correlation of the window with the mark `coded` at alignment `cand`: the z-score over all
-    /// slots (`dataOnly`: over the data slots), and per pair of frames the match of the data
-    /// slots alone (the sync is the same for every payload, so it cannot tell where *this*
-    /// payload's mark is).
+    /// slots (`dataOnly`: over the data slots), and per pair the match of the data slots alone
+    /// (the sync is the same for every payload, so it cannot tell where *this* payload's mark
+    /// is), with the row each pair was read at.
     private func correlate(coded: [UInt8], cand: Candidate, begin: Int, end: Int,
-                           dataOnly: Bool = false) -> (z: Double, match: [Double], firstPair: Int) {
-        let P = MarkGrid.pairsPerPeriod
-        var firstPair = begin
-        while firstPair & 7 != cand.phase { firstPair += 1 }
-        var match: [Double] = []
+                           dataOnly: Bool = false) -> (z: Double, match: [Double], rows: [Int]) {
+        var match: [Double] = [], rows: [Int] = []
         var total: Double = 0, power: Double = 0
-        var f = firstPair
-        while f < end {
-            let k = ((f >> 3) + cand.offset) % P
+        for (f, k) in pairRows(cand, begin: begin, end: end) {
             let row = f % WatermarkDetector.historyCapacity
             var m: Double = 0
             for grp in 0..<MarkGrid.groupsPerPair {
@@ -557,16 +655,16 @@ public final class WatermarkDetector {
                 }
             }
             match.append(m)
-            f += 8
+            rows.append(f)
         }
-        return (power > 0 ? total / power.squareRoot() : 0, match, firstPair)
+        return (power > 0 ? total / power.squareRoot() : 0, match, rows)
     }
 
     /// The detection for mark `coded` at alignment `cand`: its confidence, and its range
     /// trimmed to the part of the window where the audio actually matches the mark.
     private func detection(coded: [UInt8], payload: WatermarkPayload, cand: Candidate, begin: Int, end: Int,
                            verified: Bool, dataOnly: Bool = false) -> WatermarkDetection {
-        let (z, match, firstPair) = correlate(coded: coded, cand: cand, begin: begin, end: end, dataOnly: dataOnly)
+        let (z, match, rows) = correlate(coded: coded, cand: cand, begin: begin, end: end, dataOnly: dataOnly)
         // Marked extent inside the window: the maximum-sum run of (match - half the mean), so
         // unmarked pairs (mean 0) pull the sum down and marked ones push it up.
         let bias = max(0, match.reduce(0, +) / Double(max(1, match.count))) / 2
@@ -579,8 +677,8 @@ public final class WatermarkDetector {
         }
         let rate = Double(WatermarkDetector.analysisSampleRate)
         let hop = Double(WatermarkDetector.hop)
-        let startSample = Double(firstPair + 8 * bestLo) * hop
-        let endSample = Double(firstPair + 8 * bestHi) * hop + 2 * Double(WatermarkDetector.windowLength)
+        let startSample = Double(rows.isEmpty ? begin : rows[bestLo]) * hop
+        let endSample = Double(rows.isEmpty ? begin : rows[bestHi]) * hop + 2 * Double(WatermarkDetector.windowLength)
         return WatermarkDetection(start: startSample / rate,
                                   end: min(Double(sampleCount), endSample) / rate,
                                   payload: payload, confidence: z, verified: verified)

@@ -3,7 +3,7 @@ import Crypto
 /// Secret key material for the audio watermark.
 ///
 /// Everything an attacker would need to read or forge a mark — the spectral patterns, the sync
-/// sequence, where each coded bit sits, the bit scrambling and the CRC mask — is derived from
+/// sequence, where each coded bit sits, the bit scrambling and the payload check's MAC key — is derived from
 /// the secret with HMAC-SHA256, one derivation per purpose, so knowing one reveals nothing
 /// about the others. Construction costs a few HMACs; keep one key per configuration.
 public struct WatermarkKey: Sendable {
