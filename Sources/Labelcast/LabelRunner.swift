@@ -14,7 +14,14 @@ import Synchronization
 public final class LabelRunner: Sendable {
     public let job: LabelJob
     private let logger: Logger
-    private let state = Mutex<(runner: PipelineRunner?, cancelled: Bool, server: ControlServer?)>((nil, false, nil))
+    private struct State {
+        var runner: PipelineRunner?
+        var cancelled = false
+        var server: ControlServer?
+        var telemetry: RunTelemetry?
+        var audit: AuditLog?
+    }
+    private let state = Mutex(State())
 
     public init(job: LabelJob, logger: Logger = Logger(label: "labelcast")) {
         self.job = job
@@ -30,16 +37,20 @@ public final class LabelRunner: Sendable {
         if let token = job.controlToken { Redaction.register(token.value) }
         // Before anything is opened or written: a bad certificate, key or container ends here.
         let signer = try job.provenance.c2pa.map { try OutputSigner(job: job, settings: $0, logger: logger) }
-        let telemetry = try RunTelemetry(frameLogPath: job.frameLogPath)
+        let telemetry = try RunTelemetry(frameLogPath: job.frameLogPath, logger: logger)
         let runner = PipelineRunner(job: job, logger: logger, telemetry: telemetry)
         runner.outputSigner = signer
         // The runner owns the telemetry, and the closures below are kept by the telemetry, the
         // runner and the live control: a strong capture of the runner in them would be a cycle
         // that keeps every run (decoders, encoders, histograms) alive after it ended.
         telemetry.attach { [weak runner] in runner?.progress() }
-        let alreadyCancelled = state.withLock { s -> Bool in s.runner = runner; return s.cancelled }
+        let alreadyCancelled = state.withLock { s -> Bool in s.runner = runner; s.telemetry = telemetry; return s.cancelled }
         if alreadyCancelled { runner.cancel() }
-        let audit = try job.auditLogPath.map { try AuditLog(path: $0) }
+        let audit = try job.auditLogPath.map { try AuditLog(path: $0, logger: logger) }
+        if let audit { telemetry.watch(audit.file) }
+        state.withLock { $0.audit = audit }
+        // The logs close when the run is done, not when this runner goes.
+        defer { state.withLock { $0.audit = nil; $0.telemetry = nil } }
         runner.audit = audit
         let control = LiveControl(audit: audit)
         runner.onTimeline = { [weak runner] timeline in
@@ -92,6 +103,27 @@ public final class LabelRunner: Sendable {
     public func cancel() {
         let runner = state.withLock { s -> PipelineRunner? in s.cancelled = true; return s.runner }
         runner?.cancel()
+    }
+
+    /// Opens `--audit-log` and `--frame-log` again, by path: what SIGHUP does, so that after
+    /// logrotate moved the files away (move + create + postrotate `kill -HUP`) new lines go to
+    /// the new files. Safe from any thread; before the run opened its logs it does nothing.
+    /// The audit log records it (`logs_reopened`, in the new file). Returns the paths
+    /// reopened; throws, with the old files kept, when one cannot be opened.
+    @discardableResult
+    public func reopenLogs() throws -> [String] {
+        let (telemetry, audit) = state.withLock { ($0.telemetry, $0.audit) }
+        var reopened: [String] = []
+        var failures: [String] = []
+        if let log = telemetry?.frameLog {
+            do { try log.reopen(); reopened.append(log.path) } catch { failures.append("\(error)") }
+        }
+        if let audit {
+            do { try audit.reopen(); reopened.append(audit.path) } catch { failures.append("\(error)") }
+            audit.record("logs_reopened", ["reopened": reopened])
+        }
+        if !failures.isEmpty { throw LabelcastError(failures.joined(separator: "; ")) }
+        return reopened
     }
 
     /// Live numbers for a progress display; safe from any thread.

@@ -190,7 +190,14 @@ struct RunCommand: AsyncParsableCommand {
             job.startupWarnings.append("no --key-file or LABELCAST_KEY: the watermark uses the public demo key, which anyone can read or forge")
         }
         let runner = LabelRunner(job: job, logger: logger)
-        let signals = SignalWatcher { signal in
+        let signals = SignalWatcher(onHangup: {
+            do {
+                let reopened = try runner.reopenLogs()
+                logger.notice("SIGHUP: reopened \(reopened.isEmpty ? "no log (none open yet)" : reopened.joined(separator: ", "))")
+            } catch {
+                logger.warning("SIGHUP: \(error); still writing to the old file")
+            }
+        }) { signal in
             logger.notice("\(signal == SIGINT ? "SIGINT" : "SIGTERM"): finishing the output…")
             runner.cancel()
         }

@@ -37,11 +37,24 @@ enum EarlySignals {
     }
 }
 
+/// With `onHangup`, SIGHUP calls it (every time) and never ends the process: for `run` it
+/// means "reopen the logs" (logrotate's postrotate), never "end the stream". Without, SIGHUP
+/// keeps the disposition the process was started with.
 final class SignalWatcher: @unchecked Sendable {
     private let sources: [any DispatchSourceSignal]
+    private let hangup: (any DispatchSourceSignal)?
     private let first = Mutex<Int32?>(nil)
 
-    init(onFirst: @escaping @Sendable (Int32) -> Void) {
+    init(onHangup: (@Sendable () -> Void)? = nil, onFirst: @escaping @Sendable (Int32) -> Void) {
+        if let onHangup {
+            signal(SIGHUP, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+            source.setEventHandler { onHangup() }
+            source.resume()
+            hangup = source
+        } else {
+            hangup = nil
+        }
         var made: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)

@@ -38,7 +38,8 @@ public enum LiveServers {
         public let dir: String
         private var process: Process?
 
-        public init(dir: String) throws {
+        /// `ingest`: extra directives for the ingest application (e.g. `wait_key on;`).
+        public init(dir: String, ingest: String = "") throws {
             self.dir = dir
             port = LiveServers.freePort()
             httpPort = LiveServers.freePort()
@@ -57,7 +58,7 @@ public enum LiveServers {
                 server {
                     listen 127.0.0.1:\(port);
                     chunk_size 4096;
-                    application ingest { live on; record off; }
+                    application ingest { live on; record off; \(ingest) }
                     application live { live on; record off; }
                 }
             }

@@ -1,28 +1,30 @@
 import Foundation
+import Logging
 
 /// `--frame-log`: one CSV row per frame written to the output, streamed to disk as the run goes
 /// (one write(2) per row, no user-space buffer), so a killed run still leaves every row it wrote.
+/// The file is truncated when the run starts, then only appended to (`O_APPEND`): a
+/// copytruncate rotation leaves a valid file, and SIGHUP (`reopen()`) follows a move + create
+/// rotation. Every file, the new one after a rotation included, starts with the header.
 ///
 /// Columns (stable; documented in the README):
 /// `seq,lane,media_time,synthetic,labeled,read_us,decoded_us,processed_us,encoded_us,written_us,decode_us,process_us,encode_us,mux_us,total_us`
 /// `*_us` stamps are microseconds since the run started (monotonic clock); the last five are
 /// the spans between them.
-final class FrameLog: @unchecked Sendable {
+final class FrameLog: Sendable {
     static let header = "seq,lane,media_time,synthetic,labeled,read_us,decoded_us,processed_us,encoded_us,written_us,decode_us,process_us,encode_us,mux_us,total_us"
-    private let fd: Int32
+    let file: LogFile
     private let origin: UInt64
-    let path: String
+    var path: String { file.path }
 
-    init(path: String, origin: UInt64) throws {
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw LabelcastError("--frame-log '\(path)' cannot be written: \(String(cString: strerror(errno)))")
+    init(path: String, origin: UInt64, logger: Logger) throws {
+        do { file = try LogFile(name: "frame", path: path, header: Self.header, truncate: true, logger: logger) } catch {
+            throw LabelcastError("--frame-log '\(path)' cannot be written: \(error.message)")
         }
-        self.path = path
         self.origin = origin
-        writeLine(Self.header)
+        // The header now, so a run that writes no frame still leaves a valid CSV.
+        file.writeHeaderIfEmpty()
     }
-    deinit { close(fd) }
 
     /// Called on the mux queue only.
     func append(_ t: FrameTrace) {
@@ -30,16 +32,10 @@ final class FrameLog: @unchecked Sendable {
         var line = "\(t.sequence),\(t.lane.rawValue),\(String(format: "%.6f", t.mediaTime)),\(t.synthetic ? 1 : 0),\(t.labeled ? 1 : 0)"
         for s in FrameTrace.Stamp.allCases { line += ",\(rel(s))" }
         for span in LatencySpan.allCases { line += ",\(span.micros(t))" }
-        writeLine(line)
+        file.write(line: line)
     }
 
-    private func writeLine(_ line: String) {
-        var bytes = Array((line + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n <= 0 { if errno == EINTR { continue }; return }
-            offset += n
-        }
+    func reopen() throws {
+        do { try file.reopen() } catch { throw LabelcastError("--frame-log '\(path)' cannot be reopened: \(error.message)") }
     }
 }

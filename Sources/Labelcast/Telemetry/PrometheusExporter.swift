@@ -10,7 +10,11 @@ final class PrometheusExporter: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
     private let timers: [Lane: [LatencySpan: CoreMetrics.Timer]]
-    private struct Published { var counts: [Lane: FrameAccounting.LaneCounts] = [:] }
+    private struct Published {
+        var counts: [Lane: FrameAccounting.LaneCounts] = [:]
+        /// Extra counters' values at the last refresh, by name and dimensions.
+        var extras: [String: Int] = [:]
+    }
     private let published = Mutex(Published())
 
     init() {
@@ -61,6 +65,17 @@ final class PrometheusExporter: Sendable {
         }
         CoreMetrics.Gauge(label: "labelcast_speed_ratio", factory: factory).record(speed)
         CoreMetrics.Gauge(label: "labelcast_media_seconds", factory: factory).record(mediaSeconds)
+    }
+
+    /// Brings counters kept elsewhere (as running totals) up to date.
+    func refresh(counters: [(name: String, dimensions: [(String, String)], value: Int)]) {
+        published.withLock { p in
+            for c in counters {
+                let key = c.name + "|" + c.dimensions.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+                bump(c.name, c.dimensions, c.value - (p.extras[key] ?? 0))
+                p.extras[key] = c.value
+            }
+        }
     }
 
     private func bump(_ name: String, _ dims: [(String, String)], _ delta: Int) {

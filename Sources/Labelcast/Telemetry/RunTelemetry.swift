@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 
 /// Everything a run measures, in one place: latency histograms, the frame log, the Prometheus
@@ -21,11 +22,18 @@ public final class RunTelemetry: Sendable {
     enum InputPhase: Int { case running = 0, reconnecting = 1, ended = 2 }
     func setInputPhase(_ phase: InputPhase) { inputPhase.store(phase.rawValue, ordering: .relaxed) }
 
-    init(frameLogPath: String?) throws {
+    /// The run's log files (frame log, audit log), for `/healthz` and the write-error metric.
+    private let logs = Mutex<[LogFile]>([])
+
+    init(frameLogPath: String?, logger: Logger = Logger(label: "labelcast")) throws {
         let start = FrameTrace.now()
         origin = start
-        frameLog = try frameLogPath.map { try FrameLog(path: $0, origin: start) }
+        frameLog = try frameLogPath.map { try FrameLog(path: $0, origin: start, logger: logger) }
+        if let frameLog { watch(frameLog.file) }
     }
+
+    /// Adds a log file whose write failures make the run "degraded".
+    func watch(_ log: LogFile) { logs.withLock { $0.append(log) } }
 
     /// Called on the mux queue for every frame written.
     func record(_ trace: FrameTrace) {
@@ -45,26 +53,36 @@ public final class RunTelemetry: Sendable {
         if let s = snapshot() {
             prometheus.refresh(counts: s.counts, queueDepths: s.queueDepths, speed: s.speed, mediaSeconds: s.mediaSeconds)
         }
+        prometheus.refresh(counters: logCounters())
         return prometheus.text()
+    }
+
+    private func logCounters() -> [(name: String, dimensions: [(String, String)], value: Int)] {
+        logs.withLock { $0 }.map { ("labelcast_log_write_errors_total", [("log", $0.name)], $0.writeErrors) }
     }
 
     /// `GET /healthz`: healthy while frames keep coming out (none for 10 s after the first is a
     /// stall) or the input has ended and the run is finishing; a live input being reconnected
-    /// is unhealthy ("reconnecting") until it answers again.
+    /// is unhealthy ("reconnecting") until it answers again. A log that cannot be written
+    /// (a full disk) makes an otherwise healthy run "degraded" (503): the stream is fine, the
+    /// record of it is not, and an operator has to know.
     func health() -> (healthy: Bool, body: [String: Any]) {
         let last = lastWritten.load(ordering: .relaxed)
         let now = FrameTrace.now()
         let idle = last == 0 || last > now ? 0 : Double(now - last) / 1e9
-        let status: String
+        var status: String
         switch InputPhase(rawValue: inputPhase.load(ordering: .relaxed)) ?? .running {
         case .ended: status = "finishing"
         case .reconnecting: status = "reconnecting"
         case .running: status = last == 0 || idle < 10 ? "ok" : "stalled"
         }
+        let failing = logs.withLock { $0 }.compactMap { log in log.failure.map { "\(log.name) log: \($0)" } }
+        if !failing.isEmpty && (status == "ok" || status == "finishing") { status = "degraded" }
         let healthy = status == "ok" || status == "finishing"
         var body: [String: Any] = ["status": status, "frames_written": framesWritten.load(ordering: .relaxed),
                                    "seconds_since_last_frame": (idle * 1000).rounded() / 1000,
                                    "uptime_seconds": (Date().timeIntervalSince(startedAt) * 1000).rounded() / 1000]
+        if !failing.isEmpty { body["degraded"] = failing }
         if let s = snapshot() { body["speed"] = (s.speed * 1000).rounded() / 1000 }
         return (healthy, body)
     }
