@@ -231,9 +231,10 @@ final class EncodeStage: @unchecked Sendable {
             let end = samplesSent + Int64(chunk.sampleCount)
             for (start, supplier) in pendingTraces where start < end {
                 t.labeled = t.labeled || supplier.labeled
-                t.synthetic = t.synthetic || supplier.synthetic
             }
             t.mediaTime = Double(pts) / Double(encoder.sampleRate)
+            // Synthetic as the gate judges a chunk: when any of its samples is.
+            t.synthetic = context.timeline.isSynthetic(from: t.mediaTime, to: t.mediaTime + Double(chunk.sampleCount) / Double(encoder.sampleRate))
             traces[pts] = t
         }
         samplesSent += Int64(chunk.sampleCount)
