@@ -170,7 +170,7 @@ case "windows", "false":
     print(line)
 
 case "embed":
-    let e = VideoMarkEmbedder(key: key(o), payload: WatermarkPayload(synthetic: true, id: payloadID(o)))
+    let e = VideoMarkEmbedder(key: key(o), payload: WatermarkPayload(synthetic: true, id: payloadID(o)), strength: Float(o.double("strength", 1)))
     let size = w * h * 3 / 2
     var buf = [UInt8](repeating: 0, count: size)
     var i = 0

@@ -28,7 +28,7 @@ public final class VideoMarkDetector {
     static let longWindow = 5.0
     static let historySeconds = 8.0
     static let alignmentsPerSlot = 4
-    static let decodeCandidates = 3
+    static let decodeCandidates = 8
     /// Half the width of the moving average the high-pass subtracts (1.5 slots either side).
     static let highPassHalfWidth = 0.3
     static let nullProjections = 4

@@ -16,12 +16,12 @@ import AudioMark
 /// Threading: not thread-safe (it keeps per-size tables and scratch); one serial queue.
 public final class VideoMarkEmbedder {
     /// Peak change, in 8-bit luma levels, in strongly textured areas.
-    public static let maximumAmplitude: Float = 3.0
+    public static let maximumAmplitude: Float = 5.0
     /// Texture (mean absolute neighbour difference, 8-bit levels) below which nothing is added:
     /// flat areas, gradients, clean cartoon fills.
     static let textureFloor: Float = 1.0
     /// Amplitude per level of texture above the floor.
-    static let textureGain: Float = 0.5
+    static let textureGain: Float = 0.8
 
     public let payload: WatermarkPayload
     private let layout: KeyedLayout

@@ -32,7 +32,7 @@ struct RunCommand: AsyncParsableCommand {
     var segmentsFile: String?
 
     @OptionGroup(title: "Visible label") var label: LabelOptions
-    @OptionGroup(title: "Audio watermark") var watermark: WatermarkOptions
+    @OptionGroup(title: "Audio watermark and video mark") var watermark: WatermarkOptions
     @OptionGroup(title: "Provenance (GB 45438 metadata, chapters, sidecar, audible cue)") var provenance: ProvenanceOptions
 
     @Option(help: "Video encoder (default libx264).")
@@ -124,7 +124,8 @@ struct RunCommand: AsyncParsableCommand {
         job.audio.bitRate = try parseBitRate(audioBitrate, option: "--audio-bitrate")
         job.overlay = label.style()
         job.watermark = try watermark.settings().0
-        job.payloadID = job.watermark?.payloadID
+        job.videoMark = try watermark.videoMarkSettings()
+        job.payloadID = (job.watermark ?? job.videoMark)?.payloadID
         job.provenance = provenance.settings()
         job.realtime = realtime
         job.metricsJSONPath = metricsJson
@@ -146,7 +147,7 @@ struct RunCommand: AsyncParsableCommand {
         if let style = job.overlay, !LabelOptions.isRecognisedLabel(style.text) {
             job.startupWarnings.append("--label-text '\(style.text)' does not say \"AI\"/\"人工智能\" with \"生成\"/\"合成\" or \"AI-generated\", as GB 45438 expects")
         }
-        if let w = job.watermark, w.usesDemoKey {
+        if let w = job.watermark ?? job.videoMark, w.usesDemoKey {
             job.startupWarnings.append("no --key-file or LABELCAST_KEY: the watermark uses the public demo key, which anyone can read or forge")
         }
         let runner = LabelRunner(job: job, logger: logger)

@@ -61,6 +61,7 @@ public final class VisibleLabelProcessor: FrameProcessor, @unchecked Sendable {
         }
         try painter.paint(planes: planes, linesizes: linesizes, width: frame.width, height: frame.height, layout: layout)
         let out = frame === lf.frame ? lf : LaneFrame(frame: frame, mediaTime: lf.mediaTime, synthetic: lf.synthetic, trace: lf.trace)
+        out.layers = lf.layers
         out.labeled = true
         return .emit([out])
     }

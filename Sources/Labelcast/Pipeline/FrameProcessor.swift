@@ -16,6 +16,8 @@ public final class LaneFrame: @unchecked Sendable {
     public var trace: FrameTrace
     /// Set by a processor that applied a label (overlay or watermark) to this frame.
     public var labeled = false
+    /// The labeling layers that marked this frame.
+    public var layers: LabelLayers = []
     public init(frame: Frame, mediaTime: Double, synthetic: Bool, trace: FrameTrace) {
         self.frame = frame; self.mediaTime = mediaTime; self.synthetic = synthetic; self.trace = trace
     }

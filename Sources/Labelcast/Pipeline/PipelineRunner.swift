@@ -347,7 +347,7 @@ final class PipelineRunner: @unchecked Sendable {
         outputEncoders.append(encoder)
         let format = VideoStreamFormat(width: settings.width, height: settings.height,
                                        pixelFormatName: Scaler.name(dctx.pix_fmt), frameRate: rate.double)
-        let processor: any FrameProcessor
+        var processor: any FrameProcessor
         if let factory = job.videoProcessorFactory {
             processor = try factory(format, context.timeline)
         } else if let style = job.overlay {
@@ -356,6 +356,10 @@ final class PipelineRunner: @unchecked Sendable {
             }
         } else {
             processor = PassThroughProcessor()
+        }
+        // The invisible video mark: first, so the visible label is drawn over a marked picture.
+        if let mark = job.videoMark {
+            processor = ProcessorChain([VideoMarkProcessor(settings: mark), processor])
         }
         let encode = try EncodeStage(lane: .video, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
                                      context: context, mux: mux, capacity: 8)
