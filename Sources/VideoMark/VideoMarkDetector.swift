@@ -130,10 +130,13 @@ public final class VideoMarkDetector {
     }
 
     private func close(_ o: Open) -> VideoMarkDetection {
+        // The last window that decoded may end well before the mark does (a window half past the
+        // end no longer decodes): the change point is looked for up to a window beyond it.
         var end = o.end
-        if let lo = times.firstIndex(where: { $0 >= o.end - Self.shortWindow - 1 }), lo < times.count - 2,
-           let e = placeEnd(lo...(times.count - 1), payload: o.payload, phase: o.phase, notAfter: o.end) {
-            end = e
+        let limit = o.end + Self.shortWindow
+        if let lo = times.firstIndex(where: { $0 >= o.end - Self.shortWindow - 1 }), lo < times.count - 2 {
+            let hi = times.lastIndex(where: { $0 < limit }) ?? times.count - 1
+            if hi > lo + 2, let e = placeEnd(lo...hi, payload: o.payload, phase: o.phase, notAfter: limit) { end = e }
         }
         return VideoMarkDetection(start: o.start, end: max(end, o.start), payload: o.payload, confidence: (o.confidence * 10).rounded() / 10)
     }

@@ -20,6 +20,8 @@ public final class VideoMarkEmbedder {
     /// Texture (mean absolute neighbour difference, 8-bit levels) below which nothing is added:
     /// flat areas, gradients, clean cartoon fills.
     static let textureFloor: Float = 1.0
+    /// Largest RMS of the field over a frame, in 8-bit levels (20 log10(255 / 1.6) = 44 dB).
+    static let rmsBudget: Float = 1.6
     /// Amplitude per level of texture above the floor.
     static let textureGain: Float = 0.8
 
@@ -87,8 +89,16 @@ public final class VideoMarkEmbedder {
             // Dark areas: the eye sees smaller steps there (Weber), and near black a
             // change lifts noise out of the crushed shadows.
             a *= min(1, max(0, (mean - 20) / 50))
-            node[i] = a * controlPattern[i] * s * scale
+            node[i] = a * controlPattern[i]
         }
+        // A frame that is textured everywhere would take the full amplitude everywhere: the
+        // field's RMS is capped so luma PSNR stays >= ~44 dB on any frame.
+        var energy: Float = 0
+        for v in node { energy += v * v }
+        let rms = (energy / Float(node.count)).squareRoot()
+        let cap = rms > Self.rmsBudget ? Self.rmsBudget / rms : 1
+        let k = s * scale * cap
+        for i in 0..<node.count { node[i] *= k }
         add(plane, g)
     }
 
@@ -123,22 +133,29 @@ public final class VideoMarkEmbedder {
     /// Adds the node field, interpolated bilinearly, to every pixel (rounded, clamped).
     private func add(_ plane: LumaPlane, _ g: Geometry) {
         let w = plane.width, cxn = VideoMarkLayout.controlX, cyn = VideoMarkLayout.controlY
-        if rowA.count != w { rowA = [Float](repeating: 0, count: w); rowD = rowA }
+        if self.rowA.count != w { self.rowA = [Float](repeating: 0, count: w); self.rowD = self.rowA }
         let maxValue = Float((1 << plane.bitDepth) - 1)
         var band = -1
+        // Local copies: the loops below then touch no class storage (no exclusivity checks).
+        let node = self.node
+        var rowA: [Float] = [], rowD: [Float] = []
+        swap(&rowA, &self.rowA); swap(&rowD, &self.rowD)
+        defer { swap(&rowA, &self.rowA); swap(&rowD, &self.rowD) }
         for y in 0..<plane.height {
             let (j0, wy) = g.rowWeights[y]
             if j0 != band {
                 band = j0
                 let j1 = min(j0 + 1, cyn - 1)
                 // The two node rows around this band, interpolated horizontally to every column.
-                for x in 0..<w {
-                    let (i0, wx) = g.columnWeights[x]
-                    let i1 = min(i0 + 1, cxn - 1)
-                    let a = node[j0 * cxn + i0] + (node[j0 * cxn + i1] - node[j0 * cxn + i0]) * wx
-                    let b = node[j1 * cxn + i0] + (node[j1 * cxn + i1] - node[j1 * cxn + i0]) * wx
-                    rowA[x] = a
-                    rowD[x] = b - a
+                node.withUnsafeBufferPointer { n in
+                    for x in 0..<w {
+                        let (i0, wx) = g.columnWeights[x]
+                        let i1 = min(i0 + 1, cxn - 1)
+                        let a = n[j0 * cxn + i0] + (n[j0 * cxn + i1] - n[j0 * cxn + i0]) * wx
+                        let b = n[j1 * cxn + i0] + (n[j1 * cxn + i1] - n[j1 * cxn + i0]) * wx
+                        rowA[x] = a
+                        rowD[x] = b - a
+                    }
                 }
             }
             let row = plane.base + y * plane.stride
