@@ -71,11 +71,13 @@ make_clip() {
             ff -loop 1 -i "$(photo EveningGlow)" -vf "scale=2560:-2,crop=2560:1440,zoompan=z='1+0.0008*on':x='iw/2-(iw/zoom/2)+on*0.6':y='ih/2-(ih/zoom/2)':d=1:s=${W}x${H}:fps=$FPS,format=yuv420p" \
                -t $DUR -c:v libx264 -qp 0 -preset ultrafast "src-$name.mkv";;
         talking)   # still photo, a soft bright ellipse ("head") swaying and nodding in the middle
-            ff -loop 1 -i "$(photo FallenLeaf)" -f lavfi -i "color=c=0xC89070:s=360x460:r=$FPS" -filter_complex \
-               "[0:v]scale=${W}:${H}:force_original_aspect_ratio=increase,crop=${W}:${H},boxblur=6[bgd];[1:v]format=yuva420p,geq=lum='lum(X,Y)+12*sin(X/9)*sin(Y/11)':cb='cb(X,Y)':cr='cr(X,Y)':a='255*lt(pow((X-180)/180,2)+pow((Y-230)/230,2),1)',gblur=sigma=4[head];[bgd][head]overlay=x='460+30*sin(t*1.3)':y='150+12*sin(t*2.1)',format=yuv420p" \
+            # The head is drawn once (geq is slow), then moved.
+            ff -f lavfi -i "color=c=0xC89070:s=360x460" -frames:v 1 -vf "format=yuva420p,geq=lum='lum(X,Y)+12*sin(X/9)*sin(Y/11)':cb='cb(X,Y)':cr='cr(X,Y)':a='255*lt(pow((X-180)/180,2)+pow((Y-230)/230,2),1)'" head.png
+            ff -loop 1 -i "$(photo FallenLeaf)" -loop 1 -i head.png -filter_complex \
+               "[0:v]scale=${W}:${H}:force_original_aspect_ratio=increase,crop=${W}:${H},boxblur=6[bgd];[1:v]format=yuva420p,gblur=sigma=4[head];[bgd][head]overlay=x='460+30*sin(t*1.3)':y='150+12*sin(t*2.1)',format=yuv420p" \
                -t $DUR -r $FPS -c:v libx264 -qp 0 -preset ultrafast "src-$name.mkv";;
         fast)      # fast pan across a photo (~25 px per frame)
-            ff -loop 1 -i "$(photo Path)" -vf "scale=-2:${H},format=yuv420p,scroll=h=0.012,crop=${W}:${H}:0:0" \
+            ff -loop 1 -i "$(photo Path)" -vf "scale=2560:1440,scroll=h=0.006,crop=${W}:${H}:0:360,format=yuv420p" \
                -t $DUR -r $FPS -c:v libx264 -qp 0 -preset ultrafast "src-$name.mkv";;
         cartoon)   # flat colours, hard edges, moving objects
             ff -f lavfi -i "testsrc2=size=${W}x${H}:rate=$FPS" -vf format=yuv420p -t $DUR -c:v libx264 -qp 0 -preset ultrafast "src-$name.mkv";;

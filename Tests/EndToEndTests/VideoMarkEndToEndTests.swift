@@ -42,12 +42,7 @@ import TestSupport
         #expect(video.count == 1, "\(r.stdoutText)")
         if let v = video.first {
             #expect(v.payload == "0x00C0FFEE")
-            #expect(abs(v.start - 2) <= 0.5, "\(r.stdoutText)")
-            // Measured 5.433 for the 6.0 end on this clip after CRF 30 at 480p (0.57 s early):
-            // the last 2 s windows of the range do not decode and the change point lands early.
-            withKnownIssue("the end edge of a video range can be ~0.6 s early after CRF 30 at 480p", isIntermittent: true) {
-                #expect(abs(v.end - 6) <= 0.5, "\(r.stdoutText)")
-            }
+            #expect(abs(v.start - 2) <= 0.5 && abs(v.end - 6) <= 0.5, "\(r.stdoutText)")
         }
         // The audio is silent: no audio range, and the text output tags the range as video.
         #expect(found.segments.allSatisfy { $0.modality == "video" }, "\(r.stdoutText)")
