@@ -262,50 +262,51 @@ public final class VideoMarkDetector {
         return y.map { $0 * inv }
     }
 
-    /// Per-frame correlation with the known mark at `phase`: positive where marked, ~0 elsewhere.
-    private func frameScores(_ range: ClosedRange<Int>, payload: WatermarkPayload, phase: Double) -> [Float] {
+    /// Per-frame correlation with the known mark at `phase` (positive where marked, ~0
+    /// elsewhere), and the energy of the high-passed sign at that frame: what the correlation's
+    /// expected value is proportional to (near 0 inside a long run of one sign).
+    private func frameScores(_ range: ClosedRange<Int>, payload: WatermarkPayload, phase: Double) -> ([Float], [Float]) {
         let box = boxes(range)
         let z = normalised(range, box)
         let (s, _) = signs(range, box, phase: phase)
         let g = layout.cellValues(coded: codec.encode(payload))
-        return (0..<z.count).map { k in
+        let c = (0..<z.count).map { k -> Float in
             var acc: Float = 0
             for c in 0..<g.count { acc += g[c] * z[k][c] }
             return acc * s[k]
         }
+        return (c, s.map { $0 * $0 })
     }
 
-    /// Where the mark starts in `range` (which ends marked): the CUSUM change point.
+    /// The CUSUM change point between "mark present" (score ~ m * energy) and absent (~0):
+    /// the frame index maximising the sum of (score - m/2 * energy) over the marked side.
+    /// `reference` are the indices known to be marked (to estimate m); `fromEnd` for a start edge.
+    private static func changePoint(_ c: [Float], _ e: [Float], reference: Range<Int>, fromEnd: Bool) -> Int? {
+        let num = reference.reduce(Float(0)) { $0 + c[$1] }, den = reference.reduce(Float(0)) { $0 + e[$1] }
+        guard den > 0, num > 0 else { return nil }
+        let m = num / den
+        var best = fromEnd ? c.count - 1 : 0, bestSum = -Float.greatestFiniteMagnitude, acc: Float = 0
+        for k in fromEnd ? Array(stride(from: c.count - 1, through: 0, by: -1)) : Array(0..<c.count) {
+            acc += c[k] - m / 2 * e[k]
+            if acc > bestSum { bestSum = acc; best = k }
+        }
+        return best
+    }
+
+    /// Where the mark starts in `range` (which ends marked).
     private func placeStart(_ range: ClosedRange<Int>, payload: WatermarkPayload, phase: Double) -> Double? {
         let lo = max(0, range.lowerBound - Int(1.5 / frameDuration))
         let r = lo...range.upperBound
-        let c = frameScores(r, payload: payload, phase: phase)
-        guard c.count >= 6 else { return nil }
-        let tail = c[(c.count / 2)...]
-        let m = tail.reduce(0, +) / Float(tail.count)
-        guard m > 0 else { return nil }
-        var best = 0, bestSum = -Float.greatestFiniteMagnitude, acc: Float = 0
-        for k in stride(from: c.count - 1, through: 0, by: -1) {
-            acc += c[k] - m / 2
-            if acc > bestSum { bestSum = acc; best = k }
-        }
-        return times[r.lowerBound + best]
+        let (c, e) = frameScores(r, payload: payload, phase: phase)
+        guard c.count >= 6, let k = Self.changePoint(c, e, reference: (c.count / 2)..<c.count, fromEnd: true) else { return nil }
+        return times[r.lowerBound + k]
     }
 
     /// Where the mark ends in `range` (which starts marked).
     private func placeEnd(_ range: ClosedRange<Int>, payload: WatermarkPayload, phase: Double, notAfter: Double) -> Double? {
-        let c = frameScores(range, payload: payload, phase: phase)
-        guard c.count >= 6 else { return nil }
-        let head = c[..<(c.count / 3)]
-        let m = head.reduce(0, +) / Float(head.count)
-        guard m > 0 else { return nil }
-        var best = 0, bestSum = -Float.greatestFiniteMagnitude, acc: Float = 0
-        for k in 0..<c.count {
-            acc += c[k] - m / 2
-            if acc > bestSum { bestSum = acc; best = k }
-        }
-        let i = range.lowerBound + best
-        return min(notAfter, times[i] + frameDuration)
+        let (c, e) = frameScores(range, payload: payload, phase: phase)
+        guard c.count >= 6, let k = Self.changePoint(c, e, reference: 0..<(c.count / 3), fromEnd: false) else { return nil }
+        return min(notAfter, times[range.lowerBound + k] + frameDuration)
     }
 
     /// Luma mean of each cell (8-bit levels), from every other row.
