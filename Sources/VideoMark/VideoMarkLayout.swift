@@ -32,8 +32,10 @@ enum VideoMarkLayout {
     static let slotsPerPeriod = 64
     static let periodSeconds = slotSeconds * Double(slotsPerPeriod)
     static let crossfadeSeconds = 0.1
-    /// Smallest frame side: the control grid needs a few pixels per node.
-    static let minimumSide = 144
+    /// Smallest frame side: two pixels per cell row (a 161x121 picture is still marked; the
+    /// mark on such small frames is weak, but a synthetic frame is never withheld for its size
+    /// above this).
+    static let minimumSide = 36
 }
 
 /// The keyed parts of the layout: chips, which cells carry sync and which coded bit, the

@@ -126,10 +126,10 @@ import Testing
 
     @Test("bad planes are refused with what is wrong")
     func badPlanes() throws {
-        var bytes = [UInt8](repeating: 0, count: 100 * 100)
+        var bytes = [UInt8](repeating: 0, count: 30 * 30)
         let e = VideoMarkEmbedder(key: testKey, payload: payload)
-        #expect(throws: VideoMarkError.frameTooSmall(width: 100, height: 100)) {
-            try withPlane8(&bytes, width: 100, height: 100, stride: 100) { try e.mark($0, time: 0) }
+        #expect(throws: VideoMarkError.frameTooSmall(width: 30, height: 30)) {
+            try withPlane8(&bytes, width: 30, height: 30, stride: 30) { try e.mark($0, time: 0) }
         }
         var big = [UInt8](repeating: 0, count: 200 * 200)
         #expect(throws: VideoMarkError.badStride(stride: 150, width: 200)) {
