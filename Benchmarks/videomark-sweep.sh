@@ -85,7 +85,7 @@ make_clip() {
             ff -loop 1 -i "$(photo BytheWater)" -vf "scale=2560:-2,crop=2560:1440,zoompan=z=1.2:x='on*0.8':y='ih/2-(ih/zoom/2)':d=1:s=${W}x${H}:fps=$FPS,eq=brightness=-0.32:contrast=0.6:gamma=0.8,format=yuv420p" \
                -t $DUR -c:v libx264 -qp 0 -preset ultrafast "src-$name.mkv";;
         text)      # screen content: a licence text scrolling slowly on white
-            ff -f lavfi -i "color=c=white:s=${W}x${H}:r=$FPS" -vf "drawtext=textfile=/usr/share/common-licenses/GPL-3:fontcolor=black:fontsize=22:x=40:y=h-40*t*1.5-100+h,format=yuv420p" \
+            ff -f lavfi -i "color=c=white:s=${W}x${H}:r=$FPS" -vf "drawtext=textfile=/usr/share/common-licenses/GPL-3:fontcolor=black:fontsize=22:x=40:y=h/3-60*t,format=yuv420p" \
                -t $DUR -c:v libx264 -qp 0 -preset ultrafast "src-$name.mkv";;
     esac
 }
