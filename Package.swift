@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "labelcast", targets: ["labelcast"]),
         .library(name: "Labelcast", targets: ["Labelcast"]),
         .library(name: "AudioMark", targets: ["AudioMark"]),
+        .library(name: "VideoMark", targets: ["VideoMark"]),
         .library(name: "Overlay", targets: ["Overlay"]),
         .library(name: "MediaIO", targets: ["MediaIO"]),
     ],
@@ -42,6 +43,8 @@ let package = Package(
         .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         .target(name: "AudioMark", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The invisible video mark: pure Swift over luma planes, keyed by AudioMark's WatermarkKey.
+        .target(name: "VideoMark", dependencies: ["AudioMark", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Overlay", dependencies: ["CFreeType", "CRsvg"]),
         // C2PA signing through the reference implementation's C library, loaded at run time
         // (dlopen): the build does not need it; `make deps` installs it under .deps/c2pa.
@@ -49,7 +52,7 @@ let package = Package(
         .target(
             name: "Labelcast",
             dependencies: [
-                "MediaIO", "AudioMark", "Overlay", "CEspeakNG", "C2PA",
+                "MediaIO", "AudioMark", "Overlay", "VideoMark", "CEspeakNG", "C2PA",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -65,17 +68,20 @@ let package = Package(
         .executableTarget(
             name: "labelcast",
             dependencies: [
-                "Labelcast", "Overlay", "AudioMark",
+                "Labelcast", "Overlay", "AudioMark", "VideoMark",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Plain executable for the watermark's robustness sweep and DSP speed (Benchmarks/).
         .executableTarget(name: "audiomark-bench", dependencies: ["AudioMark"], path: "Benchmarks/AudioMarkBench"),
+        // The video mark's sweep helper: embed/detect on raw frames from ffmpeg, speed (Benchmarks/).
+        .executableTarget(name: "videomark-bench", dependencies: ["VideoMark", "AudioMark"], path: "Benchmarks/VideoMarkBench"),
         // Shared by the test targets: process runner, ffprobe oracle, generated media.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport"]),
         .testTarget(name: "AudioMarkTests", dependencies: ["AudioMark"]),
+        .testTarget(name: "VideoMarkTests", dependencies: ["VideoMark", "AudioMark"]),
         .testTarget(name: "OverlayTests", dependencies: ["Overlay"]),
         .testTarget(name: "LabelcastTests", dependencies: ["Labelcast", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Labelcast", "TestSupport"]),

@@ -32,6 +32,13 @@ public struct WatermarkKey: Sendable {
         return Array(mac)
     }
 
+    /// 32 bytes of secret for another layer keyed by the same secret (the video mark), one per
+    /// `label`. Domain-separated from the audio mark's own derivations (their labels never start
+    /// with `subkey/`), so a sub-key reveals nothing about the audio mark and vice versa.
+    public func subkey(_ label: String) -> [UInt8] {
+        derive("subkey/\(label)")
+    }
+
     /// A deterministic generator for one purpose.
     func generator(_ label: String) -> KeyedGenerator {
         KeyedGenerator(seed: derive(label))

@@ -47,6 +47,10 @@ public struct LabelJob: Sendable {
     /// Default: the public demo key (say so to the user) and payload id 0.
     public var watermark: WatermarkSettings? = WatermarkSettings(key: .demo, payloadID: 0, usesDemoKey: true)
 
+    /// The invisible video mark on synthetic video (same key and payload id as the audio mark);
+    /// nil leaves it out (`--no-video-mark`).
+    public var videoMark: WatermarkSettings? = WatermarkSettings(key: .demo, payloadID: 0, usesDemoKey: true)
+
     /// Warnings to log once the run has started (so a run that fails at once prints only its error).
     public var startupWarnings: [String] = []
 
@@ -74,7 +78,11 @@ public struct LabelJob: Sendable {
     /// past the gate before its encoder.
     public func requiredLayers(_ lane: Lane) -> LabelLayers {
         switch lane {
-        case .video: return overlay != nil ? .overlay : []
+        case .video:
+            var layers: LabelLayers = []
+            if overlay != nil { layers.insert(.overlay) }
+            if videoMark != nil { layers.insert(.videoMark) }
+            return layers
         case .audio: return watermark != nil ? .watermark : []
         }
     }

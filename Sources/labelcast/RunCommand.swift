@@ -36,7 +36,7 @@ struct RunCommand: AsyncParsableCommand {
     var segmentsFile: String?
 
     @OptionGroup(title: "Visible label") var label: LabelOptions
-    @OptionGroup(title: "Audio watermark") var watermark: WatermarkOptions
+    @OptionGroup(title: "Audio watermark and video mark") var watermark: WatermarkOptions
     @OptionGroup(title: "Provenance (GB 45438 metadata, chapters, sidecar, audible cue, C2PA signing)") var provenance: ProvenanceOptions
 
     @Option(help: "Video encoder (default libx264).")
@@ -163,7 +163,8 @@ struct RunCommand: AsyncParsableCommand {
         job.audio.bitRate = try parseBitRate(audioBitrate, option: "--audio-bitrate")
         job.overlay = try label.style()
         job.watermark = try watermark.settings().0
-        job.payloadID = job.watermark?.payloadID
+        job.videoMark = try watermark.videoMarkSettings()
+        job.payloadID = (job.watermark ?? job.videoMark)?.payloadID
         job.provenance = try provenance.settings(profile: label.profile)
         job.realtime = realtime
         job.metricsJSONPath = metricsJson
@@ -186,7 +187,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let style = job.overlay, let warning = label.textWarning(style) { job.startupWarnings.append(warning) }
         if let voice = job.provenance.audibleCue?.voice { logger.notice("audible cue: \(voice)") }
-        if let w = job.watermark, w.usesDemoKey {
+        if let w = job.watermark ?? job.videoMark, w.usesDemoKey {
             job.startupWarnings.append("no --key-file or LABELCAST_KEY: the watermark uses the public demo key, which anyone can read or forge")
         }
         let runner = LabelRunner(job: job, logger: logger)

@@ -3,7 +3,8 @@ import Foundation
 import Labelcast
 import Synchronization
 
-/// `--key-file`, `--payload-id`, `--no-watermark`: the inaudible audio watermark.
+/// `--key-file`, `--payload-id`, `--no-watermark`, `--no-video-mark`: the inaudible audio
+/// watermark and the invisible video mark (one key, one payload id for both).
 struct WatermarkOptions: ParsableArguments {
     @Option(help: "Watermark key file (also LABELCAST_KEY); without either, a public demo key and a warning.")
     var keyFile: String?
@@ -11,6 +12,8 @@ struct WatermarkOptions: ParsableArguments {
     var payloadId: String = "0"
     @Flag(help: "Leave the audio watermark out (for measurement).")
     var noWatermark = false
+    @Flag(help: "Leave the invisible video mark out (for measurement).")
+    var noVideoMark = false
 
     /// The key as read by `validate()`, so it is read once: a key from a pipe or FIFO
     /// (`--key-file <(vault read …)`) can be read only once.
@@ -26,7 +29,7 @@ struct WatermarkOptions: ParsableArguments {
     func validate() throws {
         do {
             _ = try WatermarkKeySource.parsePayloadID(payloadId)
-            if !noWatermark { _ = try loadKey() }
+            if !noWatermark || !noVideoMark { _ = try loadKey() }
         } catch let e as LabelcastError { throw ValidationError(e.message) }
     }
 
@@ -34,5 +37,12 @@ struct WatermarkOptions: ParsableArguments {
         guard !noWatermark else { return (nil, nil) }
         let loaded = try loadKey()
         return (WatermarkSettings(key: loaded.key, payloadID: try WatermarkKeySource.parsePayloadID(payloadId), usesDemoKey: loaded.isDemo), loaded)
+    }
+
+    /// The video mark's settings (same key and id as the audio mark), nil with `--no-video-mark`.
+    func videoMarkSettings() throws -> WatermarkSettings? {
+        guard !noVideoMark else { return nil }
+        let loaded = try loadKey()
+        return WatermarkSettings(key: loaded.key, payloadID: try WatermarkKeySource.parsePayloadID(payloadId), usesDemoKey: loaded.isDemo)
     }
 }

@@ -114,11 +114,12 @@ import TestSupport
     @Test func detectErrorsAreOneLine() throws {
         let dir = try TestSupport.temporaryDirectory()
         try TestSupport.makeMedia(dir + "/video.mkv", seconds: 0.3, video: "testsrc2=size=160x120:rate=10", audio: nil)
+        try Data("1\n00:00:00,000 --> 00:00:01,000\nno media here\n".utf8).write(to: URL(fileURLWithPath: dir + "/subtitles.srt"))
         try Data().write(to: URL(fileURLWithPath: dir + "/empty.key"))
         try Data("short".utf8).write(to: URL(fileURLWithPath: dir + "/short.key"))
         let cases: [([String], String)] = [
             (["detect", dir + "/missing.wav"], "does not exist"),
-            (["detect", dir + "/video.mkv"], "no audio stream"),
+            (["detect", dir + "/subtitles.srt"], "no audio or video stream"),
             (["detect", dir + "/video.mkv", "--key-file", dir + "/none.key"], "does not exist"),
             (["detect", dir + "/video.mkv", "--key-file", dir + "/empty.key"], "is empty"),
             (["detect", dir + "/video.mkv", "--key-file", dir + "/short.key"], "at least 8"),

@@ -108,6 +108,7 @@ public final class VisibleLabelProcessor: FrameProcessor, @unchecked Sendable {
                                  height: frame.height, fallback: streamColour)
         try painter.paint(planes: planes, linesizes: linesizes, width: frame.width, height: frame.height, layout: layout, colour: colour)
         let out = frame === lf.frame ? lf : LaneFrame(frame: frame, mediaTime: lf.mediaTime, synthetic: lf.synthetic, trace: lf.trace)
+        out.layers = lf.layers
         out.labeled = true
         out.layers.insert(.overlay)
         return .emit([out])

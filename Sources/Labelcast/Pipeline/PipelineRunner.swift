@@ -379,7 +379,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                                        pixelFormatName: Scaler.name(dctx.pix_fmt), frameRate: rate.double)
         format.colorTransfer = av_color_transfer_name(dctx.color_trc).map { String(cString: $0) } ?? "unknown"
         format.colorSpace = av_color_space_name(dctx.colorspace).map { String(cString: $0) } ?? "unknown"
-        let processor: any FrameProcessor
+        var processor: any FrameProcessor
         if let factory = job.videoProcessorFactory {
             processor = try factory(format, context.timeline)
         } else if let style = job.overlay {
@@ -394,6 +394,10 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         // on every synthetic frame.
         var overlayRule: (@Sendable (Double) -> Bool)? = nil
         if let label = processor as? VisibleLabelProcessor, label.timing.mode != .continuous { overlayRule = label.requiresLabelOn }
+        // The invisible video mark: first, so the visible label is drawn over a marked picture.
+        if let mark = job.videoMark {
+            processor = ProcessorChain([VideoMarkProcessor(settings: mark), processor])
+        }
         let encode = try EncodeStage(lane: .video, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
                                      context: context, mux: mux, capacity: 8, requiredLayers: job.requiredLayers(.video),
                                      overlayRequiredAt: overlayRule)
