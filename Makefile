@@ -35,8 +35,13 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product labelcast
 
+# The pure-DSP suites (AudioMark, VideoMark: CPU-bound, no ports or clocks) run in parallel; the
+# rest one at a time (real servers on loopback, real-time streams, timing assertions).
+DSP_SUITES := '^(AudioMarkTests|VideoMarkTests)\.'
 test: deps
-	$(SWIFT) test --no-parallel
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel --filter $(DSP_SUITES)
+	$(SWIFT) test --skip-build --no-parallel --skip $(DSP_SUITES)
 
 demo: release
 	.build/release/labelcast demo
