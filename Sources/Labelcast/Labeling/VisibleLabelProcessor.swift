@@ -32,9 +32,7 @@ public final class VisibleLabelProcessor: FrameProcessor, @unchecked Sendable {
     /// later, from another queue, when this lane may already have seen the next segment begin.
     private var recentStarts: [Double] = []
     private let startsLock = NSLock()
-    /// For pixel formats the blender does not take: converted, labeled, converted on by the encoder stage.
-    private var converter: Scaler?
-    private var pool: VideoFramePool?
+    private let picture = WritablePicture()
 
     /// Prepares the label for a stream: finds fonts and checks the label fits the frame, so a
     /// problem is a start-up error rather than withheld frames later.
@@ -76,25 +74,7 @@ public final class VisibleLabelProcessor: FrameProcessor, @unchecked Sendable {
         guard let start = segmentStart, timing.shows(secondsIntoSegment: t - start, inSegment: lf.synthetic) else {
             return .emit([lf])
         }
-        var frame = lf.frame
-        let layout: PixelLayout
-        if let l = Self.pixelLayout(frame) {
-            layout = l
-            if av_frame_is_writable(frame.pointer) == 0 {
-                // The decoder still holds this picture (a reference frame): paint on a copy,
-                // in a buffer from the pool rather than a fresh one each frame.
-                if pool == nil || !pool!.matches(frame) {
-                    pool = try VideoFramePool(width: frame.width, height: frame.height, format: frame.pixelFormat)
-                }
-                frame = try pool!.copy(frame)
-            }
-        } else {
-            if converter == nil || !converter!.matches(frame) {
-                converter = try Scaler(from: frame.width, frame.height, frame.pixelFormat, to: frame.width, frame.height, AV_PIX_FMT_YUV420P)
-            }
-            frame = try converter!.convert(frame)
-            layout = .yuv420p
-        }
+        let (frame, layout) = try picture.prepare(lf.frame)
         let planeCount = layout.semiPlanar ? 2 : 3
         var planes: [UnsafeMutablePointer<UInt8>] = []
         var linesizes: [Int] = []
