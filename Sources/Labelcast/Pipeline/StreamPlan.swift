@@ -94,6 +94,11 @@ struct StreamPlan {
                 }
             }
             let n = tracks[kind, default: 0]
+            if kind == .video || kind == .audio, let limit = Self.streamLimit[formatName], n >= (kind == .video ? limit.video : limit.audio) {
+                let count = kind == .video ? limit.video : limit.audio
+                plan.notices.append("the \(formatName) output holds \(count == 1 ? "one" : "\(count)") \(kind.rawValue) stream\(count == 1 ? "" : "s"): \(name) left out")
+                continue
+            }
             tracks[kind] = n + 1
             plan.entries.append(Entry(input: index, lane: Lane(kind, track: n), treatment: treatment))
         }
@@ -136,6 +141,13 @@ struct StreamPlan {
         return parts.count > 1 ? String(parts[1]) : ""
     }
 
+    /// Containers that hold a fixed number of picture and sound streams (the muxer refuses more
+    /// at the header, with "Invalid argument").
+    static let streamLimit: [String: (video: Int, audio: Int)] = [
+        "flv": (1, 1), "mp3": (0, 1), "wav": (0, 1), "w64": (0, 1), "flac": (0, 1), "adts": (0, 1), "aiff": (0, 1),
+        "ac3": (0, 1), "eac3": (0, 1), "au": (0, 1), "opus": (0, 1), "oga": (0, 1), "h264": (1, 0), "hevc": (1, 0),
+    ]
+
     /// Why the output cannot carry a copy of this stream, or nil when it can.
     static func cannotCopy(_ st: UnsafeMutablePointer<AVStream>, outputFormat: UnsafePointer<AVOutputFormat>, formatName: String) -> String? {
         let par = st.pointee.codecpar.pointee
@@ -144,6 +156,12 @@ struct StreamPlan {
             // Matroska writes an attachment from its bytes, file name and MIME type, whatever the codec.
             guard formatName == "matroska" else { return "the \(formatName) output has no place for attachments (Matroska has)" }
             return av_dict_get(st.pointee.metadata, "mimetype", nil, 0) == nil ? "an attachment without a MIME type" : nil
+        }
+        if (st.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC) != 0 {
+            // MP4/MOV keep cover art in the iTunes item list, which FFmpeg 5.1 does not write next
+            // to custom keys (the AIGC field needs one); Matroska would make it a one-frame video.
+            return ["mp3", "flac"].contains(formatName) ? nil
+                : "cover art has no place in the \(formatName) output as FFmpeg 5.1 writes it (MP3 and FLAC keep it)"
         }
         if par.codec_id == AV_CODEC_ID_NONE {
             if par.codec_tag == Self.fourCC("tmcd") {
