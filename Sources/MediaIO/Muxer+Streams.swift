@@ -19,6 +19,12 @@ extension Muxer {
         context.pointee.streams[index]!.pointee.disposition = disposition
     }
 
+    /// Bounds how long the interleaver holds packets while waiting for a sparse stream
+    /// (subtitles, data) to have one: FFmpeg's default is 10 s, a live output's whole latency.
+    public func limitInterleaveDelay(microseconds: Int64) {
+        if context.pointee.max_interleave_delta > microseconds { context.pointee.max_interleave_delta = microseconds }
+    }
+
     /// Adds a program (MPEG-TS service) holding the given output streams, with its tags
     /// (`service_name`, `service_provider`).
     public func addProgram(id: Int32, streams: [Int], tags: [String: String]) {

@@ -207,6 +207,9 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                     if let converter { logger.info("\(StreamPlan.describe(input, index: entry.input)): converted to \(converter.outputCodecName), the \(muxer.formatName) output's text subtitles") }
                 }
             }
+            // Sparse copied streams would hold a live output up to 10 s in the interleaver.
+            let sparse = plan.copied.contains { $0.lane.kind == .subtitle || $0.lane.kind == .data }
+            if sparse && !Muxer.isFilePath(job.output) { muxer.limitInterleaveDelay(microseconds: 500_000) }
             // The container's tags (title, artist, comment, …); the AIGC field is the provenance writer's.
             for (k, v) in StreamPlan.keptFormatTags(demuxer.metadata) { muxer.setMetadata(k, v) }
             provenance.inputChapters = demuxer.chapters.map { (start: $0.start - origin, end: $0.end - origin, title: $0.title) }
@@ -231,6 +234,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                     for (k, v) in formatTags { m.setMetadata(k, v) }
                     try provenance.prepare(muxer: m, timeline: timeline)
                     self.keepPrograms(demuxer: demuxer, plan: plan, muxer: m)
+                    if sparse { m.limitInterleaveDelay(microseconds: 500_000) }
                     try m.writeHeader(options: muxOptions)
                     return m
                 }

@@ -152,6 +152,9 @@ struct StreamPlan {
     static func cannotCopy(_ st: UnsafeMutablePointer<AVStream>, outputFormat: UnsafePointer<AVOutputFormat>, formatName: String) -> String? {
         let par = st.pointee.codecpar.pointee
         let codec = avcodec_get_name(par.codec_id).map { String(cString: $0) } ?? "unknown"
+        if par.codec_id == AV_CODEC_ID_SCTE_35 {
+            return "SCTE-35 splice information: FFmpeg 5.1's writers declare it as private data (MPEG-TS stream type 0x06), which receivers would not recognise"
+        }
         if par.codec_type == AVMEDIA_TYPE_ATTACHMENT {
             // Matroska writes an attachment from its bytes, file name and MIME type, whatever the codec.
             guard formatName == "matroska" else { return "the \(formatName) output has no place for attachments (Matroska has)" }
@@ -174,7 +177,7 @@ struct StreamPlan {
         if r > 0 { return nil }
         if r == 0 { return "the \(formatName) output cannot carry \(codec)" }
         let known: [String: Set<AVCodecID>] = [
-            "mpegts": [AV_CODEC_ID_SCTE_35, AV_CODEC_ID_TIMED_ID3, AV_CODEC_ID_SMPTE_KLV, AV_CODEC_ID_DVB_SUBTITLE,
+            "mpegts": [AV_CODEC_ID_TIMED_ID3, AV_CODEC_ID_SMPTE_KLV, AV_CODEC_ID_DVB_SUBTITLE,
                        AV_CODEC_ID_DVB_TELETEXT, AV_CODEC_ID_HDMV_PGS_SUBTITLE, AV_CODEC_ID_ARIB_CAPTION],
         ]
         if let ok = known[formatName] { return ok.contains(par.codec_id) ? nil : "the \(formatName) output cannot carry \(codec)" }
