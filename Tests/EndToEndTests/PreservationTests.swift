@@ -159,6 +159,23 @@ import TestSupport
         }
     }
 
+    @Test(.timeLimit(.minutes(2)))
+    func timecodeTrackComesThrough() throws {
+        let dir = try TestSupport.temporaryDirectory("labelcast-timecode")
+        let input = dir + "/in.mov"
+        #expect(try TestSupport.run("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine",
+                                               "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-timecode", "01:00:00:00", input]).status == 0)
+        for ext in ["mov", "mp4", "mkv"] {
+            let out = dir + "/out.\(ext)"
+            let r = try TestSupport.labelcast(["run", "-i", input, "-o", out, "--synthetic", "all"])
+            #expect(r.status == 0 && !r.stderr.contains("timecode track"), "\(r.stderr)")
+            let s = try Self.streams(out)
+            let tags = s.first { $0.type == "video" }?.tags ?? [:]
+            #expect(tags["timecode"] ?? tags["TIMECODE"] == "01:00:00:00", "\(ext): \(tags)")
+            if ext != "mkv" { #expect(s.contains { $0.type == "data" && $0.tags["timecode"] == "01:00:00:00" }, "\(ext): a tmcd track") }
+        }
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func mapChoosesStreamsLikeFFmpeg() throws {
         let dir = try TestSupport.temporaryDirectory("labelcast-map")

@@ -71,6 +71,16 @@ struct StreamPlan {
                 }
                 treatment = .process
             case .subtitle, .data, .attachment:
+                if par.codec_tag == Self.fourCC("tmcd"), let tc = av_dict_get(st.pointee.metadata, "timecode", nil, 0),
+                   selected.contains(where: { i in
+                       let v = demuxer.stream(i)
+                       return v.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO
+                           && av_dict_get(v.pointee.metadata, "timecode", nil, 0).map { String(cString: $0.pointee.value) } == String(cString: tc.pointee.value)
+                   }) {
+                    // A MOV/MP4 timecode track: the video stream's `timecode` tag carries it, and
+                    // the MP4/MOV writers make the track again from it (Matroska keeps the tag).
+                    continue
+                }
                 if par.codec_type == AVMEDIA_TYPE_DATA, par.codec_tag == Self.fourCC("text"), demuxer.context.pointee.nb_chapters > 0,
                    ["mov", "mp4"].contains(where: { demuxer.formatName.contains($0) }) {
                     // MP4/MOV keep chapters in a text track: they are carried as the output's chapters.
