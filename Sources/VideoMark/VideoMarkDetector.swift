@@ -92,6 +92,12 @@ public final class VideoMarkDetector {
         return out
     }
 
+    /// The range still growing (the mark was read in the latest analysis), edges provisional:
+    /// for a live reader that must act before the range closes.
+    public var openRange: VideoMarkDetection? {
+        open.map { VideoMarkDetection(start: $0.start, end: $0.end, payload: $0.payload, confidence: $0.confidence) }
+    }
+
     /// All ranges found so far (returned or not), for a report.
     public var detections: [VideoMarkDetection] { done }
 

@@ -1,4 +1,5 @@
 import CFFmpeg
+import AudioMark
 import Foundation
 import Logging
 import MediaIO
@@ -362,6 +363,18 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
 
     // MARK: lanes
 
+    /// The key whose marks in the input make it synthetic (`--synthetic auto` without a
+    /// schedule: the operator's watermark key, when a mark is on to take it from).
+    private var inputMarkKey: WatermarkKey? {
+        guard job.synthetic == .auto, job.segments.isEmpty else { return nil }
+        return (job.watermark ?? job.videoMark)?.key
+    }
+
+    /// A detector in a lane read the mark: the marking watch decides (any lane's queue).
+    private var markFound: @Sendable (String, Double, Double, String) -> Void {
+        { [weak self] layer, start, end, evidence in self?.markingWatch?.watermark(layer: layer, start: start, end: end, evidence: evidence) }
+    }
+
     private func buildVideoLane(demuxer: Demuxer, index: Int, lane: Lane, muxer: Muxer, mux: MuxStage,
                                 context: PipelineContext) throws -> (DecodeStage, (Lane, String, String, [any StageDepth])) {
         let info = demuxer.streams[index]
@@ -429,6 +442,10 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         if let mark = job.videoMark {
             processor = ProcessorChain([VideoMarkProcessor(settings: mark), processor])
         }
+        // --synthetic auto reads the operator's mark in the input picture, before labelcast marks it.
+        if let key = inputMarkKey, lane == .video {
+            processor = ProcessorChain([InputVideoMarkDetector(key: key, found: markFound), processor])
+        }
         let encode = try EncodeStage(lane: lane, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
                                      context: context, mux: mux, capacity: 8, requiredLayers: job.requiredLayers(lane),
                                      overlayRequiredAt: overlayRule)
@@ -475,6 +492,10 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         }
         if let cue = audibleCue {
             processor = ProcessorChain([AudibleCueProcessor(cue: cue, format: format, timeline: context.timeline), processor])
+        }
+        // --synthetic auto reads the operator's watermark in the input sound, before labelcast's own.
+        if let key = inputMarkKey, lane == .audio {
+            processor = ProcessorChain([InputAudioMarkDetector(key: key, found: markFound), processor])
         }
         let encode = try EncodeStage(lane: lane, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
                                      context: context, mux: mux, capacity: 16, requiredLayers: job.requiredLayers(lane))

@@ -25,6 +25,13 @@ final class InputMarkingWatch {
     /// Whether the current source declares itself AI-generated, and through which layer.
     private var declaredBy: String?
     private var lastID3: Double?
+    /// End (media time) of the newest watermark detection while a watermark is the marking.
+    private var lastMarkEnd: Double?
+    /// The demux queue and the lanes' detectors (`watermark`) both report here.
+    private let lock = NSLock()
+    /// Seconds past the last detected watermark range after which the marked part is taken to
+    /// have ended (detections close every few seconds while marked media streams).
+    static let watermarkHold = 15.0
 
     init(timeline: SyntheticTimeline, clock: any SwitchClock, declaredAtOpen: Bool, logger: Logger,
          event: @escaping (String, [String: String]) -> Void) {
@@ -37,6 +44,7 @@ final class InputMarkingWatch {
 
     /// The input's container tags changed (an FLV onMetaData update) or a new source opened.
     func tags(_ tags: [String: String], layer: String, at mediaTime: Double?) {
+        lock.lock(); defer { lock.unlock() }
         if let m = AIGCMetadata.find(in: tags) {
             declare(layer: layer, value: m.value, at: mediaTime)
         } else if layer == "reconnect", declaredBy != nil {
@@ -46,6 +54,7 @@ final class InputMarkingWatch {
 
     /// One timed-ID3 packet of the input (MPEG-TS).
     func timedID3(_ bytes: [UInt8], at mediaTime: Double?) {
+        lock.lock(); defer { lock.unlock() }
         guard let value = TimedID3.textValue(in: bytes, description: AIGCMetadata.tagName) else { return }
         if let t = mediaTime { lastID3 = t }
         declare(layer: "timed ID3", value: value, at: mediaTime)
@@ -53,9 +62,23 @@ final class InputMarkingWatch {
 
     /// Called for every demuxed packet's media time: a TS marking that stopped repeating ends.
     func tick(_ mediaTime: Double) {
+        lock.lock(); defer { lock.unlock() }
+        if let layer = declaredBy, layer.hasSuffix("watermark") || layer.hasSuffix("mark"), let end = lastMarkEnd, mediaTime > end + Self.watermarkHold {
+            lastMarkEnd = nil
+            withdraw(reason: "no \(layer) for \(Int(Self.watermarkHold)) s")
+            return
+        }
         guard declaredBy == "timed ID3", let last = lastID3, mediaTime > last + Self.id3Hold else { return }
         lastID3 = nil
         withdraw(reason: "no AIGC timed ID3 for \(Int(Self.id3Hold)) s")
+    }
+
+    /// A lane's detector read the operator's watermark (synthetic flag, verified payload) in
+    /// the input over [start, end] of media time. Any lane's queue.
+    func watermark(layer: String, start: Double, end: Double, evidence: String) {
+        lock.lock(); defer { lock.unlock() }
+        if declaredBy == nil || declaredBy == layer { lastMarkEnd = max(lastMarkEnd ?? end, end) }
+        declare(layer: layer, value: evidence, at: start)
     }
 
     private func declare(layer: String, value: String, at mediaTime: Double?) {
@@ -63,11 +86,12 @@ final class InputMarkingWatch {
         declaredBy = layer
         let (t, outcome) = clock.atSwitchInstant { newest -> (Double, SwitchOutcome) in
             let t = max(mediaTime ?? 0, LiveControl.switchTime(after: newest))
-            return (t, timeline.switchLive(on: true, at: t, source: "metadata (\(layer))"))
+            return (t, timeline.switchLive(on: true, at: t, source: layer.hasSuffix("mark") ? layer : "metadata (\(layer))"))
         }
         let at = String(format: "%.3f", t)
         let late = mediaTime.map { $0 < t - 0.0015 } ?? false
-        logger.notice("--synthetic auto: the input declares AIGC metadata (\(layer)) at \(mediaTime.map { String(format: "%.3f", $0) } ?? "?") s: labeled from \(at) s")
+        let what = layer.hasSuffix("mark") ? "is marked AI-generated" : "declares AIGC metadata"
+        logger.notice("--synthetic auto: the input \(what) (\(layer)) at \(mediaTime.map { String(format: "%.3f", $0) } ?? "?") s: labeled from \(at) s")
         var fields = ["layer": layer, "media_time": at, "evidence": String(value.prefix(512)), "changed": String(outcome.changed)]
         if let m = mediaTime, late { fields["declared_at"] = String(format: "%.3f", m); fields["note"] = "already streamed before the marking was read" }
         event("marking_found", fields)
@@ -78,7 +102,7 @@ final class InputMarkingWatch {
         declaredBy = nil
         let t = clock.atSwitchInstant { newest -> Double in
             let t = LiveControl.switchTime(after: newest)
-            timeline.switchLive(on: false, at: t, source: "metadata (\(layer))")
+            timeline.switchLive(on: false, at: t, source: layer.hasSuffix("mark") ? layer : "metadata (\(layer))")
             return t
         }
         logger.notice("--synthetic auto: \(reason): not labeled from \(String(format: "%.3f", t)) s")
