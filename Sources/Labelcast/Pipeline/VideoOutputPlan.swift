@@ -59,9 +59,11 @@ struct VideoOutputPlan {
     func apply(to settings: inout VideoEncoderSettings) {
         settings.fieldOrder = fieldOrder
         settings.interlaced = isInterlaced && codecName == "libx264"
-        if let hdr, codecName == "libx265" {
-            let given = settings.options["x265-params"].map { [$0] } ?? []
-            settings.options["x265-params"] = (given + hdr.x265Params).joined(separator: ":")
+        if codecName == "libx265" {
+            // x265 prints its banner and statistics on stderr itself, past FFmpeg's log level.
+            var params = settings.options["x265-params"].map { [$0] } ?? ["log-level=error"]
+            if let hdr { params += hdr.x265Params }
+            settings.options["x265-params"] = params.joined(separator: ":")
         }
     }
 
