@@ -117,11 +117,12 @@ import TestSupport
         #expect(flags.count == 30 && flags.allSatisfy { $0.hasPrefix("1,1") }, "\(flags.prefix(5))")
         // idet, a second oracle that looks at the pixels: mostly top-field-first, not progressive.
         let idet = try TestSupport.run("ffmpeg", ["-v", "info", "-nostats", "-i", output, "-vf", "idet", "-f", "null", "-"])
-        let text = String(decoding: idet.stderr, as: UTF8.self)
+        let text = idet.stderr
         let line = try #require(text.split(separator: "\n").first { $0.contains("Multi frame detection") }.map(String.init))
         func count(_ key: String) -> Int {
             guard let range = line.range(of: key + ":") else { return -1 }
-            return Int(line[range.upperBound...].trimmingCharacters(in: .whitespaces).prefix { $0.isNumber }) ?? -1
+            let rest = String(line[range.upperBound...]).trimmingCharacters(in: .whitespaces)
+            return Int(String(rest.prefix { $0.isNumber })) ?? -1
         }
         #expect(count("TFF") > count("Progressive") && count("TFF") > count("BFF"), "\(line)")
     }
