@@ -19,6 +19,8 @@
 #include <libavutil/pixdesc.h>
 #include <libavutil/samplefmt.h>
 #include <libavutil/dict.h>
+#include <libavutil/display.h>
+#include <libavutil/mastering_display_metadata.h>
 #include <libavutil/log.h>
 #include <libavutil/tx.h>
 #include <libswscale/swscale.h>

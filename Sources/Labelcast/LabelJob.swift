@@ -107,6 +107,9 @@ public struct LabelJob: Sendable {
 /// Video encoder settings (CLI: --video-codec, --preset, --crf, --video-bitrate, --gop).
 public struct VideoEncoding: Sendable, Equatable {
     public var codec = "libx264"
+    /// Whether the user named `codec` (`--video-codec`): when not, the run may pick a codec that
+    /// carries the input's format better (10-bit HEVC stays HEVC with libx265).
+    public var codecChosen = false
     public var preset = "veryfast"
     public var tune: String? = "zerolatency"
     /// Constant quality; when nil and no bitrate is given, the input's bitrate is used.
@@ -137,6 +140,9 @@ public struct VideoStreamFormat: Sendable {
     public var colorTransfer: String = "unknown"
     /// FFmpeg's name of the Y'CbCr matrix (`bt709`, `bt2020nc`, `smpte170m`, `unknown`…).
     public var colorSpace: String = "unknown"
+    /// The stream's display rotation, degrees counter-clockwise (0, 90, 180, 270): the
+    /// visible label is laid out on the picture as displayed.
+    public var rotation: Int = 0
 }
 
 /// What an audio lane's processor learns: the planar float format it will be given.

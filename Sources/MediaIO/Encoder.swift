@@ -16,6 +16,13 @@ public struct VideoEncoderSettings: Sendable {
     public var colorSpace: AVColorSpace = AVCOL_SPC_UNSPECIFIED
     public var colorPrimaries: AVColorPrimaries = AVCOL_PRI_UNSPECIFIED
     public var colorTransfer: AVColorTransferCharacteristic = AVCOL_TRC_UNSPECIFIED
+    /// The input's field order (tt, bb…), carried into the output's codec parameters.
+    public var fieldOrder: AVFieldOrder = AV_FIELD_UNKNOWN
+    /// Interlaced coding (field-aware DCT and motion search; x264's `--interlaced`, with each
+    /// frame's `top_field_first` choosing `--tff`/`--bff`): an interlaced input coded as
+    /// progressive pictures smears its two fields into each other (combing a deinterlacer
+    /// can no longer separate).
+    public var interlaced = false
     /// Codec-private options, e.g. ["preset": "veryfast", "tune": "zerolatency", "crf": "23"].
     public var options: [String: String] = [:]
     public init(width: Int, height: Int, pixelFormat: AVPixelFormat, timeBase: Rational, frameRate: Rational) {
@@ -111,6 +118,8 @@ public final class Encoder: @unchecked Sendable {
             ctx.pointee.colorspace = s.colorSpace
             ctx.pointee.color_primaries = s.colorPrimaries
             ctx.pointee.color_trc = s.colorTransfer
+            ctx.pointee.field_order = s.fieldOrder
+            if s.interlaced { ctx.pointee.flags |= Int32(AV_CODEC_FLAG_INTERLACED_DCT | AV_CODEC_FLAG_INTERLACED_ME) }
             if s.bitRate > 0 {
                 ctx.pointee.bit_rate = s.bitRate
                 ctx.pointee.rc_max_rate = s.bitRate * 3 / 2

@@ -13,6 +13,9 @@ public final class LabelPainter: @unchecked Sendable {
     public let renderer: LabelRenderer?
     /// Draws `style.image`; nil for a text label.
     public let badge: BadgeRenderer?
+    /// How the stream is turned for display: the label is laid out upright on the displayed
+    /// picture, then turned back onto the coded one it is drawn on.
+    public let orientation: PictureOrientation
 
     private struct SizeKey: Hashable {
         let width: Int
@@ -33,8 +36,9 @@ public final class LabelPainter: @unchecked Sendable {
     /// unreadable badge fails before streaming.
     /// - Throws: ``OverlayError`` (`.uncoveredCharacter`, `.fontUnreadable`, `.emptyText`,
     ///   `.fontEngine`, `.badgeUnreadable`, `.badgeTooSmall`).
-    public init(style: LabelStyle) throws {
+    public init(style: LabelStyle, orientation: PictureOrientation = .upright) throws {
         self.style = style
+        self.orientation = orientation
         if let image = style.image {
             badge = try BadgeRenderer(image: image)
             renderer = nil
@@ -44,7 +48,7 @@ public final class LabelPainter: @unchecked Sendable {
         }
     }
 
-    /// The sprite for a frame size, laid out now if new. Call when the decoder's size is known to
+    /// The sprite for a (coded) frame size, laid out now if new. Call when the decoder's size is known to
     /// surface a label that cannot fit before the first frame.
     /// - Throws: ``OverlayError/Kind/labelDoesNotFit``, ``OverlayError/Kind/invalidFrame``.
     @discardableResult
@@ -73,9 +77,10 @@ public final class LabelPainter: @unchecked Sendable {
     private func sprite(_ key: SizeKey) -> Result<LabelSprite, OverlayError> {
         if let known = sprites[key] { return known }
         let made = Self.capture {
-            let layout = try LabelLayout(frameWidth: key.width, frameHeight: key.height, style: style)
-            if let badge { return try badge.sprite(for: layout) }
-            return try renderer!.sprite(for: layout)
+            let shown = orientation.displaySize(codedWidth: key.width, codedHeight: key.height)
+            let layout = try LabelLayout(frameWidth: shown.width, frameHeight: shown.height, style: style)
+            let sprite = try badge?.sprite(for: layout) ?? renderer!.sprite(for: layout)
+            return orientation.codedSprite(sprite, codedWidth: key.width, codedHeight: key.height)
         }
         if sprites.count >= Self.cacheLimit { sprites.removeAll() }
         sprites[key] = made

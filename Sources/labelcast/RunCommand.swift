@@ -41,8 +41,8 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup(title: "Audio watermark and video mark") var watermark: WatermarkOptions
     @OptionGroup(title: "Provenance (GB 45438 metadata, chapters, sidecar, audible cue, C2PA signing)") var provenance: ProvenanceOptions
 
-    @Option(help: "Video encoder (default libx264).")
-    var videoCodec: String = "libx264"
+    @Option(help: "Video encoder (default libx264; libx265 for a 10-bit HEVC input).")
+    var videoCodec: String?
     @Option(help: "Encoder preset (default veryfast).")
     var preset: String = "veryfast"
     @Option(parsing: .unconditional, help: "Constant-quality factor (x264: 0-51); overrides the bit rate.")
@@ -156,7 +156,8 @@ struct RunCommand: AsyncParsableCommand {
         job.outputFormat = format
         job.synthetic = SyntheticMode(rawValue: synthetic)!
         job.segments = try schedule()
-        job.video.codec = videoCodec
+        job.video.codec = videoCodec ?? job.video.codec
+        job.video.codecChosen = videoCodec != nil
         job.video.preset = preset
         job.video.crf = crf
         job.video.bitRate = try videoBitrate.map { try parseBitRate($0, option: "--video-bitrate") }

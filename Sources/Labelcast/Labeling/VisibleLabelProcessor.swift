@@ -39,7 +39,7 @@ public final class VisibleLabelProcessor: FrameProcessor, @unchecked Sendable {
     public init(style: LabelStyle, format: VideoStreamFormat) throws {
         timing = style.timing
         streamColour = Self.colour(transferName: format.colorTransfer, matrixName: format.colorSpace, height: format.height)
-        painter = try LabelPainter(style: style)
+        painter = try LabelPainter(style: style, orientation: PictureOrientation(rotation: format.rotation))
         try painter.prepare(width: format.width, height: format.height)
     }
 

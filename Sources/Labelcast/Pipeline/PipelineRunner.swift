@@ -381,25 +381,29 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let stream = demuxer.stream(index)
         let decoder = try Decoder(stream: stream, lowDelay: job.inputIsLive || job.realtime)
         let dctx = decoder.context.pointee
+        // Codec choice, interlace, HDR and display matrix: VideoOutputPlan.
+        let plan = VideoOutputPlan(job: job, stream: stream, decoder: decoder, muxer: muxer)
+        for notice in plan.notices { logger.notice("\(notice)") }
+        let codecName = plan.codecName
         var rate = info.frameRate.isValid ? info.frameRate : Rational(25, 1)
         if rate.double > 240 { rate = Rational(60, 1) }
-        let supported = Encoder.supportedPixelFormats(codecName: job.video.codec)
+        let supported = Encoder.supportedPixelFormats(codecName: codecName)
         var pixelFormat = supported.isEmpty || supported.contains(dctx.pix_fmt) ? dctx.pix_fmt : (supported.contains(AV_PIX_FMT_YUV420P) ? AV_PIX_FMT_YUV420P : supported[0])
         if let full = Self.fullChromaFormat(for: pixelFormat, width: Int(dctx.width), height: Int(dctx.height),
-                                            codecName: job.video.codec, supported: supported) {
-            logger.notice("video: \(dctx.width)x\(dctx.height) has an odd side, which \(job.video.codec) cannot encode with subsampled chroma (\(Scaler.name(pixelFormat))): encoding \(Scaler.name(full)), same size")
+                                            codecName: codecName, supported: supported) {
+            logger.notice("video: \(dctx.width)x\(dctx.height) has an odd side, which \(codecName) cannot encode with subsampled chroma (\(Scaler.name(pixelFormat))): encoding \(Scaler.name(full)), same size")
             pixelFormat = full
         }
         var settings = VideoEncoderSettings(width: Int(dctx.width), height: Int(dctx.height), pixelFormat: pixelFormat,
                                             timeBase: info.timeBase, frameRate: rate)
-        settings.codecName = job.video.codec
+        settings.codecName = codecName
         settings.gopSize = max(1, Int((job.video.gopSeconds * rate.double).rounded()))
         settings.sampleAspectRatio = Rational(dctx.sample_aspect_ratio)
         settings.colorRange = dctx.color_range
         settings.colorSpace = dctx.colorspace
         settings.colorPrimaries = dctx.color_primaries
         settings.colorTransfer = dctx.color_trc
-        if job.video.codec == "libx264" || job.video.codec == "libx265" {
+        if codecName == "libx264" || codecName == "libx265" {
             settings.options["preset"] = job.video.preset
             if let tune = job.video.tune { settings.options["tune"] = tune }
         }
@@ -409,20 +413,24 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             settings.bitRate = br
         } else if let br = Self.inputVideoBitRate(info: info, demuxer: demuxer), br > 0 {
             settings.bitRate = max(200_000, br)
-        } else if job.video.codec == "libx264" || job.video.codec == "libx265" {
+        } else if codecName == "libx264" || codecName == "libx265" {
             settings.options["crf"] = "23"
         }
+        plan.apply(to: &settings)
         let encoder = try Encoder(video: settings, globalHeader: muxer.needsGlobalHeader)
         let outIndex = try muxer.addStream(encoder: encoder)
+        try plan.apply(toOutput: muxer.context.pointee.streams[outIndex]!)
         keepStreamProperties(demuxer: demuxer, input: index, muxer: muxer, output: outIndex, processed: true)
         outputStreams.append { [unowned self] m in
             let i = try m.addStream(encoder: encoder)
+            try plan.apply(toOutput: m.context.pointee.streams[i]!)
             self.keepStreamProperties(demuxer: demuxer, input: index, muxer: m, output: i, processed: true)
         }
         var format = VideoStreamFormat(width: settings.width, height: settings.height,
                                        pixelFormatName: Scaler.name(dctx.pix_fmt), frameRate: rate.double)
         format.colorTransfer = av_color_transfer_name(dctx.color_trc).map { String(cString: $0) } ?? "unknown"
         format.colorSpace = av_color_space_name(dctx.colorspace).map { String(cString: $0) } ?? "unknown"
+        format.rotation = plan.rotation
         var processor: any FrameProcessor
         if let factory = job.videoProcessorFactory {
             processor = try factory(format, context.timeline)
