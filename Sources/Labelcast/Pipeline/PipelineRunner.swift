@@ -158,12 +158,17 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         self.muxer = muxer
         let outputHasVideo = muxer.canHold(video: true)
         let useVideo = videoIndex != nil && outputHasVideo
-        if videoIndex != nil && !outputHasVideo {
-            logger.notice("the \(muxer.formatName) output holds no video: the video stream is left out")
+        if let v = videoIndex, !outputHasVideo {
+            logger.notice("the \(muxer.formatName) output holds no video: video stream #\(v) (\(demuxer.streams[v].codecName)) is left out")
+        }
+        if let a = audioIndex, !OutputCodecPolicy(muxer: muxer).holdsAudio {
+            logger.notice("the \(muxer.formatName) output holds no audio: audio stream #\(a) (\(demuxer.streams[a].codecName)) is left out")
+            audioIndex = nil
         }
         guard useVideo || audioIndex != nil else {
             throw LabelcastError("output '\(displayOut)' (\(muxer.formatName)) cannot hold the input's video, and the input has no audio")
         }
+        try OutputCodecPolicy(muxer: muxer).checkChosenCodecs(video: useVideo ? job.video : nil, audio: audioIndex != nil ? job.audio : nil)
 
         let completion = DispatchSemaphore(value: 0)
         let muxStage = MuxStage(muxer: muxer, lanes: Set([useVideo ? Lane.video : nil, audioIndex != nil ? Lane.audio : nil].compactMap { $0 }),
@@ -195,7 +200,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             observed.withLock { $0.stages = laneInfo.flatMap { $0.3 } }
             var muxOptions: [String: String] = [:]
             if muxer.formatName.contains("mp4") || muxer.formatName == "mov" || muxer.formatName == "ipod" {
-                muxOptions["movflags"] = "+faststart+use_metadata_tags"
+                muxOptions["movflags"] = OutputCodecPolicy.movflags(seekable: Muxer.isFilePath(job.output))
             }
             if !Muxer.isFilePath(job.output) { muxOptions["flush_packets"] = "1" }
             try provenance.prepare(muxer: muxer, timeline: timeline)
@@ -343,23 +348,24 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let dctx = decoder.context.pointee
         var rate = info.frameRate.isValid ? info.frameRate : Rational(25, 1)
         if rate.double > 240 { rate = Rational(60, 1) }
-        let supported = Encoder.supportedPixelFormats(codecName: job.video.codec)
+        let codec = try OutputCodecPolicy(muxer: muxer).videoEncoder(for: job.video, logger: logger)
+        let supported = Encoder.supportedPixelFormats(codecName: codec)
         var pixelFormat = supported.isEmpty || supported.contains(dctx.pix_fmt) ? dctx.pix_fmt : (supported.contains(AV_PIX_FMT_YUV420P) ? AV_PIX_FMT_YUV420P : supported[0])
         if let full = Self.fullChromaFormat(for: pixelFormat, width: Int(dctx.width), height: Int(dctx.height),
-                                            codecName: job.video.codec, supported: supported) {
-            logger.notice("video: \(dctx.width)x\(dctx.height) has an odd side, which \(job.video.codec) cannot encode with subsampled chroma (\(Scaler.name(pixelFormat))): encoding \(Scaler.name(full)), same size")
+                                            codecName: codec, supported: supported) {
+            logger.notice("video: \(dctx.width)x\(dctx.height) has an odd side, which \(codec) cannot encode with subsampled chroma (\(Scaler.name(pixelFormat))): encoding \(Scaler.name(full)), same size")
             pixelFormat = full
         }
         var settings = VideoEncoderSettings(width: Int(dctx.width), height: Int(dctx.height), pixelFormat: pixelFormat,
                                             timeBase: info.timeBase, frameRate: rate)
-        settings.codecName = job.video.codec
+        settings.codecName = codec
         settings.gopSize = max(1, Int((job.video.gopSeconds * rate.double).rounded()))
         settings.sampleAspectRatio = Rational(dctx.sample_aspect_ratio)
         settings.colorRange = dctx.color_range
         settings.colorSpace = dctx.colorspace
         settings.colorPrimaries = dctx.color_primaries
         settings.colorTransfer = dctx.color_trc
-        if job.video.codec == "libx264" || job.video.codec == "libx265" {
+        if codec == "libx264" || codec == "libx265" {
             settings.options["preset"] = job.video.preset
             if let tune = job.video.tune { settings.options["tune"] = tune }
         }
@@ -369,9 +375,10 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             settings.bitRate = br
         } else if let br = Self.inputVideoBitRate(info: info, demuxer: demuxer), br > 0 {
             settings.bitRate = max(200_000, br)
-        } else if job.video.codec == "libx264" || job.video.codec == "libx265" {
+        } else if codec == "libx264" || codec == "libx265" {
             settings.options["crf"] = "23"
         }
+        settings.options.merge(OutputCodecPolicy.videoOptions(codec: codec, crf: job.video.crf, hasBitRate: settings.bitRate > 0)) { mine, _ in mine }
         let encoder = try Encoder(video: settings, globalHeader: muxer.needsGlobalHeader)
         let outIndex = try muxer.addStream(encoder: encoder)
         outputEncoders.append(encoder)
@@ -415,10 +422,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let info = demuxer.streams[index]
         let decoder = try Decoder(stream: demuxer.stream(index))
         let dctx = decoder.context.pointee
-        let codec = job.audio.codec ?? muxer.defaultAudioCodec
-        var settings = AudioEncoderSettings(sampleRate: Int(dctx.sample_rate), channels: Int(dctx.ch_layout.nb_channels))
-        settings.codecName = codec
-        settings.bitRate = codec.hasPrefix("pcm_") || codec == "flac" ? 0 : job.audio.bitRate
+        let settings = try OutputCodecPolicy(muxer: muxer).audioEncoder(for: job.audio, input: .init(decoder: dctx), logger: logger)
         let encoder = try Encoder(audio: settings, globalHeader: muxer.needsGlobalHeader)
         let outIndex = try muxer.addStream(encoder: encoder)
         outputEncoders.append(encoder)
@@ -702,18 +706,6 @@ extension Stage: StageDepth {
 }
 
 extension Muxer {
-    /// Whether the container takes a video stream at all (wav, mp3… do not).
-    func canHold(video: Bool) -> Bool {
-        let ofmt = context.pointee.oformat!
-        return ofmt.pointee.video_codec != AV_CODEC_ID_NONE
-    }
-    /// AAC, or the container's own audio codec where that is PCM or FLAC (wav, flac, aiff).
-    var defaultAudioCodec: String {
-        let id = context.pointee.oformat!.pointee.audio_codec
-        if let codec = avcodec_find_encoder(id) {
-            let name = String(cString: codec.pointee.name)
-            if name.hasPrefix("pcm_") || name == "flac" { return name }
-        }
-        return "aac"
-    }
+    /// Whether the container takes a video stream at all (wav, mp3, flac, .m4a… do not).
+    func canHold(video: Bool) -> Bool { OutputCodecPolicy(muxer: self).holdsVideo }
 }
