@@ -7,8 +7,8 @@ import Foundation
 /// file. Each becomes one error line naming the option (and, for ffmpeg options labelcast has
 /// another way to say, that way), with status 2.
 enum ForeignOptions {
-    /// labelcast's own short options (`-i`, `-o`, `-f`, `-q`, `-v`, `-h`).
-    static let shortLetters: Set<Character> = ["i", "o", "f", "q", "v", "h"]
+    /// labelcast's own short options (`run -i/-o/-f`, `demo -d`, `-q`, `-v`, `-h`).
+    static let shortLetters: Set<Character> = ["i", "o", "f", "d", "q", "v", "h"]
     /// The short flags that may be run together (`-qv`).
     static let flagLetters: Set<Character> = ["q", "v"]
 
