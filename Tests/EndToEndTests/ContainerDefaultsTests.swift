@@ -161,6 +161,14 @@ import TestSupport
         #expect(String(decoding: aigc, as: UTF8.self) == tagged)
         // The audio itself: as many samples as went in.
         #expect(abs(try TestSupport.audioSampleCount(out) - TestSupport.audioSampleCount(input)) <= 1024)
+        // A second pass reads the marking back (LIST/INFO) and keeps the producer's ProduceID.
+        let again = dir + "/again.wav"
+        let r2 = try TestSupport.labelcast(["run", "-i", out, "-o", again, "--synthetic", "auto"])
+        #expect(r2.status == 0 && r2.stderr.contains("the input declares AIGC metadata"), "\(r2.stderr)")
+        let first = (value?["AIGC"] as? [String: Any])?["ProduceID"] as? String
+        let kept = try #require(try Self.probe(again).allTags["AIGC"])
+        let second = try JSONSerialization.jsonObject(with: Data(kept.utf8)) as? [String: Any]
+        #expect(first != nil && (second?["AIGC"] as? [String: Any])?["ProduceID"] as? String == first, "\(kept)")
     }
 
     /// A 24-bit FLAC comes out 24-bit (s32 samples, 24 raw bits whose low byte is used), and a
