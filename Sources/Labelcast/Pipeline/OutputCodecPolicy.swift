@@ -103,7 +103,7 @@ struct OutputCodecPolicy {
 
     /// Formats that take many codecs without saying which (`avformat_query_codec` does not
     /// know): the requested encoder is used as it is.
-    private static let permissive: Set<String> = ["mpegts", "hls", "dash", "segment", "stream_segment", "rtp_mpegts", "tee", "fifo", "nut"]
+    private static let permissive: Set<String> = ["null", "mpegts", "hls", "dash", "segment", "stream_segment", "rtp_mpegts", "tee", "fifo", "nut"]
 
     /// The Ogg family and other single-purpose muxers that do not answer
     /// `avformat_query_codec` for anything but their default: what they take (oggenc.c).
