@@ -37,6 +37,11 @@ public struct AudioEncoderSettings: Sendable {
     public var sampleRate: Int
     public var channels: Int
     public var bitRate: Int64 = 128_000
+    /// The encoder's sample format; nil: planar float where it takes it, else its first.
+    public var sampleFormat: AVSampleFormat? = nil
+    /// Meaningful bits in each sample when fewer than the format holds (24 in s32: 24-bit
+    /// FLAC); 0 leaves it to the encoder.
+    public var bitsPerRawSample: Int = 0
     public var options: [String: String] = [:]
     public init(sampleRate: Int, channels: Int) { self.sampleRate = sampleRate; self.channels = channels }
 }
@@ -133,10 +138,11 @@ public final class Encoder: @unchecked Sendable {
         let codec = try Encoder.find(s.codecName)
         var formats: [AVSampleFormat] = []
         if var p = codec.pointee.sample_fmts { while p.pointee != AV_SAMPLE_FMT_NONE { formats.append(p.pointee); p += 1 } }
-        let format = formats.contains(AV_SAMPLE_FMT_FLTP) ? AV_SAMPLE_FMT_FLTP : (formats.first ?? AV_SAMPLE_FMT_FLTP)
+        let format = s.sampleFormat ?? (formats.contains(AV_SAMPLE_FMT_FLTP) ? AV_SAMPLE_FMT_FLTP : (formats.first ?? AV_SAMPLE_FMT_FLTP))
         try self.init(codec: codec, configure: { ctx in
             ctx.pointee.sample_rate = Int32(s.sampleRate)
             ctx.pointee.sample_fmt = format
+            if s.bitsPerRawSample > 0 { ctx.pointee.bits_per_raw_sample = Int32(s.bitsPerRawSample) }
             lc_channel_layout_default(&ctx.pointee.ch_layout, Int32(s.channels))
             ctx.pointee.time_base = AVRational(num: 1, den: Int32(s.sampleRate))
             if s.bitRate > 0 { ctx.pointee.bit_rate = s.bitRate }

@@ -23,6 +23,10 @@ struct LabelcastCommand: AsyncParsableCommand {
     /// help and version go to stdout with status 0.
     static func main() async {
         EarlySignals.install()
+        if let foreign = ForeignOptions.firstError(in: Array(CommandLine.arguments.dropFirst())) {
+            FileHandle.standardError.write(Data("labelcast: error: \(Redaction.text(foreign))\n".utf8))
+            Foundation.exit(2)
+        }
         do {
             var command = try parseAsRoot()
             if !(command is RunCommand || command is DetectCommand) { EarlySignals.restoreDefault() }
@@ -38,6 +42,10 @@ struct LabelcastCommand: AsyncParsableCommand {
                 Foundation.exit(0)
             }
             if let exit = error as? ExitCode { Foundation.exit(exit.rawValue) }
+            if let unknown = ForeignOptions.unknownOptionError(parserMessage: message(for: error), arguments: Array(CommandLine.arguments.dropFirst())) {
+                FileHandle.standardError.write(Data("labelcast: error: \(Redaction.text(unknown))\n".utf8))
+                Foundation.exit(2)
+            }
             let text = message(for: error)
                 .split(whereSeparator: \.isNewline)
                 .map { $0.trimmingCharacters(in: .whitespaces) }

@@ -128,19 +128,26 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         // out with a notice naming it.
         let plan: StreamPlan
         do {
-            plan = try StreamPlan.make(demuxer: demuxer, outputFormat: muxer.context.pointee.oformat, formatName: muxer.formatName,
-                                       maps: job.streamMaps, labelcastWritesID3: muxer.needsInBandMetadata)
+            plan = try StreamPlan.make(demuxer: demuxer, muxer: muxer, maps: job.streamMaps)
         } catch {
             muxer.abort()
             throw error
         }
         for notice in plan.notices { logger.notice("\(notice)") }
         let useVideo = plan.processed.contains { $0.lane.kind == .video }
+        let useAudio = plan.processed.contains { $0.lane.kind == .audio }
         guard !plan.processed.isEmpty else {
             muxer.abort()
             let held = demuxer.streams.contains { $0.kind == .video || $0.kind == .audio }
             throw LabelcastError(held ? "output '\(displayOut)' (\(muxer.formatName)) cannot hold any of the input's audio or video streams"
                                       : "input '\(displayIn)' has no audio or video stream labelcast can label")
+        }
+
+        do {
+            try OutputCodecPolicy(muxer: muxer).checkChosenCodecs(video: useVideo ? job.video : nil, audio: useAudio ? job.audio : nil)
+        } catch {
+            muxer.abort()
+            throw error
         }
 
         // Media time 0: the first timestamp of the streams we label.
@@ -218,7 +225,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             observed.withLock { $0.stages = laneInfo.flatMap { $0.3 } }
             var muxOptions: [String: String] = [:]
             if muxer.formatName.contains("mp4") || muxer.formatName == "mov" || muxer.formatName == "ipod" {
-                muxOptions["movflags"] = "+faststart+use_metadata_tags"
+                muxOptions["movflags"] = OutputCodecPolicy.movflags(seekable: Muxer.isFilePath(job.output))
             }
             if !Muxer.isFilePath(job.output) { muxOptions["flush_packets"] = "1" }
             try provenance.prepare(muxer: muxer, timeline: timeline)
@@ -382,11 +389,14 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let decoder = try Decoder(stream: stream, lowDelay: job.inputIsLive || job.realtime)
         let dctx = decoder.context.pointee
         // Codec choice, interlace, HDR and display matrix: VideoOutputPlan.
-        let plan = VideoOutputPlan(job: job, stream: stream, decoder: decoder, muxer: muxer)
+        var plan = VideoOutputPlan(job: job, stream: stream, decoder: decoder, muxer: muxer)
         for notice in plan.notices { logger.notice("\(notice)") }
-        let codecName = plan.codecName
         var rate = info.frameRate.isValid ? info.frameRate : Rational(25, 1)
         if rate.double > 240 { rate = Rational(60, 1) }
+        let codec = plan.codecName != job.video.codec ? plan.codecName
+            : try OutputCodecPolicy(muxer: muxer).videoEncoder(for: job.video, logger: logger)
+        plan.codecName = codec
+        let codecName = codec
         let supported = Encoder.supportedPixelFormats(codecName: codecName)
         var pixelFormat = supported.isEmpty || supported.contains(dctx.pix_fmt) ? dctx.pix_fmt : (supported.contains(AV_PIX_FMT_YUV420P) ? AV_PIX_FMT_YUV420P : supported[0])
         if let full = Self.fullChromaFormat(for: pixelFormat, width: Int(dctx.width), height: Int(dctx.height),
@@ -416,6 +426,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         } else if codecName == "libx264" || codecName == "libx265" {
             settings.options["crf"] = "23"
         }
+        settings.options.merge(OutputCodecPolicy.videoOptions(codec: codecName, crf: job.video.crf, hasBitRate: settings.bitRate > 0)) { mine, _ in mine }
         plan.apply(to: &settings)
         let encoder = try Encoder(video: settings, globalHeader: muxer.needsGlobalHeader)
         let outIndex = try muxer.addStream(encoder: encoder)
@@ -471,10 +482,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let info = demuxer.streams[index]
         let decoder = try Decoder(stream: demuxer.stream(index))
         let dctx = decoder.context.pointee
-        let codec = job.audio.codec ?? muxer.defaultAudioCodec
-        var settings = AudioEncoderSettings(sampleRate: Int(dctx.sample_rate), channels: Int(dctx.ch_layout.nb_channels))
-        settings.codecName = codec
-        settings.bitRate = codec.hasPrefix("pcm_") || codec == "flac" ? 0 : job.audio.bitRate
+        let settings = try OutputCodecPolicy(muxer: muxer).audioEncoder(for: job.audio, input: .init(decoder: dctx), logger: logger)
         let encoder = try Encoder(audio: settings, globalHeader: muxer.needsGlobalHeader)
         let outIndex = try muxer.addStream(encoder: encoder)
         keepStreamProperties(demuxer: demuxer, input: index, muxer: muxer, output: outIndex, processed: true)
@@ -688,8 +696,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                 var copies: [Int: CopyLane] = [:]
                 // The new connection's streams take the lanes of the same kind and rank.
                 let output = muxer!
-                let plan = try StreamPlan.make(demuxer: demuxer, outputFormat: output.context.pointee.oformat, formatName: output.formatName,
-                                               maps: job.streamMaps, labelcastWritesID3: output.needsInBandMetadata)
+                let plan = try StreamPlan.make(demuxer: demuxer, muxer: output, maps: job.streamMaps)
                 let starts = plan.processed.compactMap { MediaTime.seconds(demuxer.streams[$0.input].startTime, demuxer.streams[$0.input].timeBase) }
                 let newOrigin = starts.min() ?? 0
                 // New timestamps t map to t + shift on the first connection's clock.
@@ -802,18 +809,6 @@ extension Stage: StageDepth {
 }
 
 extension Muxer {
-    /// Whether the container takes a video stream at all (wav, mp3… do not).
-    func canHold(video: Bool) -> Bool {
-        let ofmt = context.pointee.oformat!
-        return ofmt.pointee.video_codec != AV_CODEC_ID_NONE
-    }
-    /// AAC, or the container's own audio codec where that is PCM or FLAC (wav, flac, aiff).
-    var defaultAudioCodec: String {
-        let id = context.pointee.oformat!.pointee.audio_codec
-        if let codec = avcodec_find_encoder(id) {
-            let name = String(cString: codec.pointee.name)
-            if name.hasPrefix("pcm_") || name == "flac" { return name }
-        }
-        return "aac"
-    }
+    /// Whether the container takes a video stream at all (wav, mp3, flac, .m4a… do not).
+    func canHold(video: Bool) -> Bool { OutputCodecPolicy(muxer: self).holdsVideo }
 }

@@ -31,12 +31,14 @@ struct StreamPlan {
     /// `maps`: `--map` values (`0:v:0`, `0:a`, `-0:s`, `0:m:language:eng`, `0:3`), in order;
     /// empty means every stream. `labelcastWritesID3`: the output gets labelcast's own timed
     /// metadata stream, which replaces an input's (it would carry the upstream's AIGC value).
-    static func make(demuxer: Demuxer, outputFormat: UnsafePointer<AVOutputFormat>, formatName: String,
-                     maps: [String], labelcastWritesID3: Bool) throws -> StreamPlan {
+    static func make(demuxer: Demuxer, muxer: Muxer, maps: [String]) throws -> StreamPlan {
+        let outputFormat = muxer.context.pointee.oformat!, formatName = muxer.formatName
+        let labelcastWritesID3 = muxer.needsInBandMetadata
+        let policy = OutputCodecPolicy(muxer: muxer)
         let selected = try select(demuxer: demuxer, maps: maps)
         var plan = StreamPlan()
         var tracks: [Lane.Kind: Int] = [:]
-        let canHoldVideo = outputFormat.pointee.video_codec != AV_CODEC_ID_NONE
+        let canHoldVideo = policy.holdsVideo
         for index in selected {
             let st = demuxer.stream(index)
             let par = st.pointee.codecpar.pointee
@@ -66,7 +68,7 @@ struct StreamPlan {
                 guard par.sample_rate > 0, par.ch_layout.nb_channels > 0 else {
                     plan.notices.append("\(name) has no sample rate or channels (empty or damaged): left out"); continue
                 }
-                guard outputFormat.pointee.audio_codec != AV_CODEC_ID_NONE else {
+                guard policy.holdsAudio else {
                     plan.notices.append("the \(formatName) output holds no audio: \(name) left out"); continue
                 }
                 treatment = .process

@@ -12,7 +12,7 @@ import MediaIO
 /// (they come straight from the decoder); this covers what needs more than a copied field.
 struct VideoOutputPlan {
     /// The encoder to use: the user's `--video-codec`, else one that carries the input's format.
-    let codecName: String
+    var codecName: String
     /// The input's display matrix (nine words), copied to the output stream.
     let displayMatrix: [Int32]?
     /// Degrees counter-clockwise, for laying out the label on the displayed picture.

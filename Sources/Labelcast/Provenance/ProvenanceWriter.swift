@@ -123,7 +123,7 @@ final class ProvenanceWriter: @unchecked Sendable {
         guard let value else { return }
         logger.notice("AIGC metadata: ProduceID \(settings.produceID) (ContentProducer \(settings.producer))")
         muxer.setMetadata(AIGCMetadata.tagName, value)
-        if !muxer.needsInBandMetadata, ["wav", "w64", "aiff", "adts", "rawvideo", "h264"].contains(muxer.formatName) {
+        if !muxer.needsInBandMetadata, ["wav", "w64", "aiff", "adts", "rawvideo", "h264"].contains(muxer.formatName), !writesWAVChunk {
             logger.notice("the \(muxer.formatName) output has no place for AIGC metadata: use --segments-out for a machine-readable record")
         }
     }
@@ -195,15 +195,19 @@ final class ProvenanceWriter: @unchecked Sendable {
             closed.append(r)
             open = nil
         }
-        if let muxer, signer != nil || reservedMatroskaTag {
+        if let muxer, signer != nil || reservedMatroskaTag || (writesWAVChunk && value != nil) {
             // After the trailer, on the complete file under its temporary name: first the
             // Matroska tag reserved in the header, then the signature, which binds the file's
             // final bytes (segments as written).
             let ranges = closed.map { (start: $0.start, end: $0.end ?? end) }
             // The marks the manifest names are those the written packets carry.
             let marked = Set(closed.flatMap { r in r.labeled.filter { $0.value > 0 }.map(\.key) })
+            let wavChunk = writesWAVChunk
             muxer.beforeRename = { [weak self, signer, wholeStream, value] path in
                 try self?.completeReservedTag(file: path)
+                if let value, wavChunk {
+                    do { try WAVChunkPatch.apply(file: path, value: value) } catch { throw LabelcastError("output: \(error)") }
+                }
                 try signer?.sign(path: path, ranges: ranges, wholeStream: wholeStream, aigcValue: value, markedLanes: marked)
             }
         }
@@ -220,6 +224,10 @@ final class ProvenanceWriter: @unchecked Sendable {
             }
         }
     }
+
+    /// A WAV file output: the AIGC field goes into chunks appended after the trailer
+    /// (`WAVChunkPatch`); stdout and URLs cannot be rewritten, so they get none.
+    private var writesWAVChunk: Bool { muxer?.formatName == "wav" && muxer?.temporaryPath != nil }
 
     /// After the trailer, before the output is renamed into place: fills or voids the
     /// Matroska tag reserved in the header.
