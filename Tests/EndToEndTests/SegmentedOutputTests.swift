@@ -78,10 +78,15 @@ import TestSupport
 
     /// Decodes the whole presentation through its playlist (the player's path): no error, and
     /// the decoded video lasts as long as the input.
-    static func decodeAll(_ playlist: String, seconds: Double) throws {
+    /// `tolerated`: a message ffprobe may print without it counting as an error (FFmpeg 5.1's
+    /// DASH demuxer says "Error when loading first fragment of playlist" on some runs for a
+    /// template manifest without timeline, FFmpeg's own ldash output included, then reads it all).
+    static func decodeAll(_ playlist: String, seconds: Double, tolerated: String? = nil) throws {
         let r = try TestSupport.run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", playlist])
-        #expect(r.status == 0 && r.stderr.isEmpty, "\(playlist): \(r.stderr)")
-        let frames = Int(r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").first ?? "") ?? 0
+        let errors = r.errorLines.filter { line in tolerated.map { !line.contains($0) } ?? true }
+        #expect(r.status == 0 && errors.isEmpty, "\(playlist): \(r.stderr)")
+        // (ffprobe prints the count once per program and once per stream)
+        let frames = Int(r.stdoutText.split(whereSeparator: \.isNewline).first?.split(separator: ",").first ?? "") ?? 0
         #expect(abs(Double(frames) - seconds * fps) <= 1, "\(playlist): \(frames) frames decoded, expected \(Int(seconds * fps))")
     }
 
@@ -158,14 +163,14 @@ import TestSupport
     func checkHLS(dir: String, playlist: String, fmp4: Bool, synthetic: [(Double, Double)], segmentSeconds: Double = 2) throws {
         #expect(Self.hiddenFiles(dir).isEmpty, "hidden files: \(Self.hiddenFiles(dir))")
         let text = try String(contentsOfFile: playlist, encoding: .utf8)
-        #expect(text.contains("#EXT-X-ENDLIST"), text)
+        #expect(text.contains("#EXT-X-ENDLIST"), "\(text)")
         let (segments, ranges) = Self.parsePlaylist(text)
         #expect(segments.count == Int(6 / segmentSeconds), "\(text)")
         try Self.decodeAll(playlist, seconds: 6)
         let stem = ((playlist as NSString).lastPathComponent as NSString).deletingPathExtension
         if fmp4 {
             // The init segment: named after the playlist, with the AIGC tag in moov/udta/meta.
-            #expect(text.contains("#EXT-X-MAP:URI=\"\(stem)_init.mp4\""), text)
+            #expect(text.contains("#EXT-X-MAP:URI=\"\(stem)_init.mp4\""), "\(text)")
             let tags = try ProvenanceTests.probe(dir + "/\(stem)_init.mp4").tags
             #expect(tags["AIGC"]?.hasPrefix("{\"AIGC\":{\"Label\":\"1\"") == true, "init tags: \(tags)")
         }
@@ -208,8 +213,12 @@ import TestSupport
                 }
             } else {
                 let p = try Self.probeFile(path)
-                #expect(abs(p.duration - segment.duration) < 0.1, "\(segment.uri): \(p.duration) s, playlist says \(segment.duration)")
                 #expect(p.kinds.contains("video") && p.kinds.contains("audio"), "\(segment.uri): \(p.kinds)")
+                // As long as the playlist says: its video frames (a TS file's own duration
+                // includes the audio's lead and the 0.7 s mux delay, so it says less).
+                let count = try TestSupport.run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", path])
+                let frames = Int(count.stdoutText.split(whereSeparator: \.isNewline).first ?? "") ?? 0
+                #expect(abs(Double(frames) - segment.duration * Self.fps) <= 1, "\(segment.uri): \(frames) frames, playlist says \(segment.duration) s")
                 // Timed ID3 in the segment's data stream, as HLS players read it.
                 let data = try TestSupport.run("ffmpeg", ["-v", "error", "-i", path, "-map", "0:d?", "-c", "copy", "-f", "data", "-"])
                 let holds = data.stdout.range(of: Data("AIGC\u{0}{\"AIGC\":{\"Label\":\"1\"".utf8)) != nil
@@ -231,13 +240,14 @@ import TestSupport
         #expect(Self.hiddenFiles(dir).isEmpty, "hidden files: \(Self.hiddenFiles(dir))")
         let mpd = try String(contentsOfFile: out, encoding: .utf8)
         // The MPD: an EventStream first in the period, one Event for the range (ms).
-        #expect(mpd.contains("<EventStream schemeIdUri=\"urn:org.labelcast:aigc:2026\""), mpd)
-        let event = try #require(mpd.range(of: #"<Event id="1" presentationTime="(\d+)" duration="(\d+)">"#, options: .regularExpression).map { String(mpd[$0]) }, mpd)
+        #expect(mpd.contains("<EventStream schemeIdUri=\"urn:org.labelcast:aigc:2026\""), "\(mpd)")
+        let event = try #require(mpd.range(of: #"<Event id="1" presentationTime="(\d+)" duration="(\d+)">"#, options: .regularExpression).map { String(mpd[$0]) }, "\(mpd)")
         let numbers = event.split(separator: "\"").compactMap { Int($0) }
         #expect(numbers.count == 3 && abs(numbers[1] - 2500) <= 34 && abs(numbers[2] - 1000) <= 34, "\(event)")
-        #expect(mpd.components(separatedBy: "<InbandEventStream schemeIdUri=\"https://aomedia.org/emsg/ID3\"").count - 1 == 2, mpd)
-        if lowLatency { #expect(mpd.contains("<Latency") && mpd.contains("availabilityTimeOffset"), "not an ldash manifest: \(mpd)") }
-        try Self.decodeAll(out, seconds: 6)
+        #expect(mpd.components(separatedBy: "<InbandEventStream schemeIdUri=\"https://aomedia.org/emsg/ID3\"").count - 1 == 2, "\(mpd)")
+        // ldash: segments announced before they are complete (availabilityTimeOffset).
+        if lowLatency { #expect(mpd.contains("availabilityTimeOffset=\"1.500\""), "not an ldash manifest: \(mpd)") }
+        try Self.decodeAll(out, seconds: 6, tolerated: lowLatency ? "Error when loading first fragment of playlist" : nil)
         // Each representation: its init tagged, each segment playable behind it, emsg exactly
         // in the segments that overlap 2.5-3.5 s (2 s segments: the second one, 2-4 s).
         for rep in ["0", "1"] {
@@ -253,7 +263,8 @@ import TestSupport
                 let p = try Self.probeFile(joined)
                 #expect(p.kinds.count == 1 && p.duration > 0, "\(name): \(p)")
                 try? FileManager.default.removeItem(atPath: joined)
-                if lowLatency { #expect(w.boxes.filter { $0 == "moof" }.count >= 3, "\(name): not chunked: \(w.boxes)") }
+                // 0.5 s chunks: four per 2 s segment (the last audio segment holds a frame or two).
+                if lowLatency, i < 3 { #expect(w.boxes.filter { $0 == "moof" }.count >= 3, "\(name): not chunked: \(w.boxes)") }
                 if i == 1 {
                     let e = try #require(w.emsg.first, "\(name) overlaps the range but has no emsg: \(w.boxes)")
                     #expect(e.version == 1 && e.scheme == "https://aomedia.org/emsg/ID3" && e.id == 1)
@@ -310,7 +321,7 @@ import TestSupport
         let text = try String(contentsOfFile: out, encoding: .utf8)
         let (segments, ranges) = Self.parsePlaylist(text)
         let origin = try #require(segments.first?.date)
-        let range = try #require(ranges.first, text)
+        let range = try #require(ranges.first, "\(text)")
         #expect(abs(range.start.timeIntervalSince(origin) - t) <= 0.1, "DATERANGE at \(range.start.timeIntervalSince(origin)), switch at \(t)")
         var offset = 0.0
         for segment in segments {
