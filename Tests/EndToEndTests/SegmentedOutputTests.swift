@@ -280,6 +280,37 @@ import TestSupport
         }
     }
 
+    @Test(arguments: [false, true])
+    func dashWithTheWholeStreamSynthetic(lowLatency: Bool) throws {
+        let dir = try TestSupport.temporaryDirectory("labelcast-dash-all")
+        let input = try Self.makeInput(dir)
+        let out = dir + "/all.mpd"
+        let r = try TestSupport.labelcast(["run", "-i", input, "-o", out, "--synthetic", "all"] + (lowLatency ? ["--cmaf-ll"] : []))
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Self.hiddenFiles(dir).isEmpty, "hidden files: \(Self.hiddenFiles(dir))")
+        let mpd = try String(contentsOfFile: out, encoding: .utf8)
+        let event = try #require(mpd.range(of: #"<Event id="1" presentationTime="(\d+)" duration="(\d+)">"#, options: .regularExpression).map { String(mpd[$0]) }, "\(mpd)")
+        let numbers = event.split(separator: "\"").compactMap { Int($0) }
+        #expect(numbers.count == 3 && numbers[1] == 0 && abs(numbers[2] - 6000) <= 34, "\(event)")
+        try Self.decodeAll(out, seconds: 6, tolerated: lowLatency ? "Error when loading first fragment of playlist" : nil)
+        let segments = TestSupport.files(in: dir).filter { $0.hasPrefix("all-") && !$0.contains("init") }.sorted()
+        #expect(segments.count >= 6, "\(segments)")
+        for name in segments {
+            let w = try Self.walk(dir + "/" + name)
+            let size = (try FileManager.default.attributesOfItem(atPath: dir + "/" + name)[.size] as? Int) ?? 0
+            if name == segments.last, name.hasPrefix("all-1-"), size < 2000 {
+                // The audio's last segment may hold only the encoder's tail (one AAC frame)
+                // after the programme's end (6 s), which the range does not reach.
+                continue
+            }
+            let e = try #require(w.emsg.first, "\(name): no emsg though the whole stream is synthetic")
+            // Duration: unknown (0xFFFFFFFF) while the range was still open when the segment
+            // was written, the whole 6 s in the segments written after it closed.
+            let duration = Double(e.duration) / 90000
+            #expect(w.emsg.count == 1 && e.time == 0 && (e.duration == 0xFFFF_FFFF || abs(duration - 6) <= 0.034) && Self.holdsAIGC(e.data), "\(name): \(e)")
+        }
+    }
+
     // MARK: options and failures
 
     @Test func anUnknownMuxerOptionIsAOneLineErrorAndWritesNothing() throws {
