@@ -125,7 +125,7 @@ public final class SegmentedOutput: @unchecked Sendable {
     }
 
     /// Writes `bytes` to `path` in one go (created or truncated).
-    static func write(_ bytes: [UInt8], to path: String) throws {
+    public static func write(_ bytes: [UInt8], to path: String) throws {
         let fd = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw MediaError(call: "open", code: errno == ENOSPC ? lc_averror_enospc() : lc_averror_eio(), message: String(cString: strerror(errno)), context: path)

@@ -354,6 +354,9 @@ import TestSupport
         let origin = try #require(segments.first?.date)
         let range = try #require(ranges.first, "\(text)")
         #expect(abs(range.start.timeIntervalSince(origin) - t) <= 0.1, "DATERANGE at \(range.start.timeIntervalSince(origin)), switch at \(t)")
+        // The init segment, written before the switch, gets the tag once the run turned synthetic.
+        let tags = try ProvenanceTests.probe(dir + "/sw_init.mp4").tags
+        #expect(tags["AIGC"]?.hasPrefix("{\"AIGC\":{\"Label\":\"1\"") == true, "init tags: \(tags)")
         var offset = 0.0
         for segment in segments {
             let w = try Self.walk(dir + "/" + segment.uri)

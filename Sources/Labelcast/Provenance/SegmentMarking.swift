@@ -36,8 +36,9 @@ final class SegmentMarking: @unchecked Sendable {
     let layout: Layout
     private let provenance: ProvenanceWriter
     private let logger: Logger
-    /// Per init segment written: its path and its tracks' time scales.
-    private var inits: [(path: String, tracks: [UInt32: (timescale: UInt32, defaultDuration: UInt32)])] = []
+    /// Per init segment written: its path, its tracks' time scales, and its bytes while they
+    /// carry no AIGC tag (written before anything was synthetic).
+    private var inits: [(path: String, tracks: [UInt32: (timescale: UInt32, defaultDuration: UInt32)], untagged: [UInt8]?)] = []
     /// The program date of media time 0 (the first segment's EXT-X-PROGRAM-DATE-TIME).
     private var programDateOrigin: Date?
     private var warnedUntimedSegment = false
@@ -147,9 +148,12 @@ final class SegmentMarking: @unchecked Sendable {
         }
         switch file.kind {
         case .initSegment:
-            inits.append((file.path, BMFFBox.trackTimescales(initSegment: file.bytes)))
+            let tracks = BMFFBox.trackTimescales(initSegment: file.bytes)
             if let value = provenance.markingValue, let tagged = BMFFBox.addingMetadata(key: AIGCMetadata.tagName, value: value, toInit: file.bytes) {
+                inits.append((file.path, tracks, nil))
                 file.bytes = tagged
+            } else {
+                inits.append((file.path, tracks, file.bytes))
             }
         case .mediaSegment:
             markFragment(&file)
@@ -195,6 +199,27 @@ final class SegmentMarking: @unchecked Sendable {
         guard !boxes.isEmpty, let marked = BMFFBox.inserting(boxes, beforeFirstMoofIn: file.bytes) else { return }
         file.bytes = marked
         markedSegments += 1
+        tagInitSegments(value: value)
+    }
+
+    /// A run switched synthetic after its init segments were written: they get the tag now
+    /// (rewritten whole, under a temporary name and renamed), for the players that join from
+    /// here on; those already playing have the emsgs and date ranges.
+    private func tagInitSegments(value: String) {
+        for i in inits.indices {
+            guard let bytes = inits[i].untagged, let tagged = BMFFBox.addingMetadata(key: AIGCMetadata.tagName, value: value, toInit: bytes) else { continue }
+            let path = inits[i].path
+            do {
+                try SegmentedOutput.write(tagged, to: path + ".aigc-tmp")
+                guard rename(path + ".aigc-tmp", path) == 0 else { throw LabelcastError(String(cString: strerror(errno))) }
+                inits[i].untagged = nil
+                logger.notice("AIGC tag added to the init segment '\((path as NSString).lastPathComponent)' (the run turned synthetic after it was written)")
+            } catch {
+                unlink(path + ".aigc-tmp")
+                inits[i].untagged = nil
+                logger.warning("could not add the AIGC tag to the init segment '\((path as NSString).lastPathComponent)': \(error)")
+            }
+        }
     }
 
     private func commonPrefix(_ a: String, _ b: String) -> Int {
