@@ -15,6 +15,11 @@ public struct LabelJob: Sendable {
     public var inputFormat: String?
     /// `--map` stream specifiers (FFmpeg's syntax, input 0), in order; empty: every stream.
     public var streamMaps: [String] = []
+    /// `--muxer-opt KEY=VALUE`, in the order given: passed to the output muxer (over labelcast's
+    /// own defaults; a `+flag`/`-flag` value adds to a flags option instead of replacing it).
+    public var muxerOptions: [(key: String, value: String)] = []
+    /// `--cmaf-ll`: a DASH output as low-latency CMAF (short chunks inside each segment).
+    public var cmafLowLatency = false
 
     /// Which parts are synthetic when `segments` is empty.
     public var synthetic: SyntheticMode = .none

@@ -15,6 +15,9 @@ public final class Muxer: @unchecked Sendable {
     /// place, with the temporary path; may rewrite the file there (C2PA signing). An error
     /// fails `finish()`: the temporary file is removed, nothing gets the final name.
     public var beforeRename: ((String) throws -> Void)?
+    /// For a segmenting muxer (hls, dash): the files it writes besides the playlist, caught on
+    /// their way to the disk (see `SegmentedOutput`); removed with the playlist on a failure.
+    public var segmented: SegmentedOutput?
     private var headerWritten = false
     private var finished = false
     private var ioOpened = false
@@ -33,8 +36,18 @@ public final class Muxer: @unchecked Sendable {
         return type != S_IFREG && type != S_IFDIR
     }
 
+    /// Whether `format` (or, without one, the file name of `url`) is a segmenting muxer: HLS or DASH.
+    public static func isSegmented(url: String, format: String?) -> Bool {
+        if let format { return ["hls", "dash"].contains(format) }
+        let lower = url.lowercased()
+        return Muxer.isFilePath(url) && (lower.hasSuffix(".m3u8") || lower.hasSuffix(".mpd"))
+    }
+
     /// Allocates the output context. The container is `format` or guessed from the file name.
-    public init(url: String, format: String?, displayName: String? = nil, interrupter: IOInterrupter = IOInterrupter()) throws {
+    /// `inPlace`: a file output written under its own name from the start (a live HLS/DASH
+    /// playlist, which players read while it grows), not under a temporary one.
+    public init(url: String, format: String?, displayName: String? = nil, interrupter: IOInterrupter = IOInterrupter(),
+                inPlace: Bool = false) throws {
         self.displayName = displayName ?? url
         self.interrupter = interrupter
         let isFile = Muxer.isFilePath(url)
@@ -46,7 +59,7 @@ public final class Muxer: @unchecked Sendable {
                                  message: "output is stdout: name the container with -f (e.g. -f mpegts)")
             }
             finalPath = nil; temporaryPath = nil
-        } else if isFile && Muxer.isSpecialFile(url) {
+        } else if isFile && (inPlace || Muxer.isSpecialFile(url)) {
             // A device or FIFO (/dev/null, a named pipe): written in place. Renaming a temporary
             // file over it would replace the device node (as root) instead of writing to it.
             target = url
@@ -178,6 +191,7 @@ public final class Muxer: @unchecked Sendable {
             if let pb = context.pointee.pb, pb.pointee.error < 0 {
                 throw MediaError(call: "avio_write", code: pb.pointee.error, context: displayName)
             }
+            if let failure = segmented?.failure { throw failure }
             if ioOpened {
                 let r = avio_closep(&context.pointee.pb)
                 ioOpened = false
@@ -235,5 +249,6 @@ public final class Muxer: @unchecked Sendable {
     private func removeTemporary() {
         if ioOpened { avio_closep(&context.pointee.pb); ioOpened = false }
         if let temporaryPath { unlink(temporaryPath) }
+        segmented?.removeAll()
     }
 }

@@ -25,8 +25,12 @@ struct RunCommand: AsyncParsableCommand {
     var outputOption: String?
     @Option(help: "Read the output URL (e.g. rtmp://host/app/STREAM-KEY) from the first line of this file.")
     var outputFile: String?
-    @Option(name: [.customShort("f"), .long], help: "Output container where the URL does not tell (mpegts, flv, mp4, matroska, wav).")
+    @Option(name: [.customShort("f"), .long], help: "Output container where the URL does not tell (mpegts, flv, mp4, matroska, wav, hls, dash).")
     var format: String?
+    @Option(name: .customLong("muxer-opt"), help: ArgumentHelp("An option for the output muxer, e.g. hls_time=4, hls_segment_type=fmp4, hls_list_size=6 (repeatable; a +flag value adds to labelcast's flags).", valueName: "KEY=VALUE"))
+    var muxerOpt: [String] = []
+    @Flag(name: .customLong("cmaf-ll"), help: "Write a DASH output (.mpd) as low-latency CMAF: fMP4 segments in 0.5 s chunks, ldash manifest.")
+    var cmafLowLatency = false
 
     @Option(help: "Input streams to keep, FFmpeg's stream specifiers on input 0 (repeatable, in order): 0:v:0, 0:a, 0:s:1, 0:m:language:eng; -0:d takes streams away. Default: every stream (video and audio labeled, subtitles, data and attachments copied).")
     var map: [String] = []
@@ -137,6 +141,7 @@ struct RunCommand: AsyncParsableCommand {
                 throw ValidationError("\(name) '\(path)': folder '\(dir)' does not exist")
             }
         }
+        _ = try muxerOptions()
         if output != "-" && output == input { throw ValidationError("--output is the same as --input: write to another file") }
         _ = try schedule()
     }
@@ -151,9 +156,21 @@ struct RunCommand: AsyncParsableCommand {
         return []
     }
 
+    /// `--muxer-opt KEY=VALUE`, each split at its first `=`.
+    func muxerOptions() throws -> [(key: String, value: String)] {
+        try muxerOpt.map { item in
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                throw ValidationError("--muxer-opt '\(item)' is not KEY=VALUE: give e.g. --muxer-opt hls_time=4")
+            }
+            return (String(item[..<eq]), String(item[item.index(after: eq)...]))
+        }
+    }
+
     func makeJob() throws -> LabelJob {
         var job = LabelJob(input: input, output: output)
         job.outputFormat = format
+        job.muxerOptions = try muxerOptions()
+        job.cmafLowLatency = cmafLowLatency
         job.synthetic = SyntheticMode(rawValue: synthetic)!
         job.segments = try schedule()
         job.video.codec = videoCodec ?? job.video.codec

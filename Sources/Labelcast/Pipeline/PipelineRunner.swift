@@ -119,7 +119,9 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         // Open the output first: which streams it can take decides the lanes.
         let muxer: Muxer
         do {
-            muxer = try Muxer(url: job.output, format: job.outputFormat, displayName: displayOut, interrupter: outputInterrupter)
+            // A live HLS/DASH playlist is written in place, as players read it while it grows.
+            muxer = try Muxer(url: job.output, format: job.outputFormat, displayName: displayOut, interrupter: outputInterrupter,
+                              inPlace: job.inputIsLive && Muxer.isSegmented(url: job.output, format: job.outputFormat))
         } catch let e as MediaError {
             throw LabelcastError("output '\(displayOut)': \(e.message)")
         }
@@ -228,6 +230,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                 muxOptions["movflags"] = OutputCodecPolicy.movflags(seekable: Muxer.isFilePath(job.output))
             }
             if !Muxer.isFilePath(job.output) { muxOptions["flush_packets"] = "1" }
+            // --muxer-opt, and HLS/DASH segment names and markings (SegmentMarking).
+            _ = try SegmentMarking.attach(to: muxer, job: job, provenance: provenance, logger: logger, options: &muxOptions)
             try provenance.prepare(muxer: muxer, timeline: timeline)
             keepPrograms(demuxer: demuxer, plan: plan, muxer: muxer)
             if provenance.reservedMatroskaTag { muxOptions["write_crc32"] = "0" }  // the tag is patched after the trailer

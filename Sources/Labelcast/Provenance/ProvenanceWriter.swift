@@ -18,6 +18,9 @@ import Overlay
 final class ProvenanceWriter: @unchecked Sendable {
     /// How often the ID3 tag repeats inside a synthetic segment (MPEG-TS).
     static let id3Interval = 2.0
+    /// The same for HLS with MPEG-TS segments: often enough that every segment a synthetic
+    /// range touches holds a tag of its own (segments are a keyframe interval, 2 s, or more).
+    static let segmentedID3Interval = 0.5
 
     let settings: ProvenanceSettings
     /// The mode the Timeline is built with: `--synthetic auto` resolved from the input's tags.
@@ -32,6 +35,18 @@ final class ProvenanceWriter: @unchecked Sendable {
     private(set) var reservedMatroskaTag = false
     /// `--c2pa-cert`/`--c2pa-key`: signs the finished file before it is renamed into place.
     var signer: OutputSigner?
+    /// An HLS/DASH output (set by `SegmentMarking.attach` before `prepare`): HLS with MPEG-TS
+    /// segments gets the timed-ID3 stream, fMP4 segments their emsg instead.
+    var segmentLayout: SegmentMarking.Layout?
+
+    /// The AIGC value the output carries now (nil while it carries none).
+    var markingValue: String? { value }
+
+    /// The synthetic ranges written so far, in order; the open one (still running) without
+    /// an end. Mux queue only.
+    var writtenSyntheticRanges: [(start: Double, end: Double?)] {
+        closed.map { ($0.start, $0.end) } + (open.map { [($0.start, nil)] } ?? [])
+    }
 
     private let job: LabelJob
     private let logger: Logger
@@ -112,7 +127,7 @@ final class ProvenanceWriter: @unchecked Sendable {
             muxer.context.pointee.streams[$0]!.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO
         } ? .video : .audio
         let canBecomeSynthetic = job.inputIsLive || job.listen != nil || job.synthetic == .auto
-        if muxer.needsInBandMetadata && (value != nil || canBecomeSynthetic) {
+        if (muxer.needsInBandMetadata || segmentLayout == .hlsTS) && (value != nil || canBecomeSynthetic) {
             id3Stream = try muxer.addTimedID3Stream()
         }
         if value == nil, canBecomeSynthetic, ["matroska", "webm"].contains(muxer.formatName), muxer.temporaryPath != nil, let declared {
@@ -140,7 +155,7 @@ final class ProvenanceWriter: @unchecked Sendable {
         if muxer.formatName == "flv" {
             muxer.context.pointee.event_flags |= Int32(AVFMT_EVENT_FLAG_METADATA_UPDATED)
         }
-        if id3Stream == nil, muxer.needsInBandMetadata {
+        if id3Stream == nil, muxer.needsInBandMetadata || segmentLayout == .hlsTS {
             logger.warning("the MPEG-TS output was opened without a timed-metadata stream: the AIGC field cannot be sent in-band from \(String(format: "%.3f", t)) s")
         }
     }
@@ -162,7 +177,7 @@ final class ProvenanceWriter: @unchecked Sendable {
             if open == nil {
                 open = Range(start: t, startRead: trace[.read])
                 writeID3(at: t)
-            } else if t >= lastID3 + Self.id3Interval {
+            } else if t >= lastID3 + (segmentLayout == .hlsTS ? Self.segmentedID3Interval : Self.id3Interval) {
                 writeID3(at: t)
             }
             count(trace, in: &open!)
