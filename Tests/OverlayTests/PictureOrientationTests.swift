@@ -52,3 +52,19 @@ import Testing
         #expect(PictureOrientation.upright.codedSprite(Self.display, codedWidth: 8, codedHeight: 6) == Self.display)
     }
 }
+
+extension PictureOrientationTests {
+    /// An image badge's colours turn with its alpha: each RGBA pixel follows its coverage.
+    @Test func badgeColoursTurnWithTheirAlpha() {
+        let rgba: [UInt8] = (0..<8).flatMap { i -> [UInt8] in [UInt8(i), UInt8(100 + i), UInt8(200 + i), Self.display.textCoverage[i]] }
+        let badge = LabelSprite(x: 2, y: 2, width: 4, height: 2, textCoverage: Self.display.textCoverage,
+                                frameWidth: 8, frameHeight: 6, rgba: rgba)
+        let s = PictureOrientation(rotation: 270).codedSprite(badge, codedWidth: 6, codedHeight: 8)
+        let turned = try! #require(s.rgba)
+        for i in 0..<(s.width * s.height) {
+            let source = Int(turned[4 * i])  // the display pixel it came from
+            #expect(turned[4 * i + 1] == UInt8(100 + source) && turned[4 * i + 3] == s.textCoverage[i])
+            #expect(Self.display.textCoverage[source] == s.textCoverage[i])
+        }
+    }
+}

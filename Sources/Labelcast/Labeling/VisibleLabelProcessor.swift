@@ -10,7 +10,9 @@ import Overlay
 ///
 /// GB 45438: a label, once shown at a segment's start, stays at least 2 s — a 0.5 s segment
 /// carries it for 2 s. The label's white follows the picture's transfer: the range's white for
-/// SDR, reference white (203 cd/m², BT.2408) for PQ and HLG.
+/// SDR, reference white (203 cd/m², BT.2408) for PQ and HLG. On a stream with a display
+/// rotation the label is laid out on the picture as displayed (``PictureOrientation``), so it
+/// reads upright in its corner once the player turns the picture.
 ///
 /// For the gate before the encoder: `frame.labeled` is set only on frames it drew on, and
 /// ``mustLabel(at:)`` says whether the timing requires the label on a synthetic frame at a

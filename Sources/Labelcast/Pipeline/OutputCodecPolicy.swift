@@ -126,8 +126,9 @@ struct OutputCodecPolicy {
 
     var holdsAudio: Bool { oformat.pointee.audio_codec != AV_CODEC_ID_NONE }
 
-    /// Whether the container takes `id`: FFmpeg's answer where it has one, the table above for
-    /// the Ogg family, and for the rest only its own default codec.
+    /// Whether the container takes `id`: the table above for the Ogg family, else FFmpeg's
+    /// answer where it has one; where it has none, anything for the permissive formats
+    /// (MPEG-TS…) and only the container's own default codecs for the rest.
     func takes(_ id: AVCodecID) -> Bool {
         if let set = Self.accepts[formatName] { return set.contains(id) }
         let q = avformat_query_codec(oformat, id, FF_COMPLIANCE_NORMAL)
