@@ -51,7 +51,7 @@ struct StreamPlan {
             case AVMEDIA_TYPE_DATA: kind = .data
             case AVMEDIA_TYPE_ATTACHMENT: kind = .attachment
             default:
-                plan.notices.append("\(name): a stream of unknown type: left out")
+                plan.notices.append("\(name) is of unknown type: left out")
                 continue
             }
             var treatment = Treatment.copy
@@ -61,7 +61,7 @@ struct StreamPlan {
                     plan.notices.append("\(name) has no picture size (empty or damaged): left out"); continue
                 }
                 guard canHoldVideo else {
-                    plan.notices.append("the \(formatName) output holds no video: \(name) left out"); continue
+                    plan.notices.append("the \(formatName) output holds no video: \(name) is left out"); continue
                 }
                 treatment = .process
             case .audio:
@@ -69,7 +69,7 @@ struct StreamPlan {
                     plan.notices.append("\(name) has no sample rate or channels (empty or damaged): left out"); continue
                 }
                 guard policy.holdsAudio else {
-                    plan.notices.append("the \(formatName) output holds no audio: \(name) left out"); continue
+                    plan.notices.append("the \(formatName) output holds no audio: \(name) is left out"); continue
                 }
                 treatment = .process
             case .subtitle, .data, .attachment:
@@ -108,7 +108,7 @@ struct StreamPlan {
             let n = tracks[kind, default: 0]
             if kind == .video || kind == .audio, let limit = Self.streamLimit[formatName], n >= (kind == .video ? limit.video : limit.audio) {
                 let count = kind == .video ? limit.video : limit.audio
-                plan.notices.append("the \(formatName) output holds \(count == 1 ? "one" : "\(count)") \(kind.rawValue) stream\(count == 1 ? "" : "s"): \(name) left out")
+                plan.notices.append("the \(formatName) output holds \(count == 1 ? "one" : "\(count)") \(kind.rawValue) stream\(count == 1 ? "" : "s"): \(name) is left out")
                 continue
             }
             tracks[kind] = n + 1
@@ -207,7 +207,7 @@ struct StreamPlan {
         let type = av_get_media_type_string(par.codec_type).map { String(cString: $0) } ?? "unknown"
         let codec = avcodec_get_name(par.codec_id).map { String(cString: $0) } ?? "unknown"
         var extra = [codec]
-        if let lang = av_dict_get(st.pointee.metadata, "language", nil, 0)?.pointee.value { extra.append(String(cString: lang)) }
+        if let lang = av_dict_get(st.pointee.metadata, "language", nil, 0)?.pointee.value, String(cString: lang) != "und" { extra.append(String(cString: lang)) }
         if (st.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC) != 0 { extra.append("cover art") }
         return "\(type) stream #\(index) (\(extra.joined(separator: ", ")))"
     }
