@@ -71,7 +71,11 @@ public final class IOInterrupter: Sendable {
 /// blocked read return end-of-input.
 public final class Demuxer: @unchecked Sendable {
     public let context: UnsafeMutablePointer<AVFormatContext>
-    public let streams: [StreamInfo]
+    /// The streams as last described: at open, and again after `refreshStreams()` (a live
+    /// input's stream that showed up, or learnt its parameters, after the probe).
+    public private(set) var streams: [StreamInfo]
+    /// Packets read ahead (while waiting for a late stream) that `read()` hands out first.
+    private var readAhead: [Packet] = []
     public let interrupter: IOInterrupter
     /// The URL as shown in messages (credentials removed by the caller).
     public let displayName: String
@@ -117,6 +121,23 @@ public final class Demuxer: @unchecked Sendable {
             infos.append(Demuxer.describe(s, index: i))
         }
         streams = infos
+    }
+
+    /// Describes the streams again: the demuxer may have added streams while reading (FLV,
+    /// MPEG-TS) or a caller may have filled in a stream's parameters.
+    public func refreshStreams() {
+        var infos: [StreamInfo] = []
+        for i in 0..<Int(context.pointee.nb_streams) {
+            guard let s = context.pointee.streams[i] else { continue }
+            infos.append(Demuxer.describe(s, index: i))
+        }
+        streams = infos
+    }
+
+    /// Puts packets already read back in front of the input, in order: `read()` returns them
+    /// before reading on (a probe that read ahead loses nothing).
+    public func unread(_ packets: [Packet]) {
+        readAhead.insert(contentsOf: packets, at: 0)
     }
 
     /// Closes the input's connection (or file) now, ahead of `deinit`: a live input given up for
@@ -174,7 +195,7 @@ public final class Demuxer: @unchecked Sendable {
     public func bestStream(_ kind: StreamInfo.Kind) -> Int? {
         let type: AVMediaType = kind == .video ? AVMEDIA_TYPE_VIDEO : AVMEDIA_TYPE_AUDIO
         let r = av_find_best_stream(context, type, -1, -1, nil, 0)
-        guard r >= 0, streams[Int(r)].kind == kind else { return streams.first { $0.kind == kind }?.index }
+        guard r >= 0, Int(r) < streams.count, streams[Int(r)].kind == kind else { return streams.first { $0.kind == kind }?.index }
         return Int(r)
     }
 
@@ -183,6 +204,7 @@ public final class Demuxer: @unchecked Sendable {
     /// Reads the next packet. End of input, a cancel and `AVERROR_EXIT` give `.endOfInput`;
     /// a read timeout and other failures throw.
     public func read() throws -> ReadResult {
+        if !readAhead.isEmpty { return .packet(readAhead.removeFirst()) }
         let packet = Packet()
         while true {
             interrupter.arm()

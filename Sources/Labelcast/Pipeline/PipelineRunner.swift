@@ -106,7 +106,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             }
         }
         let demuxer: Demuxer
-        do { demuxer = try openInput() } catch let e as MediaError {
+        do { demuxer = try openInputWaiting { try openInput() } } catch let e as MediaError {
             if isCancelled { throw LabelcastError("interrupted before the input '\(displayIn)' opened") }
             throw LabelcastError(Self.explainOpen(e, url: displayIn))
         }
@@ -200,7 +200,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             if !Muxer.isFilePath(job.output) { muxOptions["flush_packets"] = "1" }
             try provenance.prepare(muxer: muxer, timeline: timeline)
             if provenance.reservedMatroskaTag { muxOptions["write_crc32"] = "0" }  // the tag is patched after the trailer
-            try muxer.writeHeader(options: muxOptions)
+            try writeHeaderWaiting(muxer, options: muxOptions, mux: muxStage)
             if !Muxer.isFilePath(job.output) && job.output != "-" {
                 // A live output that drops is reopened with the same streams and metadata.
                 let encoders = outputEncoders
@@ -456,16 +456,31 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
 
     /// Opens the input with low-latency options for live sources (no input buffering, a small
     /// probe), under the interrupter's read timeout.
-    private func openInput() throws -> Demuxer {
+    /// The lanes the run has (built before the demuxer starts; read on the demux queue).
+    func laneMissing(_ kind: StreamInfo.Kind) -> Bool {
+        let lane: Lane = kind == .video ? .video : .audio
+        return !decodeStages.values.contains { $0.lane == lane }
+    }
+
+    /// Live inputs then wait (`LiveProbe`, up to `--probe-timeout`) for every stream the input
+    /// declares; one that does not come is said loudly (`noteProbe`).
+    private func openInput(reconnecting: Bool = false) throws -> Demuxer {
         var options: [String: String] = [:]
         if job.inputIsLive {
             // A small probe, but not fflags=nobuffer: that throws away the packets the probe
             // read, the stream's first keyframe among them, and frames would go uncounted.
             options["probesize"] = "500000"
             options["analyzeduration"] = "1000000"
+            // onMetaData's codec ids in the metadata: what an RTMP input declares it carries.
+            options["flv_full_metadata"] = "1"
         }
-        return try Demuxer(url: job.input == "-" ? "pipe:0" : job.input, format: job.inputFormat, options: options,
-                           displayName: Redaction.url(job.input), interrupter: inputInterrupter)
+        let demuxer = try Demuxer(url: job.input == "-" ? "pipe:0" : job.input, format: job.inputFormat, options: options,
+                                  displayName: Redaction.url(job.input), interrupter: inputInterrupter)
+        if job.inputIsLive && job.probeTimeout > 0 {
+            let outcome = try LiveProbe(timeout: job.probeTimeout).complete(demuxer) { isCancelled }
+            noteProbe(outcome, reconnecting: reconnecting)
+        }
+        return demuxer
     }
 
     /// Media time (s) just past the newest demuxed packet, over all lanes: where a live switch
@@ -496,6 +511,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         var shift = 0.0
         // Timestamps that jump back on a live connection that stayed up: re-based (TimestampJumps).
         var jumps = TimestampJumps()
+        // Frames the input lost before we saw them (per connection): `lost_upstream`.
+        var loss = UpstreamLoss()
         readLoop: while true {
             let result: Demuxer.ReadResult
             var lost: String? = nil
@@ -521,6 +538,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                 routes = newRoutes
                 shift = newShift
                 jumps = TimestampJumps()
+                loss.reset()
                 markingWatch?.tags(next.metadata, layer: "reconnect", at: nil)
                 continue
             }
@@ -549,12 +567,16 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                     let at = String(format: "%.3f", newestMediaTime ?? 0)
                     logger.warning("input timestamps went back by \(String(format: "%.3f", resumeAt - t)) s (the source restarted); media time carries on at \(at) s")
                     onEvent?("input_discontinuity", ["media_time": at, "jump": String(format: "%.3f", t - resumeAt)])
+                    loss.reset()
                 }
                 if offset != 0 {
                     let ticks = MediaTime.timestamp(seconds: offset, tb)
                     if packet.pts != MediaTime.noPTS { packet.pts += ticks }
                     if packet.dts != MediaTime.noPTS { packet.dts += ticks }
                 }
+            }
+            if job.inputIsLive {
+                countUpstreamLoss(&loss, packet: packet, demuxer: demuxer, lane: lane.lane, context: context)
             }
             if packet.pts != MediaTime.noPTS {
                 let end = Double(packet.pts + max(0, packet.duration)) * tb.double + shift - context.originSeconds
@@ -591,7 +613,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         while !isCancelled {
             attempts += 1
             do {
-                let demuxer = try openInput()
+                let demuxer = try openInput(reconnecting: true)
                 var routes: [Int: DecodeStage] = [:]
                 let video = demuxer.bestStream(.video), audio = demuxer.bestStream(.audio)
                 let starts = [video, audio].compactMap { $0 }.compactMap { MediaTime.seconds(demuxer.streams[$0].startTime, demuxer.streams[$0].timeBase) }
