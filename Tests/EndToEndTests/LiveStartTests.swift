@@ -250,3 +250,39 @@ import TestSupport
         #expect(damaged > 0, "continuity errors flag damaged packets: \(lanes)")
     }
 }
+
+/// The `--segments-out` sidecar counts each lane's packets in the segment their media time
+/// falls in, whatever order the lanes reached the muxer in: per segment and lane, its packet
+/// and labeled counts are the frame log's rows in [start, end).
+@Suite struct SidecarAccountingTests {
+    @Test(.timeLimit(.minutes(1)))
+    func sidecarCountsAgreeWithTheFrameLog() throws {
+        let dir = try TestSupport.temporaryDirectory("labelcast-sidecar")
+        let input = dir + "/in.mp4"
+        try TestSupport.makeMedia(input, seconds: 10, video: "testsrc2=size=320x240:rate=25")
+        let r = try TestSupport.labelcast(["run", "-i", input, "-o", dir + "/out.mp4", "--segments", "1-3,5-7.5",
+                                           "--segments-out", dir + "/sidecar.json", "--frame-log", dir + "/frames.csv", "-q"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/sidecar.json"))) as? [String: Any]
+        let segments = sidecar?["segments"] as? [[String: Any]] ?? []
+        #expect(segments.count == 2, "\(segments)")
+        struct Row { let lane: String; let time: Double; let labeled: Bool }
+        var rows: [Row] = []
+        for line in try String(contentsOfFile: dir + "/frames.csv", encoding: .utf8).split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            rows.append(Row(lane: f[1], time: Double(f[2]) ?? -1, labeled: f[4] == "1"))
+        }
+        for s in segments {
+            let start = s["start"] as? Double ?? -1, end = s["end"] as? Double ?? -1
+            let packets = s["packets"] as? [String: Int] ?? [:], labeled = s["labeledPackets"] as? [String: Int] ?? [:]
+            for lane in ["video", "audio"] {
+                let inRange: [Row] = rows.filter { (r: Row) -> Bool in r.lane == lane && r.time >= start - 1e-6 && r.time < end - 1e-6 }
+                let inRangeLabeled = inRange.filter { (r: Row) -> Bool in r.labeled }.count
+                let sidecarPackets: Int = packets[lane] ?? -1, sidecarLabeled: Int = labeled[lane] ?? -1
+                #expect(sidecarPackets == inRange.count, "\(lane) [\(start), \(end)): sidecar \(sidecarPackets) packets, frame log \(inRange.count)")
+                #expect(sidecarLabeled == inRangeLabeled, "\(lane) [\(start), \(end)): sidecar \(sidecarLabeled) labeled, frame log \(inRangeLabeled)")
+                #expect(inRange.count > 40)
+            }
+        }
+    }
+}
