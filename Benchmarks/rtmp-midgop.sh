@@ -31,7 +31,7 @@ nginx -p "$DIR" -c "$DIR/nginx.conf" -e "$DIR/nginx-error.log" >/dev/null 2>&1 &
 NGINX=$!
 PUB=
 LC=
-cleanup() { for p in $LC $PUB $NGINX; do kill -9 "$p" 2>/dev/null; done; rm -rf "$DIR"; }
+cleanup() { for p in $LC $PUB $RELAY $NGINX; do kill -9 "$p" 2>/dev/null; done; rm -rf "$DIR"; }
 trap cleanup EXIT
 sleep 1
 URL=rtmp://127.0.0.1:$PORT/ingest/s
@@ -41,6 +41,31 @@ publish() { # GOP frames
         -c:v libx264 -preset ultrafast -tune zerolatency -g "$1" -keyint_min "$1" -sc_threshold 0 -pix_fmt yuv420p \
         -c:a aac -b:a 96k -f flv "$URL" >"$DIR/pub.log" 2>&1 </dev/null &
     PUB=$!
+}
+# labelcast reads through a TCP relay on RPORT for the reconnect runs (python3).
+RPORT=$((PORT + 1))
+RELAY=
+relay() {
+    python3 -c '
+import socket, sys, threading
+server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", int(sys.argv[1]))); server.listen(8)
+def pipe(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d: break
+            b.sendall(d)
+    except OSError: pass
+    for s in (a, b):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+while True:
+    c, _ = server.accept(); u = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+    threading.Thread(target=pipe, args=(c, u), daemon=True).start(); threading.Thread(target=pipe, args=(u, c), daemon=True).start()
+' "$RPORT" "$PORT" >/dev/null 2>&1 &
+    RELAY=$!
+    sleep 0.3
 }
 # A random point strictly inside the first GOP (0.5 s .. GOP-0.5 s), in seconds.
 inside() { awk -v g="$1" -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.5 + (g - 1) * r / 32767 }'; }
@@ -62,29 +87,33 @@ for GOP in $GOPS; do
         [ "$n" -gt 0 ] && ok=$((ok + 1))
         sleep 0.5
     done
-    # Reconnects: one run, RUNS publisher restarts, each rejoin mid-GOP.
+    [ "${RECONNECTS:-1}" = 0 ] && { echo "GOP ${GOP}s: starts with video $ok/$RUNS"; continue; }
+    # Reconnects: one run reading through a TCP relay; the relay is killed and restarted RUNS
+    # times (the publisher stays on), so each rejoin lands mid-GOP.
     publish $frames
+    relay
     sleep "$(inside "$GOP")"
-    rm -f "$DIR/rec.mkv" "$DIR/audit.jsonl"
-    "$BIN" run -i "$URL" -o "$DIR/rec.mkv" --synthetic none --read-timeout 2 -q --audit-log "$DIR/audit.jsonl" \
-        --frame-log "$DIR/frames.csv" >"$DIR/lc-rec-$GOP.log" 2>&1 &
+    rm -f "$DIR/rec.mkv" "$DIR/audit.jsonl" "$DIR/frames.csv"
+    "$BIN" run -i "rtmp://127.0.0.1:$RPORT/ingest/s" -o "$DIR/rec.mkv" --synthetic none --read-timeout 2 -q \
+        --audit-log "$DIR/audit.jsonl" --frame-log "$DIR/frames.csv" >"$DIR/lc-rec-$GOP.log" 2>&1 &
     LC=$!
     sleep $((GOP + 3))
     rok=0
     for i in $(seq "$RUNS"); do
+        kill -9 $RELAY; wait $RELAY 2>/dev/null
+        relay
+        for _ in $(seq 80); do [ "$(grep -c input_reconnected "$DIR/audit.jsonl")" -ge "$i" ] && break; sleep 0.25; done
         before=$(grep -c ',video,' "$DIR/frames.csv")
-        kill -9 $PUB; wait $PUB 2>/dev/null
-        sleep 0.3
-        publish $frames
-        # Wait for the reconnect, then a GOP and a bit for video to come back.
-        for _ in $(seq 40); do [ "$(grep -c input_reconnected "$DIR/audit.jsonl")" -ge "$i" ] && break; sleep 0.25; done
+        # A GOP and a bit: the next keyframe comes within one GOP.
         sleep $((GOP + 2))
         after=$(grep -c ',video,' "$DIR/frames.csv")
         [ $((after - before)) -gt 25 ] && rok=$((rok + 1))
+        sleep "$(inside "$GOP")"
     done
     kill -INT $LC; wait $LC 2>/dev/null; LC=
-    kill -9 $PUB; wait $PUB 2>/dev/null; PUB=
+    kill -9 $PUB $RELAY; wait $PUB $RELAY 2>/dev/null; PUB=; RELAY=
     missing=$(grep -c input_stream_missing "$DIR/audit.jsonl")
     reconnects=$(grep -c input_reconnected "$DIR/audit.jsonl")
+    waits=$(grep -c "for its declared streams" "$DIR/lc-rec-$GOP.log")
     echo "GOP ${GOP}s: starts with video $ok/$RUNS; reconnects with video again $rok/$RUNS ($reconnects reconnects, $missing input_stream_missing)"
 done
