@@ -454,16 +454,17 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
 
     // MARK: demux
 
-    /// Opens the input with low-latency options for live sources (no input buffering, a small
-    /// probe), under the interrupter's read timeout.
-    /// The lanes the run has (built before the demuxer starts; read on the demux queue).
+    /// Whether the run has no lane of a kind (lanes are built before the demuxer starts; read
+    /// on the demux queue at a reconnect).
     func laneMissing(_ kind: StreamInfo.Kind) -> Bool {
         let lane: Lane = kind == .video ? .video : .audio
         return !decodeStages.values.contains { $0.lane == lane }
     }
 
-    /// Live inputs then wait (`LiveProbe`, up to `--probe-timeout`) for every stream the input
-    /// declares; one that does not come is said loudly (`noteProbe`).
+    /// Opens the input with low-latency options for live sources (no input buffering, a small
+    /// probe), under the interrupter's read timeout. Live inputs then wait (`LiveProbe`, up to
+    /// `--probe-timeout`) for every stream the input declares; one that does not come is said
+    /// loudly (`noteProbe`).
     private func openInput(reconnecting: Bool = false) throws -> Demuxer {
         var options: [String: String] = [:]
         if job.inputIsLive {
