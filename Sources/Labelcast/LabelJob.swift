@@ -13,6 +13,8 @@ public struct LabelJob: Sendable {
     public var outputFormat: String?
     /// Input container, when probing should be skipped.
     public var inputFormat: String?
+    /// `--map` stream specifiers (FFmpeg's syntax, input 0), in order; empty: every stream.
+    public var streamMaps: [String] = []
 
     /// Which parts are synthetic when `segments` is empty.
     public var synthetic: SyntheticMode = .none
@@ -80,13 +82,14 @@ public struct LabelJob: Sendable {
     /// The labeling layers that are on for a lane: what every synthetic frame of it must carry
     /// past the gate before its encoder.
     public func requiredLayers(_ lane: Lane) -> LabelLayers {
-        switch lane {
+        switch lane.kind {
         case .video:
             var layers: LabelLayers = []
             if overlay != nil { layers.insert(.overlay) }
             if videoMark != nil { layers.insert(.videoMark) }
             return layers
         case .audio: return watermark != nil ? .watermark : []
+        case .subtitle, .data, .attachment: return []
         }
     }
 

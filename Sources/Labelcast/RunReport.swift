@@ -41,6 +41,11 @@ public struct RunReport: Sendable, Codable {
         var lines: [String] = []
         for l in lanes {
             let c = l.counts
+            if !l.lane.kind.isProcessed {
+                let lost = c.packetsDropped.values.reduce(0, +)
+                lines.append("\(l.lane.rawValue): \(c.packetsOut) packets copied (\(l.codecIn))" + (lost > 0 ? ", \(lost) not written" : ""))
+                continue
+            }
             var s = "\(l.lane.rawValue): \(c.framesIn) frames in = \(c.framesOut) out + \(c.droppedTotal) dropped"
             if !c.dropped.isEmpty {
                 s += " (" + c.dropped.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + ")"

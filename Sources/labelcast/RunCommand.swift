@@ -28,6 +28,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: [.customShort("f"), .long], help: "Output container where the URL does not tell (mpegts, flv, mp4, matroska, wav).")
     var format: String?
 
+    @Option(help: "Input streams to keep, FFmpeg's stream specifiers on input 0 (repeatable, in order): 0:v:0, 0:a, 0:s:1, 0:m:language:eng; -0:d takes streams away. Default: every stream (video and audio labeled, subtitles, data and attachments copied).")
+    var map: [String] = []
     @Option(help: "Which parts are synthetic when no segments are given: all, none or auto.")
     var synthetic: String = "none"
     @Option(help: "Synthetic ranges in seconds, e.g. 5-12.5,30- (an open end runs to the end).")
@@ -173,6 +175,7 @@ struct RunCommand: AsyncParsableCommand {
         job.metricsJSONPath = metricsJson
         job.frameLogPath = frameLog
         job.listen = try listen.map { try ListenAddress.parse($0) }
+        job.streamMaps = map
         job.controlToken = try token()
         job.control.allowedHosts = allowedHost
         job.auditLogPath = auditLog

@@ -104,7 +104,7 @@ final class DecodeStage: @unchecked Sendable {
         // Frames without a timestamp continue the previous one's clock.
         var pts = frame.pts
         let duration: Int64
-        if lane == .audio {
+        if lane.kind == .audio {
             duration = MediaTime.rescale(Int64(frame.sampleCount), from: Rational(1, Int32(max(1, frame.sampleRate))), to: timeBase)
         } else {
             duration = frame.durationInTimeBase > 0 && sourceTimeBase == timeBase ? frame.durationInTimeBase : nominalDuration

@@ -66,7 +66,7 @@ final class EncodeStage: @unchecked Sendable {
         self.context = context
         self.mux = mux
         self.originInInput = MediaTime.timestamp(seconds: context.originSeconds, inputTimeBase)
-        if lane == .audio {
+        if lane.kind == .audio {
             fifo = try AudioFIFO(format: encoder.sampleFormat, channels: encoder.channels, sampleRate: encoder.sampleRate)
         }
         stage = Stage(name: "\(lane.rawValue).encode", capacity: capacity)
@@ -79,9 +79,9 @@ final class EncodeStage: @unchecked Sendable {
             case .data(let lf):
                 let missing = gate.missing(lf)
                 guard missing.isEmpty else { return withhold(lf, missing: missing) }
-                if lane == .video { try encodeVideo(lf) } else { try queueAudio(lf) }
+                if lane.kind == .video { try encodeVideo(lf) } else { try queueAudio(lf) }
             case .end:
-                if lane == .audio { try flushAudio() }
+                if lane.kind == .audio { try flushAudio() }
                 _ = try encoder.send(nil)
                 try drain()
                 mux.stage.submit(.end(lane))
@@ -294,13 +294,13 @@ final class ResampleStage: @unchecked Sendable {
     private var lastTrace: FrameTrace?
     private let downstream: (StageItem<LaneFrame>) -> Void
 
-    init(outputRate: Int, outputChannels: Int, context: PipelineContext, capacity: Int,
+    init(lane: Lane = .audio, outputRate: Int, outputChannels: Int, context: PipelineContext, capacity: Int,
          downstream: @escaping (StageItem<LaneFrame>) -> Void) {
         self.outputRate = outputRate
         self.outputChannels = outputChannels
         self.context = context
         self.downstream = downstream
-        stage = Stage(name: "audio.resample", capacity: capacity)
+        stage = Stage(name: "\(lane.rawValue).resample", capacity: capacity)
         stage.handler = { [unowned self] item in self.handle(item) }
     }
 

@@ -1,8 +1,54 @@
 import MediaIO
 
-/// The lanes of the pipeline.
-public enum Lane: String, Sendable, Codable, CaseIterable {
-    case video, audio
+/// A lane of the pipeline: one per input stream the output carries. Processed lanes (every
+/// video and every audio track) decode, label and encode; copied lanes (subtitles, data,
+/// attachments) pass the input's packets to the muxer. `track` counts the lanes of one kind
+/// in input order, so the first of each kind keeps the plain name ("video", "audio") the frame
+/// log, the report and the metrics have always used, and further tracks read "audio2", ….
+public struct Lane: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case video, audio, subtitle, data, attachment
+        /// Whether lanes of this kind carry decoded frames that the labels go on.
+        public var isProcessed: Bool { self == .video || self == .audio }
+    }
+    public let kind: Kind
+    /// 0 for the first lane of its kind.
+    public let track: Int
+    public init(_ kind: Kind, track: Int = 0) { self.kind = kind; self.track = track }
+
+    public static let video = Lane(.video)
+    public static let audio = Lane(.audio)
+
+    public var rawValue: String { track == 0 ? kind.rawValue : "\(kind.rawValue)\(track + 1)" }
+    public var description: String { rawValue }
+    /// The first lane of the same kind (telemetry aggregates the tracks of one kind).
+    public var firstOfKind: Lane { Lane(kind) }
+
+    public init?(rawValue: String) {
+        guard let kind = Kind.allCases.first(where: { rawValue.hasPrefix($0.rawValue) }) else { return nil }
+        let rest = rawValue.dropFirst(kind.rawValue.count)
+        if rest.isEmpty { self.init(kind); return }
+        guard let n = Int(rest), n >= 2 else { return nil }
+        self.init(kind, track: n - 1)
+    }
+
+    public static func < (a: Lane, b: Lane) -> Bool {
+        let ka = Kind.allCases.firstIndex(of: a.kind)!, kb = Kind.allCases.firstIndex(of: b.kind)!
+        return ka != kb ? ka < kb : a.track < b.track
+    }
+}
+
+extension Lane: Codable {
+    public init(from decoder: any Swift.Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let s = try c.decode(String.self)
+        guard let lane = Lane(rawValue: s) else { throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a lane: \(s)") }
+        self = lane
+    }
+    public func encode(to encoder: any Swift.Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
 }
 
 /// A decoded frame on its way through a lane, with its media time and the Timeline's answer.

@@ -25,7 +25,7 @@ struct LabelGate: Sendable {
     /// Whether the rule applies to this frame.
     func mustCarryLabels(_ lf: LaneFrame) -> Bool {
         if lf.synthetic { return true }
-        if lane == .audio {
+        if lane.kind == .audio {
             let n = lf.frame.sampleCount, rate = lf.frame.sampleRate
             if n > 0, rate > 0 { return timeline.isSynthetic(from: lf.mediaTime, to: lf.mediaTime + Double(n) / Double(rate)) }
         }

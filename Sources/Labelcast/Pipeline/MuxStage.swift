@@ -42,7 +42,7 @@ final class MuxStage: @unchecked Sendable {
     init(muxer: Muxer, lanes: Set<Lane>, context: PipelineContext, allEnded: @escaping @Sendable () -> Void) {
         self.muxer = muxer
         self.openLanes = lanes
-        self.hasVideo = lanes.contains(.video)
+        self.hasVideo = lanes.contains { $0.kind == .video }
         self.context = context
         self.allEnded = allEnded
         stage = Stage(name: "mux", capacity: 64)
@@ -57,7 +57,7 @@ final class MuxStage: @unchecked Sendable {
             if down && !tryReopen() { return drop(p, reason: "output-down") }
             if waitingForKeyframe {
                 // A reopened output starts on a keyframe, so its first picture decodes.
-                guard p.lane == .video && p.packet.isKeyframe else { return drop(p, reason: "output-resync") }
+                guard p.lane.kind == .video && p.packet.isKeyframe else { return drop(p, reason: "output-resync") }
                 waitingForKeyframe = false
             }
             do {

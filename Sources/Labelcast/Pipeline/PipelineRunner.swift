@@ -44,7 +44,10 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
     private var context: PipelineContext?
     private var decodeStages: [Int: DecodeStage] = [:]
     /// The encoders in output stream order (to rebuild a live output that dropped).
-    private var outputEncoders: [Encoder] = []
+    /// Adds the output's streams to a muxer, in order: for a live output reopened after a drop.
+    private var outputStreams: [(Muxer) throws -> Void] = []
+    /// Copied lanes by input stream index.
+    private var copyLanes: [Int: CopyLane] = [:]
     private var lanes: [(Lane, String, String, [any StageDepth])] = []
     private var mux: MuxStage?
     private let muxedSeconds = Atomic<UInt64>(0)
@@ -112,25 +115,36 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         }
         let duration = demuxer.durationSeconds
         observed.withLock { $0.duration = duration }
-        var videoIndex = demuxer.bestStream(.video)
-        var audioIndex = demuxer.bestStream(.audio)
-        // A stream whose format the probe could not learn (declared but empty, or damaged)
-        // cannot be decoded or encoded: leave it out rather than fail on "Invalid argument".
-        if let v = videoIndex, demuxer.streams[v].width <= 0 || demuxer.streams[v].height <= 0 {
-            logger.warning("input '\(displayIn)': video stream #\(v) (\(demuxer.streams[v].codecName)) has no picture size (empty or damaged): left out")
-            videoIndex = nil
+        // Open the output first: which streams it can take decides the lanes.
+        let muxer: Muxer
+        do {
+            muxer = try Muxer(url: job.output, format: job.outputFormat, displayName: displayOut, interrupter: outputInterrupter)
+        } catch let e as MediaError {
+            throw LabelcastError("output '\(displayOut)': \(e.message)")
         }
-        if let a = audioIndex, demuxer.streams[a].sampleRate <= 0 || demuxer.streams[a].channels <= 0 {
-            logger.warning("input '\(displayIn)': audio stream #\(a) (\(demuxer.streams[a].codecName)) has no sample rate or channels (empty or damaged): left out")
-            audioIndex = nil
+        self.muxer = muxer
+        // Every input stream a lane: processed (each video, each audio track), copied, or left
+        // out with a notice naming it.
+        let plan: StreamPlan
+        do {
+            plan = try StreamPlan.make(demuxer: demuxer, outputFormat: muxer.context.pointee.oformat, formatName: muxer.formatName,
+                                       maps: job.streamMaps, labelcastWritesID3: muxer.needsInBandMetadata)
+        } catch {
+            muxer.abort()
+            throw error
         }
-        guard videoIndex != nil || audioIndex != nil else {
-            throw LabelcastError("input '\(displayIn)' has no audio or video stream labelcast can label")
+        for notice in plan.notices { logger.notice("\(notice)") }
+        let useVideo = plan.processed.contains { $0.lane.kind == .video }
+        guard !plan.processed.isEmpty else {
+            muxer.abort()
+            let held = demuxer.streams.contains { $0.kind == .video || $0.kind == .audio }
+            throw LabelcastError(held ? "output '\(displayOut)' (\(muxer.formatName)) cannot hold any of the input's audio or video streams"
+                                      : "input '\(displayIn)' has no audio or video stream labelcast can label")
         }
 
-        // Media time 0: the first timestamp of the streams we use.
-        let starts = [videoIndex, audioIndex].compactMap { $0 }.compactMap { i -> Double? in
-            let s = demuxer.streams[i]
+        // Media time 0: the first timestamp of the streams we label.
+        let starts = plan.processed.compactMap { e -> Double? in
+            let s = demuxer.streams[e.input]
             return MediaTime.seconds(s.startTime, s.timeBase)
         }
         let origin = starts.min() ?? demuxer.startSeconds ?? 0
@@ -148,25 +162,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         self.context = context
         observed.withLock { $0.accounting = context.accounting }
 
-        // Open the output and the encoders.
-        let muxer: Muxer
-        do {
-            muxer = try Muxer(url: job.output, format: job.outputFormat, displayName: displayOut, interrupter: outputInterrupter)
-        } catch let e as MediaError {
-            throw LabelcastError("output '\(displayOut)': \(e.message)")
-        }
-        self.muxer = muxer
-        let outputHasVideo = muxer.canHold(video: true)
-        let useVideo = videoIndex != nil && outputHasVideo
-        if videoIndex != nil && !outputHasVideo {
-            logger.notice("the \(muxer.formatName) output holds no video: the video stream is left out")
-        }
-        guard useVideo || audioIndex != nil else {
-            throw LabelcastError("output '\(displayOut)' (\(muxer.formatName)) cannot hold the input's video, and the input has no audio")
-        }
-
         let completion = DispatchSemaphore(value: 0)
-        let muxStage = MuxStage(muxer: muxer, lanes: Set([useVideo ? Lane.video : nil, audioIndex != nil ? Lane.audio : nil].compactMap { $0 }),
+        let muxStage = MuxStage(muxer: muxer, lanes: Set(plan.entries.map(\.lane)),
                                 context: context) { completion.signal() }
         muxStage.onWritten = { [unowned self] trace in
             let ms = UInt64(max(0, trace.mediaTime) * 1000)
@@ -180,17 +177,42 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
 
         var laneInfo: [(Lane, String, String, [any StageDepth])] = []
         do {
-            if useVideo, let vi = videoIndex {
-                let (decode, info) = try buildVideoLane(demuxer: demuxer, index: vi, muxer: muxer, mux: muxStage, context: context)
-                decodeStages[vi] = decode
-                laneInfo.append(info)
+            // In input order, so the output's streams keep the input's order.
+            for entry in plan.entries {
+                switch (entry.treatment, entry.lane.kind) {
+                case (.process, .video):
+                    let (decode, info) = try buildVideoLane(demuxer: demuxer, index: entry.input, lane: entry.lane, muxer: muxer, mux: muxStage, context: context)
+                    decodeStages[entry.input] = decode
+                    laneInfo.append(info)
+                case (.process, _):
+                    let (decode, info) = try buildAudioLane(demuxer: demuxer, index: entry.input, lane: entry.lane, muxer: muxer, mux: muxStage,
+                                                            context: context, audioOnly: !useVideo)
+                    decodeStages[entry.input] = decode
+                    laneInfo.append(info)
+                case (.copy, _), (.convert, _):
+                    let input = demuxer.stream(entry.input)
+                    var converter: SubtitleTranscoder? = nil
+                    if case .convert(let codec) = entry.treatment { converter = try SubtitleTranscoder(stream: input, to: codec) }
+                    let add: (Muxer) throws -> Int = { m in try converter.map { try m.addStream(subtitles: $0) } ?? m.addStream(copying: input) }
+                    let out = try add(muxer)
+                    keepStreamProperties(demuxer: demuxer, input: entry.input, muxer: muxer, output: out, processed: false)
+                    outputStreams.append { [unowned self] m in
+                        self.keepStreamProperties(demuxer: demuxer, input: entry.input, muxer: m, output: try add(m), processed: false)
+                    }
+                    let info = demuxer.streams[entry.input]
+                    let copy = CopyLane(lane: entry.lane, outputIndex: out, codecName: info.codecName, timeBase: info.timeBase, mux: muxStage,
+                                        context: context, converter: converter)
+                    copyLanes[entry.input] = copy
+                    laneInfo.append((entry.lane, info.codecName, converter?.outputCodecName ?? "copy", [muxStage.stage]))
+                    if let converter { logger.info("\(StreamPlan.describe(input, index: entry.input)): converted to \(converter.outputCodecName), the \(muxer.formatName) output's text subtitles") }
+                }
             }
-            if let ai = audioIndex {
-                let (decode, info) = try buildAudioLane(demuxer: demuxer, index: ai, muxer: muxer, mux: muxStage, context: context,
-                                                        audioOnly: !useVideo)
-                decodeStages[ai] = decode
-                laneInfo.append(info)
-            }
+            // Sparse copied streams would hold a live output up to 10 s in the interleaver.
+            let sparse = plan.copied.contains { $0.lane.kind == .subtitle || $0.lane.kind == .data }
+            if sparse && !Muxer.isFilePath(job.output) { muxer.limitInterleaveDelay(microseconds: 500_000) }
+            // The container's tags (title, artist, comment, …); the AIGC field is the provenance writer's.
+            for (k, v) in StreamPlan.keptFormatTags(demuxer.metadata) { muxer.setMetadata(k, v) }
+            provenance.inputChapters = demuxer.chapters.map { (start: $0.start - origin, end: $0.end - origin, title: $0.title) }
             lanes = laneInfo
             observed.withLock { $0.stages = laneInfo.flatMap { $0.3 } }
             var muxOptions: [String: String] = [:]
@@ -199,15 +221,20 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             }
             if !Muxer.isFilePath(job.output) { muxOptions["flush_packets"] = "1" }
             try provenance.prepare(muxer: muxer, timeline: timeline)
+            keepPrograms(demuxer: demuxer, plan: plan, muxer: muxer)
             if provenance.reservedMatroskaTag { muxOptions["write_crc32"] = "0" }  // the tag is patched after the trailer
             try writeHeaderWaiting(muxer, options: muxOptions, mux: muxStage)
             if !Muxer.isFilePath(job.output) && job.output != "-" {
                 // A live output that drops is reopened with the same streams and metadata.
-                let encoders = outputEncoders
-                muxStage.reopen = { [job] in
+                let makers = outputStreams
+                let formatTags = StreamPlan.keptFormatTags(demuxer.metadata)
+                muxStage.reopen = { [job, unowned self] in
                     let m = try Muxer(url: job.output, format: job.outputFormat, displayName: displayOut, interrupter: IOInterrupter(timeout: 5))
-                    for encoder in encoders { _ = try m.addStream(encoder: encoder) }
+                    for make in makers { try make(m) }
+                    for (k, v) in formatTags { m.setMetadata(k, v) }
                     try provenance.prepare(muxer: m, timeline: timeline)
+                    self.keepPrograms(demuxer: demuxer, plan: plan, muxer: m)
+                    if sparse { m.limitInterleaveDelay(microseconds: 500_000) }
                     try m.writeHeader(options: muxOptions)
                     return m
                 }
@@ -296,9 +323,9 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         var fields: [String: Any] = ["lane": trace.lane.rawValue, "media_time": LiveControl.round(trace.mediaTime)]
         if trace.labeled {
             // An audio chunk can start just before the boundary it carries.
-            let range = timeline.range(at: trace.mediaTime) ?? (trace.lane == .audio ? timeline.range(at: trace.mediaTime + 0.1) : nil)
+            let range = timeline.range(at: trace.mediaTime) ?? (trace.lane.kind == .audio ? timeline.range(at: trace.mediaTime + 0.1) : nil)
             fields["source"] = range?.source ?? "minimum-display"
-            if trace.lane == .video { fields["applied"] = "overlay" } else {
+            if trace.lane.kind == .video { fields["applied"] = "overlay" } else {
                 fields["applied"] = "watermark"
                 if let w = job.watermark { fields["payload_id"] = String(format: "0x%08X", w.payloadID) }
             }
@@ -335,7 +362,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
 
     // MARK: lanes
 
-    private func buildVideoLane(demuxer: Demuxer, index: Int, muxer: Muxer, mux: MuxStage,
+    private func buildVideoLane(demuxer: Demuxer, index: Int, lane: Lane, muxer: Muxer, mux: MuxStage,
                                 context: PipelineContext) throws -> (DecodeStage, (Lane, String, String, [any StageDepth])) {
         let info = demuxer.streams[index]
         let stream = demuxer.stream(index)
@@ -374,7 +401,11 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         }
         let encoder = try Encoder(video: settings, globalHeader: muxer.needsGlobalHeader)
         let outIndex = try muxer.addStream(encoder: encoder)
-        outputEncoders.append(encoder)
+        keepStreamProperties(demuxer: demuxer, input: index, muxer: muxer, output: outIndex, processed: true)
+        outputStreams.append { [unowned self] m in
+            let i = try m.addStream(encoder: encoder)
+            self.keepStreamProperties(demuxer: demuxer, input: index, muxer: m, output: i, processed: true)
+        }
         var format = VideoStreamFormat(width: settings.width, height: settings.height,
                                        pixelFormatName: Scaler.name(dctx.pix_fmt), frameRate: rate.double)
         format.colorTransfer = av_color_transfer_name(dctx.color_trc).map { String(cString: $0) } ?? "unknown"
@@ -398,19 +429,19 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         if let mark = job.videoMark {
             processor = ProcessorChain([VideoMarkProcessor(settings: mark), processor])
         }
-        let encode = try EncodeStage(lane: .video, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
-                                     context: context, mux: mux, capacity: 8, requiredLayers: job.requiredLayers(.video),
+        let encode = try EncodeStage(lane: lane, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
+                                     context: context, mux: mux, capacity: 8, requiredLayers: job.requiredLayers(lane),
                                      overlayRequiredAt: overlayRule)
-        let process = ProcessStage(lane: .video, processor: processor, context: context, capacity: 8,
+        let process = ProcessStage(lane: lane, processor: processor, context: context, capacity: 8,
                                    outputPicture: (settings.width, settings.height, dctx.pix_fmt)) { encode.stage.submit($0) }
         let nominal = MediaTime.rescale(1, from: rate.inverted, to: info.timeBase)
-        let decode = DecodeStage(lane: .video, decoder: decoder, timeBase: info.timeBase, nominalDuration: nominal,
+        let decode = DecodeStage(lane: lane, decoder: decoder, timeBase: info.timeBase, nominalDuration: nominal,
                                  context: context, capacity: 32) { process.stage.submit($0) }
         logger.debug("video: \(info.codecName) \(settings.width)x\(settings.height) \(Scaler.name(pixelFormat)) \(rate) fps → \(encoder.codecName), gop \(settings.gopSize)")
-        return (decode, (.video, info.codecName, encoder.codecName, [decode.stage, process.stage, encode.stage, mux.stage]))
+        return (decode, (lane, info.codecName, encoder.codecName, [decode.stage, process.stage, encode.stage, mux.stage]))
     }
 
-    private func buildAudioLane(demuxer: Demuxer, index: Int, muxer: Muxer, mux: MuxStage,
+    private func buildAudioLane(demuxer: Demuxer, index: Int, lane: Lane, muxer: Muxer, mux: MuxStage,
                                 context: PipelineContext, audioOnly: Bool) throws -> (DecodeStage, (Lane, String, String, [any StageDepth])) {
         let info = demuxer.streams[index]
         let decoder = try Decoder(stream: demuxer.stream(index))
@@ -421,7 +452,11 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         settings.bitRate = codec.hasPrefix("pcm_") || codec == "flac" ? 0 : job.audio.bitRate
         let encoder = try Encoder(audio: settings, globalHeader: muxer.needsGlobalHeader)
         let outIndex = try muxer.addStream(encoder: encoder)
-        outputEncoders.append(encoder)
+        keepStreamProperties(demuxer: demuxer, input: index, muxer: muxer, output: outIndex, processed: true)
+        outputStreams.append { [unowned self] m in
+            let i = try m.addStream(encoder: encoder)
+            self.keepStreamProperties(demuxer: demuxer, input: index, muxer: m, output: i, processed: true)
+        }
         let format = AudioStreamFormat(sampleRate: settings.sampleRate, channels: settings.channels)
         var processor: any FrameProcessor = PassThroughProcessor()
         if let factory = job.audioProcessorFactory {
@@ -441,15 +476,36 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         if let cue = audibleCue {
             processor = ProcessorChain([AudibleCueProcessor(cue: cue, format: format, timeline: context.timeline), processor])
         }
-        let encode = try EncodeStage(lane: .audio, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
-                                     context: context, mux: mux, capacity: 16, requiredLayers: job.requiredLayers(.audio))
-        let process = ProcessStage(lane: .audio, processor: processor, context: context, capacity: 16) { encode.stage.submit($0) }
-        let resample = ResampleStage(outputRate: settings.sampleRate, outputChannels: settings.channels, context: context,
+        let encode = try EncodeStage(lane: lane, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
+                                     context: context, mux: mux, capacity: 16, requiredLayers: job.requiredLayers(lane))
+        let process = ProcessStage(lane: lane, processor: processor, context: context, capacity: 16) { encode.stage.submit($0) }
+        let resample = ResampleStage(lane: lane, outputRate: settings.sampleRate, outputChannels: settings.channels, context: context,
                                      capacity: 16) { process.stage.submit($0) }
-        let decode = DecodeStage(lane: .audio, decoder: decoder, timeBase: info.timeBase, nominalDuration: 1,
+        let decode = DecodeStage(lane: lane, decoder: decoder, timeBase: info.timeBase, nominalDuration: 1,
                                  context: context, capacity: 64) { resample.stage.submit($0) }
         logger.debug("audio: \(info.codecName) \(settings.sampleRate) Hz \(settings.channels) ch → \(encoder.codecName)")
-        return (decode, (.audio, info.codecName, encoder.codecName, [decode.stage, resample.stage, process.stage, encode.stage]))
+        return (decode, (lane, info.codecName, encoder.codecName, [decode.stage, resample.stage, process.stage, encode.stage]))
+    }
+
+    /// What an output stream keeps of its input stream: tags (language, title, timecode, …)
+    /// and disposition (default, forced, hearing impaired, comment, …).
+    private func keepStreamProperties(demuxer: Demuxer, input: Int, muxer: Muxer, output: Int, processed: Bool) {
+        muxer.setStreamMetadata(output, StreamPlan.keptStreamTags(demuxer.streamTags(input), processed: processed))
+        muxer.setDisposition(output, demuxer.disposition(input))
+    }
+
+    /// The input's programs (MPEG-TS services, with their names and ids) over the output's
+    /// streams; streams labelcast adds (timed metadata) join every program.
+    private func keepPrograms(demuxer: Demuxer, plan: StreamPlan, muxer: Muxer) {
+        guard muxer.formatName == "mpegts" else { return }
+        // Output stream index of each planned input stream: entries were added in order.
+        var outputOf: [Int: Int] = [:]
+        for (n, e) in plan.entries.enumerated() { outputOf[e.input] = n }
+        let programs = demuxer.programs.map { p in (p.id, p.streams.compactMap { outputOf[$0] }, p.tags) }.filter { !$0.1.isEmpty }
+        guard !programs.isEmpty else { return }
+        let before = Int(muxer.context.pointee.nb_streams)
+        for (id, streams, tags) in programs { muxer.addProgram(id: id, streams: streams, tags: tags) }
+        for extra in plan.entries.count..<before { muxer.addToEveryProgram(extra) }
     }
 
     // MARK: demux
@@ -457,8 +513,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
     /// Whether the run has no lane of a kind (lanes are built before the demuxer starts; read
     /// on the demux queue at a reconnect).
     func laneMissing(_ kind: StreamInfo.Kind) -> Bool {
-        let lane: Lane = kind == .video ? .video : .audio
-        return !decodeStages.values.contains { $0.lane == lane }
+        let lane: Lane.Kind = kind == .video ? .video : .audio
+        return !decodeStages.values.contains { $0.lane.kind == lane }
     }
 
     /// Opens the input with low-latency options for live sources (no input buffering, a small
@@ -509,6 +565,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         var demuxer = first
         // Current connection: stream index → lane, and the shift onto the first connection's clock.
         var routes: [Int: DecodeStage] = decodeStages
+        var copies: [Int: CopyLane] = copyLanes
         var shift = 0.0
         // Timestamps that jump back on a live connection that stayed up: re-based (TimestampJumps).
         var jumps = TimestampJumps()
@@ -533,10 +590,11 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                 // Hang up the lost connection now: `run()` still holds the first demuxer, and an
                 // open one would stay subscribed at the server (a ghost player) for the whole run.
                 demuxer.closeInput()
-                guard let (next, newRoutes, newShift) = reconnect(reason: lost ?? "the input ended", context: context) else { break }
+                guard let (next, newRoutes, newCopies, newShift) = reconnect(reason: lost ?? "the input ended", context: context) else { break }
                 telemetry.setInputPhase(.running)
                 demuxer = next
                 routes = newRoutes
+                copies = newCopies
                 shift = newShift
                 jumps = TimestampJumps()
                 loss.reset()
@@ -557,7 +615,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                 }
                 if let t = newestMediaTime { watch.tick(t) }
             }
-            guard let lane = routes[packet.streamIndex] else { continue }
+            let lane = routes[packet.streamIndex], copy = copies[packet.streamIndex]
+            guard lane != nil || copy != nil else { continue }
             let readAt = FrameTrace.now()
             let tb = demuxer.streams[packet.streamIndex].timeBase
             if job.inputIsLive, let t = MediaTime.seconds(packet.dts != MediaTime.noPTS ? packet.dts : packet.pts, tb) {
@@ -576,10 +635,12 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                     if packet.dts != MediaTime.noPTS { packet.dts += ticks }
                 }
             }
-            if job.inputIsLive {
+            if job.inputIsLive, let lane {
                 countUpstreamLoss(&loss, packet: packet, demuxer: demuxer, lane: lane.lane, context: context)
             }
-            if packet.pts != MediaTime.noPTS {
+            if lane != nil, packet.pts != MediaTime.noPTS {
+                // Processed lanes only: a subtitle's long duration says nothing of where the
+                // pictures and sound have got to.
                 let end = Double(packet.pts + max(0, packet.duration)) * tb.double + shift - context.originSeconds
                 newestEnd.withLock { $0 = max($0 ?? end, end) }
             }
@@ -597,15 +658,17 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                     pacingStart = (readAt, t)
                 }
             }
-            lane.stage.submit(.data(.packet(ReadPacket(packet: packet, readAt: paced ? FrameTrace.now() : readAt))))
+            if let copy { copy.submit(packet); continue }
+            lane?.stage.submit(.data(.packet(ReadPacket(packet: packet, readAt: paced ? FrameTrace.now() : readAt))))
         }
         telemetry.setInputPhase(.ended)
         for stage in decodeStages.values { stage.stage.submit(.end) }
+        for copy in copyLanes.values { copy.end() }
     }
 
     /// Reopens a lost live input until it answers or the run is stopped. Returns the new demuxer,
     /// its stream → lane routes, and the clock shift, after handing each lane its new decoder.
-    private func reconnect(reason: String, context: PipelineContext) -> (Demuxer, [Int: DecodeStage], Double)? {
+    private func reconnect(reason: String, context: PipelineContext) -> (Demuxer, [Int: DecodeStage], [Int: CopyLane], Double)? {
         let resumeAt = newestMediaTime ?? 0
         logger.warning("input lost (\(reason)); reconnecting to \(Redaction.url(job.input))")
         onEvent?("input_lost", ["reason": reason, "media_time": String(format: "%.3f", resumeAt)])
@@ -616,21 +679,29 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             do {
                 let demuxer = try openInput(reconnecting: true)
                 var routes: [Int: DecodeStage] = [:]
-                let video = demuxer.bestStream(.video), audio = demuxer.bestStream(.audio)
-                let starts = [video, audio].compactMap { $0 }.compactMap { MediaTime.seconds(demuxer.streams[$0].startTime, demuxer.streams[$0].timeBase) }
+                var copies: [Int: CopyLane] = [:]
+                // The new connection's streams take the lanes of the same kind and rank.
+                let output = muxer!
+                let plan = try StreamPlan.make(demuxer: demuxer, outputFormat: output.context.pointee.oformat, formatName: output.formatName,
+                                               maps: job.streamMaps, labelcastWritesID3: output.needsInBandMetadata)
+                let starts = plan.processed.compactMap { MediaTime.seconds(demuxer.streams[$0.input].startTime, demuxer.streams[$0.input].timeBase) }
                 let newOrigin = starts.min() ?? 0
                 // New timestamps t map to t + shift on the first connection's clock.
                 let shift = resumeAt + context.originSeconds - newOrigin
-                for (index, lane) in [(video, Lane.video), (audio, Lane.audio)] {
-                    guard let index, let stage = decodeStages.values.first(where: { $0.lane == lane }) else { continue }
-                    let decoder = try Decoder(stream: demuxer.stream(index), lowDelay: true)
-                    stage.stage.submit(.data(.newSource(decoder: decoder, timeBase: demuxer.streams[index].timeBase, shift: shift)))
-                    routes[index] = stage
+                for entry in plan.entries {
+                    if let stage = decodeStages.values.first(where: { $0.lane == entry.lane }) {
+                        let decoder = try Decoder(stream: demuxer.stream(entry.input), lowDelay: true)
+                        stage.stage.submit(.data(.newSource(decoder: decoder, timeBase: demuxer.streams[entry.input].timeBase, shift: shift)))
+                        routes[entry.input] = stage
+                    } else if let copy = copyLanes.values.first(where: { $0.lane == entry.lane }) {
+                        copy.newSource(timeBase: demuxer.streams[entry.input].timeBase, shift: shift)
+                        copies[entry.input] = copy
+                    }
                 }
                 reconnectCount.add(1, ordering: .relaxed)
                 logger.notice("input reconnected after \(attempts) attempt(s); media time carries on at \(String(format: "%.3f", resumeAt)) s")
                 onEvent?("input_reconnected", ["attempts": String(attempts), "media_time": String(format: "%.3f", resumeAt)])
-                return (demuxer, routes, shift)
+                return (demuxer, routes, copies, shift)
             } catch {
                 logger.debug("reconnect attempt \(attempts) failed: \(error)")
                 // Sleep in small steps so a signal still stops the run at once.

@@ -36,6 +36,8 @@ final class ProvenanceWriter: @unchecked Sendable {
     private let job: LabelJob
     private let logger: Logger
     private let chapterTitle: String
+    /// The input's chapters on the output's clock: kept, with the segments merged in.
+    var inputChapters: [(start: Double, end: Double, title: String)] = []
     private let wallClock: Bool
 
     // Mux-queue state.
@@ -224,22 +226,14 @@ final class ProvenanceWriter: @unchecked Sendable {
                 try signer?.sign(path: path, ranges: ranges, wholeStream: wholeStream, aigcValue: value, markedLanes: marked)
             }
         }
-        if let muxer, muxer.supportsChapters, !wholeStream {
+        if let muxer, muxer.supportsChapters {
             // A chapter per segment shows players which parts are synthetic; when the whole
-            // stream is, the container tag says so and one chapter would add nothing.
+            // stream is, the container tag says so and one chapter would add nothing. The
+            // input's own chapters stay, with the segments merged in.
+            let segments = wholeStream ? [] : closed.map { (start: $0.start, end: $0.end ?? end) }
             let tb = Rational(1, 1_000_000)
-            var chapters: [(start: Double, end: Double, title: String)] = []
-            var covered = 0.0
-            for r in closed {
-                let rEnd = r.end ?? end
-                // MP4 chapters follow each other: the programme between segments gets an
-                // untitled chapter, so each labeled chapter starts where the segment does.
-                if muxer.chaptersAreContiguous, r.start > covered + 1e-6 { chapters.append((covered, r.start, "")) }
-                chapters.append((r.start, rEnd, chapterTitle))
-                covered = rEnd
-            }
-            if muxer.chaptersAreContiguous, !chapters.isEmpty, end > covered + 1e-6 { chapters.append((covered, end, "")) }
-            for c in chapters {
+            for c in ChapterPlan.merge(input: inputChapters, segments: segments, labelTitle: chapterTitle,
+                                       contiguous: muxer.chaptersAreContiguous, end: end) {
                 try muxer.addChapter(start: MediaTime.timestamp(seconds: c.start, tb), end: MediaTime.timestamp(seconds: c.end, tb),
                                      timeBase: tb, title: c.title)
             }
@@ -305,7 +299,7 @@ final class ProvenanceWriter: @unchecked Sendable {
             segments: all.map { r in
                 SegmentSidecar.Segment(start: micro(r.start), end: micro(r.end ?? endSeconds), startUTC: utc(r.startRead), endUTC: utc(r.endRead),
                                        packets: Dictionary(uniqueKeysWithValues: r.packets.map { ($0.key.rawValue, $0.value) }),
-                                       labeledPackets: Dictionary(uniqueKeysWithValues: Lane.allCases.filter { r.packets[$0] != nil }
+                                       labeledPackets: Dictionary(uniqueKeysWithValues: r.packets.keys.sorted()
                                                                     .map { ($0.rawValue, r.labeled[$0] ?? 0) }))
             })
         do {

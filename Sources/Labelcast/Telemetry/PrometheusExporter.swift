@@ -25,7 +25,7 @@ final class PrometheusExporter: Sendable {
         ]
         factory = f
         var t: [Lane: [LatencySpan: CoreMetrics.Timer]] = [:]
-        for lane in Lane.allCases {
+        for lane in [Lane.video, Lane.audio] {
             for span in LatencySpan.allCases {
                 t[lane, default: [:]][span] = CoreMetrics.Timer(label: "labelcast_latency_seconds",
                                                                  dimensions: [("lane", lane.rawValue), ("span", span.rawValue)], factory: f)
@@ -36,7 +36,7 @@ final class PrometheusExporter: Sendable {
 
     /// Called on the mux queue for each complete trace.
     func record(_ trace: FrameTrace) {
-        guard trace.isComplete, let spans = timers[trace.lane] else { return }
+        guard trace.isComplete, let spans = timers[trace.lane.firstOfKind] else { return }
         for (span, timer) in spans { timer.recordNanoseconds(Int64(span.micros(trace) * 1000)) }
     }
 

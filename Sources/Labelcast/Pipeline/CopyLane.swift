@@ -1,0 +1,60 @@
+import Foundation
+import MediaIO
+
+/// A lane that carries an input stream's packets to the output unchanged (subtitles, captions,
+/// SCTE-35 and other data, cover art): only their timestamps move, onto the output's clock
+/// (media time 0 at the run's origin, and after a reconnect onto the first connection's clock)
+/// exactly as the processed lanes' frames do, so a cue stays on the picture it belongs to.
+/// Runs on the demux queue; the packets go straight to the mux stage, which interleaves them.
+final class CopyLane: @unchecked Sendable {
+    let lane: Lane
+    let outputIndex: Int
+    let codecName: String
+    private let mux: MuxStage
+    /// Text subtitles converted to the output's text codec on the way (nil: copied as they are).
+    private let converter: SubtitleTranscoder?
+    private let context: PipelineContext
+    /// Time base of the current connection's stream.
+    private var timeBase: Rational
+    /// Seconds added to the current connection's timestamps (reconnect shift minus origin).
+    private var offset: Double
+
+    init(lane: Lane, outputIndex: Int, codecName: String, timeBase: Rational, mux: MuxStage, context: PipelineContext,
+         converter: SubtitleTranscoder? = nil) {
+        self.converter = converter
+        self.lane = lane
+        self.outputIndex = outputIndex
+        self.codecName = codecName
+        self.timeBase = timeBase
+        self.mux = mux
+        self.context = context
+        self.offset = -context.originSeconds
+    }
+
+    /// A new connection of a live input: its stream's time base and clock shift.
+    func newSource(timeBase: Rational, shift: Double) {
+        self.timeBase = timeBase
+        offset = shift - context.originSeconds
+    }
+
+    func submit(_ input: Packet) {
+        context.accounting.update(lane) { $0.packetsIn += 1 }
+        var packet = input
+        if let converter {
+            do {
+                guard let converted = try converter.convert(input) else { return }
+                packet = converted
+            } catch {
+                context.accounting.update(lane) { $0.packetsDropped["convert-failed", default: 0] += 1 }
+                context.logger.warning("\(lane.rawValue): a subtitle event could not be converted to \(converter.outputCodecName) (\(error)): left out")
+                return
+            }
+        }
+        let ticks = MediaTime.timestamp(seconds: offset, timeBase)
+        if packet.pts != MediaTime.noPTS { packet.pts += ticks }
+        if packet.dts != MediaTime.noPTS { packet.dts += ticks }
+        mux.stage.submit(.packet(EncodedPacket(packet: packet, streamIndex: outputIndex, timeBase: timeBase, lane: lane, trace: nil)))
+    }
+
+    func end() { mux.stage.submit(.end(lane)) }
+}

@@ -1,0 +1,67 @@
+import CFFmpeg
+
+extension Muxer {
+    /// Adds a stream fed by a subtitle converter; returns its index.
+    public func addStream(subtitles converter: SubtitleTranscoder) throws -> Int {
+        guard let s = avformat_new_stream(context, nil) else { throw MediaError(call: "avformat_new_stream", code: lc_averror_enomem()) }
+        try converter.copyParameters(to: s)
+        return Int(s.pointee.index)
+    }
+
+    /// Sets an output stream's tags (language, title, handler name, timecode, …).
+    public func setStreamMetadata(_ index: Int, _ tags: [String: String]) {
+        let st = context.pointee.streams[index]!
+        for (k, v) in tags { av_dict_set(&st.pointee.metadata, k, v, 0) }
+    }
+
+    /// Sets an output stream's disposition flags (default, forced, hearing impaired, comment, …).
+    public func setDisposition(_ index: Int, _ disposition: Int32) {
+        context.pointee.streams[index]!.pointee.disposition = disposition
+    }
+
+    /// Bounds how long the interleaver holds packets while waiting for a sparse stream
+    /// (subtitles, data) to have one: FFmpeg's default is 10 s, a live output's whole latency.
+    public func limitInterleaveDelay(microseconds: Int64) {
+        if context.pointee.max_interleave_delta > microseconds { context.pointee.max_interleave_delta = microseconds }
+    }
+
+    /// Adds a program (MPEG-TS service) holding the given output streams, with its tags
+    /// (`service_name`, `service_provider`).
+    public func addProgram(id: Int32, streams: [Int], tags: [String: String]) {
+        guard let p = av_new_program(context, id) else { return }
+        for (k, v) in tags { av_dict_set(&p.pointee.metadata, k, v, 0) }
+        for s in streams { av_program_add_stream_index(context, id, UInt32(s)) }
+    }
+
+    /// Adds an output stream to every program (a stream labelcast adds, e.g. its timed metadata).
+    public func addToEveryProgram(_ stream: Int) {
+        for i in 0..<Int(context.pointee.nb_programs) {
+            av_program_add_stream_index(context, context.pointee.programs[i]!.pointee.id, UInt32(stream))
+        }
+    }
+}
+
+extension Demuxer {
+    /// The input's chapters, in seconds of the input's clock.
+    public var chapters: [(start: Double, end: Double, title: String)] {
+        (0..<Int(context.pointee.nb_chapters)).compactMap { i in
+            guard let c = context.pointee.chapters[i] else { return nil }
+            let tb = Rational(c.pointee.time_base)
+            let title = av_dict_get(c.pointee.metadata, "title", nil, 0).map { String(cString: $0.pointee.value) } ?? ""
+            return (Double(c.pointee.start) * tb.double, Double(c.pointee.end) * tb.double, title)
+        }
+    }
+
+    /// The input's programs (MPEG-TS services): id, member stream indices, tags.
+    public var programs: [(id: Int32, streams: [Int], tags: [String: String])] {
+        (0..<Int(context.pointee.nb_programs)).compactMap { i in
+            guard let p = context.pointee.programs[i] else { return nil }
+            let members = (0..<Int(p.pointee.nb_stream_indexes)).map { Int(p.pointee.stream_index[$0]) }
+            return (p.pointee.id, members, Dictionary_AV.read(p.pointee.metadata))
+        }
+    }
+
+    /// A stream's tags and disposition.
+    public func streamTags(_ index: Int) -> [String: String] { Dictionary_AV.read(stream(index).pointee.metadata) }
+    public func disposition(_ index: Int) -> Int32 { stream(index).pointee.disposition }
+}
