@@ -37,10 +37,11 @@ public final class IOInterrupter: Sendable {
     public var timeoutSeconds: Double? { timeoutNanos > 0 ? Double(timeoutNanos) / 1e9 : nil }
     public func cancel() { cancelled.store(true, ordering: .relaxed) }
     public var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
-    /// Starts the timeout clock for the next blocking call.
-    public func arm() {
+    /// Starts the timeout clock for the next blocking call; `timed: false` lets it wait until
+    /// cancelled (a listener waiting for its caller).
+    public func arm(timed: Bool = true) {
         expired.store(false, ordering: .relaxed)
-        if timeoutNanos > 0 { deadline.store(DispatchTime.now().uptimeNanoseconds + timeoutNanos, ordering: .relaxed) }
+        if timeoutNanos > 0 && timed { deadline.store(DispatchTime.now().uptimeNanoseconds + timeoutNanos, ordering: .relaxed) }
     }
     public func disarm() { deadline.store(0, ordering: .relaxed) }
     public var timedOut: Bool {
@@ -81,8 +82,11 @@ public final class Demuxer: @unchecked Sendable {
     public let displayName: String
 
     /// Opens `url`. `options` are libavformat/protocol options (probesize, fflags, rw_timeout…).
+    /// `untimedOpen`: the connection itself (a listener's accept, the first bytes) may take
+    /// as long as it takes, until the interrupter is cancelled; reading the stream's
+    /// parameters is timed as usual.
     public init(url: String, format: String? = nil, options: [String: String] = [:],
-                displayName: String? = nil, interrupter: IOInterrupter = IOInterrupter()) throws {
+                displayName: String? = nil, interrupter: IOInterrupter = IOInterrupter(), untimedOpen: Bool = false) throws {
         self.displayName = displayName ?? url
         self.interrupter = interrupter
         var ctx: UnsafeMutablePointer<AVFormatContext>? = avformat_alloc_context()
@@ -98,7 +102,7 @@ public final class Demuxer: @unchecked Sendable {
             }
         }
         var dict = Dictionary_AV(options)
-        interrupter.arm()
+        interrupter.arm(timed: !untimedOpen)
         // avformat_open_input frees the context itself when it fails.
         let openResult = avformat_open_input(&ctx, url, inputFormat, &dict.pointer)
         interrupter.disarm()

@@ -1,44 +1,49 @@
 import CFFmpeg
 import Foundation
 import MediaIO
+import Synchronization
 
 /// The start of a live run: waiting for an input that is not there yet (a server that is down,
 /// an SRT listener no caller has reached), and saying loudly when a declared stream did not
 /// come (`LiveProbe`).
 extension PipelineRunner {
     /// Opens the input. A live input that listens (an SRT `mode=listener`, UDP/RTP, an RTMP or
-    /// TCP `listen=1` server) with no caller yet, with reconnects on, is tried again until one
-    /// comes or the run is stopped, instead of ending the run after `--read-timeout`:
-    /// `/healthz` says "waiting" (503) meanwhile and the audit log records `input_waiting` /
-    /// `input_ready`. An input labelcast connects to (an RTMP or SRT caller URL) that refuses
-    /// at the start still ends the run at once with exit 2: at the start that is most often a
-    /// wrong address, and an operator should hear of it (a reconnect later waits for ever).
+    /// TCP `listen=1` server), with reconnects on, waits for its sender as long as it takes
+    /// (`Demuxer(untimedOpen:)`) instead of ending the run after `--read-timeout`: `/healthz`
+    /// says "waiting" (503) meanwhile, and the audit log records `input_waiting` (after 1 s
+    /// without a sender) and `input_ready`. SIGINT/SIGTERM cancel the wait. An input
+    /// labelcast connects to (an RTMP or SRT caller URL) that refuses at the start still ends
+    /// the run at once with exit 2: at the start that is most often a wrong address, and an
+    /// operator should hear of it (a reconnect later waits for ever).
     func openInputWaiting(_ open: () throws -> Demuxer) throws -> Demuxer {
         guard job.inputIsLive && job.reconnect && Self.listens(job.input) else { return try open() }
-        var attempts = 0
         let display = Redaction.url(job.input)
+        telemetry.setInputPhase(.waiting)
+        // Said once the wait is noticeable, not for a sender that is already there.
+        let said = Atomic<Bool>(false)
+        let notice = DispatchWorkItem { [logger, audit] in
+            said.store(true, ordering: .relaxed)
+            logger.warning("input \(display): no sender yet; waiting for one (Ctrl-C to stop)")
+            audit?.record("input_waiting", ["input": display])
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1, execute: notice)
+        defer { notice.cancel() }
+        var attempts = 0
         while true {
             attempts += 1
             do {
                 let demuxer = try open()
-                if attempts > 1 {
-                    logger.notice("input \(display): a sender came after \(attempts) attempt(s)")
+                notice.cancel()
+                if said.load(ordering: .relaxed) {
+                    logger.notice("input \(display): a sender came")
                     audit?.record("input_ready", ["attempts": attempts])
                 }
                 telemetry.setInputPhase(.running)
                 return demuxer
             } catch let e as MediaError {
                 if isCancelled || !Self.worthWaiting(e) { throw e }
-                if attempts == 1 {
-                    logger.warning("input \(display): no sender yet (\(e.message)); waiting for one (Ctrl-C to stop)")
-                    audit?.record("input_waiting", ["input": display, "reason": e.message])
-                    telemetry.setInputPhase(.waiting)
-                } else {
-                    logger.debug("input attempt \(attempts): \(e.message)")
-                }
-                // No backoff: the listener waited inside the open for its read timeout, and a
-                // sleep on top would only leave a caller nobody to connect to. A listener that
-                // fails at once (its port taken) is retried every 0.5 s.
+                // The sender came and went, or sent nothing readable in time: listen again.
+                logger.debug("input attempt \(attempts): \(e.message)")
                 let until = Date().addingTimeInterval(0.5)
                 while Date() < until && !isCancelled { usleep(50_000) }
             }

@@ -531,8 +531,11 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             // onMetaData's codec ids in the metadata: what an RTMP input declares it carries.
             options["flv_full_metadata"] = "1"
         }
+        // A listener (SRT mode=listener, UDP) waits for its sender as long as it takes: a
+        // timeout would re-arm it, and a caller arriving in between would be refused.
+        let untimed = job.inputIsLive && job.reconnect && Self.listens(job.input)
         let demuxer = try Demuxer(url: job.input == "-" ? "pipe:0" : job.input, format: job.inputFormat, options: options,
-                                  displayName: Redaction.url(job.input), interrupter: inputInterrupter)
+                                  displayName: Redaction.url(job.input), interrupter: inputInterrupter, untimedOpen: untimed)
         if job.inputIsLive && job.probeTimeout > 0 {
             let outcome = try LiveProbe(timeout: job.probeTimeout).complete(demuxer) { isCancelled }
             noteProbe(outcome, reconnecting: reconnecting)
