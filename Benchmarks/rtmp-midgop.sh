@@ -114,6 +114,6 @@ for GOP in $GOPS; do
     kill -9 $PUB $RELAY; wait $PUB $RELAY 2>/dev/null; PUB=; RELAY=
     missing=$(grep -c input_stream_missing "$DIR/audit.jsonl")
     reconnects=$(grep -c input_reconnected "$DIR/audit.jsonl")
-    waits=$(grep -c "for its declared streams" "$DIR/lc-rec-$GOP.log")
+
     echo "GOP ${GOP}s: starts with video $ok/$RUNS; reconnects with video again $rok/$RUNS ($reconnects reconnects, $missing input_stream_missing)"
 done
