@@ -31,7 +31,7 @@ nginx -p "$DIR" -c "$DIR/nginx.conf" -e "$DIR/nginx-error.log" >/dev/null 2>&1 &
 NGINX=$!
 PUB=
 LC=
-cleanup() { for p in $LC $PUB $RELAY $NGINX; do kill -9 "$p" 2>/dev/null; done; rm -rf "$DIR"; }
+cleanup() { for p in $LC $PUB $RELAY $NGINX; do kill -9 "$p" 2>/dev/null; done; [ "${KEEP:-0}" = 1 ] && echo "kept $DIR" || rm -rf "$DIR"; }
 trap cleanup EXIT
 sleep 1
 URL=rtmp://127.0.0.1:$PORT/ingest/s
