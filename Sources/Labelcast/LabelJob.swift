@@ -33,6 +33,9 @@ public struct LabelJob: Sendable {
     public var realtime = false
     /// An input that sends nothing for this long (seconds) counts as stalled; live inputs only.
     public var readTimeout: Double = 10
+    /// Live inputs: how long to wait after the open for every stream the input declares
+    /// (onMetaData, MPEG-TS PMT) to show up (`LiveProbe`); 0 takes what the open found.
+    public var probeTimeout: Double = 10
     /// Live inputs: reopen a dropped or stalled input (capped exponential backoff) instead of
     /// ending the run. A live run then ends only on a signal or `cancel()`.
     public var reconnect = true

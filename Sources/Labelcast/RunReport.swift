@@ -52,6 +52,9 @@ public struct RunReport: Sendable, Codable {
             }
             s += "; \(c.framesLabeled) labeled"
             if c.decodeErrors > 0 { s += "; \(c.decodeErrors) corrupt packets skipped" }
+            if c.lostUpstream > 0 || c.corruptUpstream > 0 {
+                s += "; \(c.lostUpstream) lost upstream" + (c.corruptUpstream > 0 ? ", \(c.corruptUpstream) damaged upstream" : "")
+            }
             s += "; \(l.codecIn) → \(l.codecOut)"
             lines.append(s)
         }

@@ -37,10 +37,11 @@ public final class IOInterrupter: Sendable {
     public var timeoutSeconds: Double? { timeoutNanos > 0 ? Double(timeoutNanos) / 1e9 : nil }
     public func cancel() { cancelled.store(true, ordering: .relaxed) }
     public var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
-    /// Starts the timeout clock for the next blocking call.
-    public func arm() {
+    /// Starts the timeout clock for the next blocking call; `timed: false` lets it wait until
+    /// cancelled (a listener waiting for its caller).
+    public func arm(timed: Bool = true) {
         expired.store(false, ordering: .relaxed)
-        if timeoutNanos > 0 { deadline.store(DispatchTime.now().uptimeNanoseconds + timeoutNanos, ordering: .relaxed) }
+        if timeoutNanos > 0 && timed { deadline.store(DispatchTime.now().uptimeNanoseconds + timeoutNanos, ordering: .relaxed) }
     }
     public func disarm() { deadline.store(0, ordering: .relaxed) }
     public var timedOut: Bool {
@@ -71,14 +72,21 @@ public final class IOInterrupter: Sendable {
 /// blocked read return end-of-input.
 public final class Demuxer: @unchecked Sendable {
     public let context: UnsafeMutablePointer<AVFormatContext>
-    public let streams: [StreamInfo]
+    /// The streams as last described: at open, and again after `refreshStreams()` (a live
+    /// input's stream that showed up, or learnt its parameters, after the probe).
+    public private(set) var streams: [StreamInfo]
+    /// Packets read ahead (while waiting for a late stream) that `read()` hands out first.
+    private var readAhead: [Packet] = []
     public let interrupter: IOInterrupter
     /// The URL as shown in messages (credentials removed by the caller).
     public let displayName: String
 
     /// Opens `url`. `options` are libavformat/protocol options (probesize, fflags, rw_timeout…).
+    /// `untimedOpen`: the connection itself (a listener's accept, the first bytes) may take
+    /// as long as it takes, until the interrupter is cancelled; reading the stream's
+    /// parameters is timed as usual.
     public init(url: String, format: String? = nil, options: [String: String] = [:],
-                displayName: String? = nil, interrupter: IOInterrupter = IOInterrupter()) throws {
+                displayName: String? = nil, interrupter: IOInterrupter = IOInterrupter(), untimedOpen: Bool = false) throws {
         self.displayName = displayName ?? url
         self.interrupter = interrupter
         var ctx: UnsafeMutablePointer<AVFormatContext>? = avformat_alloc_context()
@@ -94,7 +102,7 @@ public final class Demuxer: @unchecked Sendable {
             }
         }
         var dict = Dictionary_AV(options)
-        interrupter.arm()
+        interrupter.arm(timed: !untimedOpen)
         // avformat_open_input frees the context itself when it fails.
         let openResult = avformat_open_input(&ctx, url, inputFormat, &dict.pointer)
         interrupter.disarm()
@@ -117,6 +125,23 @@ public final class Demuxer: @unchecked Sendable {
             infos.append(Demuxer.describe(s, index: i))
         }
         streams = infos
+    }
+
+    /// Describes the streams again: the demuxer may have added streams while reading (FLV,
+    /// MPEG-TS) or a caller may have filled in a stream's parameters.
+    public func refreshStreams() {
+        var infos: [StreamInfo] = []
+        for i in 0..<Int(context.pointee.nb_streams) {
+            guard let s = context.pointee.streams[i] else { continue }
+            infos.append(Demuxer.describe(s, index: i))
+        }
+        streams = infos
+    }
+
+    /// Puts packets already read back in front of the input, in order: `read()` returns them
+    /// before reading on (a probe that read ahead loses nothing).
+    public func unread(_ packets: [Packet]) {
+        readAhead.insert(contentsOf: packets, at: 0)
     }
 
     /// Closes the input's connection (or file) now, ahead of `deinit`: a live input given up for
@@ -174,7 +199,7 @@ public final class Demuxer: @unchecked Sendable {
     public func bestStream(_ kind: StreamInfo.Kind) -> Int? {
         let type: AVMediaType = kind == .video ? AVMEDIA_TYPE_VIDEO : AVMEDIA_TYPE_AUDIO
         let r = av_find_best_stream(context, type, -1, -1, nil, 0)
-        guard r >= 0, streams[Int(r)].kind == kind else { return streams.first { $0.kind == kind }?.index }
+        guard r >= 0, Int(r) < streams.count, streams[Int(r)].kind == kind else { return streams.first { $0.kind == kind }?.index }
         return Int(r)
     }
 
@@ -183,6 +208,7 @@ public final class Demuxer: @unchecked Sendable {
     /// Reads the next packet. End of input, a cancel and `AVERROR_EXIT` give `.endOfInput`;
     /// a read timeout and other failures throw.
     public func read() throws -> ReadResult {
+        if !readAhead.isEmpty { return .packet(readAhead.removeFirst()) }
         let packet = Packet()
         while true {
             interrupter.arm()

@@ -64,6 +64,8 @@ struct RunCommand: AsyncParsableCommand {
     var realtime = false
     @Option(parsing: .unconditional, help: "Seconds without data from a live input before it counts as stalled (default 10).")
     var readTimeout: Double = 10
+    @Option(parsing: .unconditional, help: "Live inputs: seconds to wait after the open for every stream the input declares (RTMP onMetaData, MPEG-TS PMT), e.g. video held back until its next keyframe; 0 takes what the open found (default 10).")
+    var probeTimeout: Double = 10
 
     @Option(help: "Write the end-of-run report (frames, drops, per-stage latency percentiles) as JSON.")
     var metricsJson: String?
@@ -121,6 +123,7 @@ struct RunCommand: AsyncParsableCommand {
         if let crf, !(0...63).contains(crf) { throw ValidationError("--crf \(crf) is out of range (0 to 51 for x264)") }
         guard gop > 0, gop <= 60, gop.isFinite else { throw ValidationError("--gop \(gop) is out of range: seconds between keyframes, more than 0 and at most 60") }
         guard readTimeout > 0, readTimeout.isFinite else { throw ValidationError("--read-timeout must be a positive number of seconds") }
+        guard probeTimeout >= 0, probeTimeout <= 120, probeTimeout.isFinite else { throw ValidationError("--probe-timeout \(probeTimeout) is out of range: seconds from 0 (off) to 120") }
         if let videoBitrate { _ = try parseBitRate(videoBitrate, option: "--video-bitrate") }
         _ = try parseBitRate(audioBitrate, option: "--audio-bitrate")
         try label.validate()
@@ -196,6 +199,7 @@ struct RunCommand: AsyncParsableCommand {
         job.auditLogPath = auditLog
         job.reconnect = !noReconnect
         job.readTimeout = readTimeout
+        job.probeTimeout = probeTimeout
         return job
     }
 

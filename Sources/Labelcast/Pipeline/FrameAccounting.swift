@@ -27,6 +27,11 @@ public final class FrameAccounting: Sendable {
         /// itself, so audio stays on the video's clock (output samples per channel).
         public var samplesFilled = 0
         public var samplesTrimmed = 0
+        /// Frames the input never delivered: gaps in a stream's timestamps against its frame
+        /// rate (audio: its packet duration), counted by `UpstreamLoss` as the demuxer reads.
+        public var lostUpstream = 0
+        /// Packets the demuxer flagged as damaged (MPEG-TS continuity errors: lost datagrams).
+        public var corruptUpstream = 0
         /// Most frames the encoder held at once before giving a packet back (its delay).
         public var encoderDelayFrames = 0
         public var droppedTotal: Int { dropped.values.reduce(0, +) }

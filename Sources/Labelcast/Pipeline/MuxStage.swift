@@ -90,6 +90,15 @@ final class MuxStage: @unchecked Sendable {
         }
     }
 
+    /// A live output that could not be opened at the start: the run goes on as if it had just
+    /// dropped (packets dropped as `output-down`, reopened with the same backoff). Before any
+    /// packet arrives.
+    func startDown() {
+        down = true
+        backoff = 0.5
+        nextAttempt = Date()
+    }
+
     /// Whether the output is back. Attempts at most once per backoff interval, so packets keep
     /// flowing (and being counted as dropped) while the far end is away.
     private func tryReopen() -> Bool {

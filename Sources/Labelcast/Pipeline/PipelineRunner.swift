@@ -110,7 +110,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             }
         }
         let demuxer: Demuxer
-        do { demuxer = try openInput() } catch let e as MediaError {
+        do { demuxer = try openInputWaiting { try openInput() } } catch let e as MediaError {
             if isCancelled { throw LabelcastError("interrupted before the input '\(displayIn)' opened") }
             throw LabelcastError(Self.explainOpen(e, url: displayIn))
         }
@@ -235,7 +235,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             try provenance.prepare(muxer: muxer, timeline: timeline)
             keepPrograms(demuxer: demuxer, plan: plan, muxer: muxer)
             if provenance.reservedMatroskaTag { muxOptions["write_crc32"] = "0" }  // the tag is patched after the trailer
-            try muxer.writeHeader(options: muxOptions)
+            try writeHeaderWaiting(muxer, options: muxOptions, mux: muxStage)
             if !Muxer.isFilePath(job.output) && job.output != "-" {
                 // A live output that drops is reopened with the same streams and metadata.
                 let makers = outputStreams
@@ -551,18 +551,37 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
 
     // MARK: demux
 
+    /// Whether the run has no lane of a kind (lanes are built before the demuxer starts; read
+    /// on the demux queue at a reconnect).
+    func laneMissing(_ kind: StreamInfo.Kind) -> Bool {
+        let lane: Lane.Kind = kind == .video ? .video : .audio
+        return !decodeStages.values.contains { $0.lane.kind == lane }
+    }
+
     /// Opens the input with low-latency options for live sources (no input buffering, a small
-    /// probe), under the interrupter's read timeout.
-    private func openInput() throws -> Demuxer {
+    /// probe), under the interrupter's read timeout. Live inputs then wait (`LiveProbe`, up to
+    /// `--probe-timeout`) for every stream the input declares; one that does not come is said
+    /// loudly (`noteProbe`).
+    private func openInput(reconnecting: Bool = false) throws -> Demuxer {
         var options: [String: String] = [:]
         if job.inputIsLive {
             // A small probe, but not fflags=nobuffer: that throws away the packets the probe
             // read, the stream's first keyframe among them, and frames would go uncounted.
             options["probesize"] = "500000"
             options["analyzeduration"] = "1000000"
+            // onMetaData's codec ids in the metadata: what an RTMP input declares it carries.
+            options["flv_full_metadata"] = "1"
         }
-        return try Demuxer(url: job.input == "-" ? "pipe:0" : job.input, format: job.inputFormat, options: options,
-                           displayName: Redaction.url(job.input), interrupter: inputInterrupter)
+        // A listener (SRT mode=listener, UDP) waits for its sender as long as it takes: a
+        // timeout would re-arm it, and a caller arriving in between would be refused.
+        let untimed = job.inputIsLive && job.reconnect && Self.listens(job.input)
+        let demuxer = try Demuxer(url: job.input == "-" ? "pipe:0" : job.input, format: job.inputFormat, options: options,
+                                  displayName: Redaction.url(job.input), interrupter: inputInterrupter, untimedOpen: untimed)
+        if job.inputIsLive && job.probeTimeout > 0 {
+            let outcome = try LiveProbe(timeout: job.probeTimeout).complete(demuxer) { isCancelled }
+            noteProbe(outcome, reconnecting: reconnecting)
+        }
+        return demuxer
     }
 
     /// Media time (s) just past the newest demuxed packet, over all lanes: where a live switch
@@ -594,6 +613,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         var shift = 0.0
         // Timestamps that jump back on a live connection that stayed up: re-based (TimestampJumps).
         var jumps = TimestampJumps()
+        // Frames the input lost before we saw them (per connection): `lost_upstream`.
+        var loss = UpstreamLoss()
         readLoop: while true {
             let result: Demuxer.ReadResult
             var lost: String? = nil
@@ -620,6 +641,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                 copies = newCopies
                 shift = newShift
                 jumps = TimestampJumps()
+                loss.reset()
                 markingWatch?.tags(next.metadata, layer: "reconnect", at: nil)
                 continue
             }
@@ -649,12 +671,16 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                     let at = String(format: "%.3f", newestMediaTime ?? 0)
                     logger.warning("input timestamps went back by \(String(format: "%.3f", resumeAt - t)) s (the source restarted); media time carries on at \(at) s")
                     onEvent?("input_discontinuity", ["media_time": at, "jump": String(format: "%.3f", t - resumeAt)])
+                    loss.reset()
                 }
                 if offset != 0 {
                     let ticks = MediaTime.timestamp(seconds: offset, tb)
                     if packet.pts != MediaTime.noPTS { packet.pts += ticks }
                     if packet.dts != MediaTime.noPTS { packet.dts += ticks }
                 }
+            }
+            if job.inputIsLive, let lane {
+                countUpstreamLoss(&loss, packet: packet, demuxer: demuxer, lane: lane.lane, context: context)
             }
             if lane != nil, packet.pts != MediaTime.noPTS {
                 // Processed lanes only: a subtitle's long duration says nothing of where the
@@ -695,7 +721,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         while !isCancelled {
             attempts += 1
             do {
-                let demuxer = try openInput()
+                let demuxer = try openInput(reconnecting: true)
                 var routes: [Int: DecodeStage] = [:]
                 var copies: [Int: CopyLane] = [:]
                 // The new connection's streams take the lanes of the same kind and rank.

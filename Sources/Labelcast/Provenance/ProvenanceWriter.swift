@@ -64,6 +64,12 @@ final class ProvenanceWriter: @unchecked Sendable {
     private var lastPrimary: (time: Double, read: UInt64)?
     private var closed: [Range] = []
     private var open: Range?
+    /// Frames of the other lane written ahead of the primary lane (the lanes reach the muxer
+    /// in their own order, seconds apart for a file): counted once the primary lane has
+    /// passed their media time, when the segment they fall in is known. Counting them at once
+    /// put them in whatever segment happened to be open (the sidecar disagreed with the frame
+    /// log by up to a whole lane's lead).
+    private var ahead: [FrameTrace] = []
     private var endOfStream = 0.0
     private var frameSpacing = 0.0
 
@@ -165,12 +171,22 @@ final class ProvenanceWriter: @unchecked Sendable {
         let t = trace.mediaTime
         guard trace.lane == primary else {
             if trace.synthetic, value == nil { becomeSynthetic(at: t) }
-            if let i = closed.lastIndex(where: { $0.contains(t) }) {
-                count(trace, in: &closed[i])
-            } else if open?.contains(t) == true {
-                count(trace, in: &open!)
+            if let last = lastPrimary?.time, t < last { countOther(trace) } else { ahead.append(trace) }
+            // Bounded: a primary lane that stopped (video lost upstream) leaves the rest
+            // counted as things stand.
+            if ahead.count > 4096 {
+                let oldest = ahead.prefix(1024)
+                ahead.removeFirst(1024)
+                oldest.forEach(countOther)
             }
             return
+        }
+        // What the other lane wrote ahead of this frame belongs to the segments as they
+        // stand before it: this frame can only end the open one at `t`.
+        if !ahead.isEmpty {
+            let due = ahead.filter { $0.mediaTime < t }
+            ahead.removeAll { $0.mediaTime < t }
+            due.forEach(countOther)
         }
         if trace.synthetic {
             if value == nil { becomeSynthetic(at: t) }
@@ -210,6 +226,9 @@ final class ProvenanceWriter: @unchecked Sendable {
             closed.append(r)
             open = nil
         }
+        // The other lane's last frames, now that every segment has its end.
+        ahead.forEach(countOther)
+        ahead = []
         if let muxer, signer != nil || reservedMatroskaTag || (writesWAVChunk && value != nil) {
             // After the trailer, on the complete file under its temporary name: first the
             // Matroska tag reserved in the header, then the signature, which binds the file's
@@ -256,6 +275,16 @@ final class ProvenanceWriter: @unchecked Sendable {
     /// After the trailer: the `--segments-out` sidecar, written whole (temporary file + rename).
     func writeSidecar() throws {
         try writeSidecar(endSeconds: endOfStream)
+    }
+
+    /// Counts a frame of the non-primary lane in the segment its media time falls in, if any.
+    private func countOther(_ trace: FrameTrace) {
+        let t = trace.mediaTime
+        if let i = closed.lastIndex(where: { $0.contains(t) }) {
+            count(trace, in: &closed[i])
+        } else if open?.contains(t) == true {
+            count(trace, in: &open!)
+        }
     }
 
     private func count(_ trace: FrameTrace, in r: inout Range) {

@@ -53,6 +53,8 @@ final class PrometheusExporter: Sendable {
                 bump("labelcast_packets_in_total", dims, c.packetsIn - old.packetsIn)
                 bump("labelcast_packets_out_total", dims, c.packetsOut - old.packetsOut)
                 bump("labelcast_decode_errors_total", dims, c.decodeErrors - old.decodeErrors)
+                bump("labelcast_frames_lost_upstream_total", dims, c.lostUpstream - old.lostUpstream)
+                bump("labelcast_packets_corrupt_upstream_total", dims, c.corruptUpstream - old.corruptUpstream)
                 for (reason, n) in c.dropped {
                     bump("labelcast_frames_dropped_total", dims + [("reason", reason)], n - (old.dropped[reason] ?? 0))
                 }

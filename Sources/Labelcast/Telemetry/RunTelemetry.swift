@@ -16,11 +16,21 @@ public final class RunTelemetry: Sendable {
     private let snapshotSource = Mutex<(@Sendable () -> ProgressSnapshot?)?>(nil)
     private let lastWritten = Atomic<UInt64>(0)
     private let framesWritten = Atomic<Int>(0)
-    /// What the input side is doing, for `/healthz`: 0 running, 1 reconnecting, 2 input ended.
+    /// What the input side is doing, for `/healthz`: 0 running, 1 reconnecting, 2 input ended,
+    /// 3 waiting for a live input that is not there yet (the run's start).
     private let inputPhase = Atomic<Int>(0)
 
-    enum InputPhase: Int { case running = 0, reconnecting = 1, ended = 2 }
+    enum InputPhase: Int { case running = 0, reconnecting = 1, ended = 2, waiting = 3 }
     func setInputPhase(_ phase: InputPhase) { inputPhase.store(phase.rawValue, ordering: .relaxed) }
+
+    /// A live output that was down at the start: "waiting" until the first frame is written.
+    private let outputWaiting = Atomic<Bool>(false)
+    func setOutputWaiting() { outputWaiting.store(true, ordering: .relaxed) }
+
+    /// Conditions that make a running stream "degraded" (503) without stopping it, by key
+    /// (e.g. "input-video": the input declared video that never came).
+    private let conditions = Mutex<[String: String]>([:])
+    func setCondition(_ key: String, _ text: String?) { conditions.withLock { $0[key] = text } }
 
     /// The run's log files (frame log, audit log), for `/healthz` and the write-error metric.
     private let logs = Mutex<[LogFile]>([])
@@ -42,6 +52,7 @@ public final class RunTelemetry: Sendable {
         frameLog?.append(trace)
         lastWritten.store(trace[.written], ordering: .relaxed)
         framesWritten.add(1, ordering: .relaxed)
+        if outputWaiting.load(ordering: .relaxed) { outputWaiting.store(false, ordering: .relaxed) }
     }
 
     func attach(_ source: @escaping @Sendable () -> ProgressSnapshot?) { snapshotSource.withLock { $0 = source } }
@@ -74,16 +85,23 @@ public final class RunTelemetry: Sendable {
         switch InputPhase(rawValue: inputPhase.load(ordering: .relaxed)) ?? .running {
         case .ended: status = "finishing"
         case .reconnecting: status = "reconnecting"
-        case .running: status = last == 0 || idle < 10 ? "ok" : "stalled"
+        case .waiting: status = "waiting"
+        case .running: status = outputWaiting.load(ordering: .relaxed) ? "waiting" : last == 0 || idle < 10 ? "ok" : "stalled"
         }
-        let failing = logs.withLock { $0 }.compactMap { log in log.failure.map { "\(log.name) log: \($0)" } }
+        var failing = logs.withLock { $0 }.compactMap { log in log.failure.map { "\(log.name) log: \($0)" } }
+        failing += conditions.withLock { $0 }.sorted { $0.key < $1.key }.map(\.value)
         if !failing.isEmpty && (status == "ok" || status == "finishing") { status = "degraded" }
         let healthy = status == "ok" || status == "finishing"
         var body: [String: Any] = ["status": status, "frames_written": framesWritten.load(ordering: .relaxed),
                                    "seconds_since_last_frame": (idle * 1000).rounded() / 1000,
                                    "uptime_seconds": (Date().timeIntervalSince(startedAt) * 1000).rounded() / 1000]
         if !failing.isEmpty { body["degraded"] = failing }
-        if let s = snapshot() { body["speed"] = (s.speed * 1000).rounded() / 1000 }
+        if let s = snapshot() {
+            body["speed"] = (s.speed * 1000).rounded() / 1000
+            // Frames the input never delivered, per lane (UpstreamLoss): the source's fault,
+            // not ours, but an operator watching a lossy link has to see it.
+            body["lost_upstream"] = Dictionary(uniqueKeysWithValues: s.counts.map { ($0.key.rawValue, $0.value.lostUpstream) })
+        }
         return (healthy, body)
     }
 
