@@ -58,6 +58,17 @@ public struct InspectionReport: Codable, Sendable, Equatable {
         public var meaning: String
         /// One line per layer that set or supported the tier, strongest first.
         public var reasons: [String]
+
+        enum CodingKeys: String, CodingKey { case tier, meaning, reasons }
+
+        /// `tier` is written as null when none was found, so a reader need not tell a missing
+        /// key from "nothing found".
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(tier, forKey: .tier)
+            try c.encode(meaning, forKey: .meaning)
+            try c.encode(reasons, forKey: .reasons)
+        }
     }
 
     /// One time range of media time, seconds from the start of the input.
