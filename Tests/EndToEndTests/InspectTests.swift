@@ -435,7 +435,18 @@ import TestSupport
         #expect((try? LiveServers.http("GET", base + "/healthz").status) == 200, "the service stopped serving: \(server.log)")
         let metrics = try LiveServers.http("GET", base + "/metrics")
         #expect(metrics.body.contains("labelcast_inspect_requests_total{result=\"busy\"}"), "\(metrics.body)")
-        Thread.sleep(forTimeInterval: 0.5)
+        // Past --timeout: 504 at once; the inspection finishes on its own and removes the upload.
+        let slowPort = LiveServers.freePort()
+        let slow = try LiveServers.Background(TestSupport.labelcastBinary, ["serve", "--listen", "127.0.0.1:\(slowPort)", "--control-token", token,
+                                                                          "--key-file", key, "--timeout", "0.2"], log: dir + "/serve-slow.log")
+        defer { _ = slow.stop(SIGKILL) }
+        #expect(LiveRTMPTests.waitUntil(20) { (try? LiveServers.http("GET", "http://127.0.0.1:\(slowPort)/healthz").status) == 200 }, "\(slow.log)")
+        let timedOut = try TestSupport.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--data-binary", "@" + dir + "/out.mp4",
+                                                    "-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(slowPort)/v1/inspect"])
+        #expect(timedOut.stdoutText == "504", "\(timedOut.stdoutText)")
+        #expect(LiveRTMPTests.waitUntil(60) {
+            TestSupport.files(in: NSTemporaryDirectory()).filter { $0.hasSuffix(".upload") } == uploadsBefore
+        }, "the timed-out upload was not removed")
         let uploadsAfter = TestSupport.files(in: NSTemporaryDirectory()).filter { $0.hasSuffix(".upload") }
         #expect(uploadsAfter == uploadsBefore, "uploads left on disk: \(Set(uploadsAfter).subtracting(uploadsBefore))")
         #expect(!server.log.contains(token), "the token appears in the log")
