@@ -342,6 +342,37 @@ import TestSupport
         #expect(duration > 4 && duration < 9.5, "\(duration)")
     }
 
+    /// An RTMP play (nginx-rtmp relaying a labelcast FLV published by ffmpeg in real time):
+    /// the window is read over one connection; onMetaData's AIGC and both marks are found.
+    @Test(.timeLimit(.minutes(4)))
+    func anRTMPStreamIsReadForItsWindow() throws {
+        let dir = try TestSupport.temporaryDirectory("labelcast-inspect-rtmp")
+        let key = try Self.keyFile(dir)
+        try Self.makeClip(dir + "/in.mp4", seconds: 14)
+        let flv = dir + "/marked.flv"
+        let run = try TestSupport.labelcast(["run", "-q", "-i", dir + "/in.mp4", "-o", flv, "--synthetic", "all", "--key-file", key, "--payload-id", "0x88"], timeout: 240)
+        #expect(run.status == 0, "\(run.stderr)")
+        // `meta copy`: nginx-rtmp otherwise sends players its own onMetaData, without AIGC.
+        let nginx = try LiveServers.NginxRTMP(dir: dir + "/nginx", ingest: "meta copy;")
+        defer { nginx.stop() }
+        let url = nginx.url("ingest", "inspect-key-secret")
+        let publisher = try LiveServers.Background(try TestSupport.which("ffmpeg"), ["-v", "error", "-re", "-i", flv, "-c", "copy", "-f", "flv", url],
+                                                   log: dir + "/publisher.log")
+        defer { _ = publisher.stop(SIGKILL) }
+        Thread.sleep(forTimeInterval: 1.5)
+        let r = try TestSupport.labelcast(["inspect", "--json", url, "--duration", "8", "--key-file", key], timeout: 60)
+        #expect(r.status == 0, "\(r.stderr) \(publisher.log)")
+        try Self.validateSchema(r.stdout)
+        let json = try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any] ?? [:]
+        let i = Inspection(status: r.status, text: r.stdoutText, json: json)
+        #expect(json["windowed"] as? Bool == true && json["container"] as? String == "flv", "\(i.text)")
+        #expect(i.layer("aigc_metadata")?["place"] as? String == "FLV onMetaData" && i.tier == 1, "\(i.text)")
+        #expect(Inspection.ranges(i.layer("video_watermark")).contains { $0.payload == "0x00000088" }, "\(i.text)")
+        #expect(Inspection.ranges(i.layer("audio_watermark")).contains { $0.payload == "0x00000088" }, "\(i.text)")
+        // The stream key is a secret: the report names the stream without it.
+        #expect(!i.text.contains("inspect-key-secret"), "\(json["input"] ?? "")")
+    }
+
     /// Bad inputs: one line on stderr naming the problem, exit 2 or more, nothing left behind.
     @Test(.timeLimit(.minutes(2)))
     func badInputsAreOneLineErrors() throws {

@@ -80,7 +80,7 @@ final class StreamSpool {
         cb.opaque = Unmanaged.passUnretained(clock).toOpaque()
         var options: OpaquePointer?
         av_dict_set(&options, "rw_timeout", String(Int64(readTimeout * 1e6)), 0)
-        av_dict_set(&options, "timeout", String(Int64(readTimeout * 1e6)), 0)
+        // Not `timeout`: for rtmp:// it means "wait for a publisher" and turns the read into a listen.
         defer { av_dict_free(&options) }
         var io: UnsafeMutablePointer<AVIOContext>?
         do {
