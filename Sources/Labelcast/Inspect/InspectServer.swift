@@ -13,7 +13,8 @@ import Synchronization
 /// bounded window. `GET /healthz`, `GET /metrics`. OpenAPI: `docs/inspect-openapi.yaml`.
 ///
 /// Limits, so a client cannot take the machine: the body is streamed to a private temporary
-/// file (never held in memory) up to `maxBodyBytes` (413 past it) and removed once answered;
+/// file (never held in memory; unlinked as soon as it is created, read through its descriptor,
+/// so nothing stays on disk even if the server is killed) up to `maxBodyBytes` (413 past it);
 /// at most `maxConcurrent` inspections run (429 with Retry-After past it: an inspection decodes
 /// the whole file, seconds of CPU); each has `timeout` seconds (504; its thread finishes and
 /// cleans up on its own, and still counts against the limit until it does). The same guards as
@@ -109,7 +110,8 @@ public final class InspectServer: Sendable {
         var handedOver = false
         defer { if !handedOver { running.withLock { $0 -= 1 } } }
         let url = request.uri.queryParameters.get("url")
-        var spool: String?
+        /// The upload's descriptor and the path the inspector opens it by.
+        var spool: (fd: Int32, path: String)?
         if let url {
             let lower = url.lowercased()
             guard Self.urlSchemes.contains(where: { lower.hasPrefix($0) }) else {
@@ -117,8 +119,11 @@ public final class InspectServer: Sendable {
             }
         } else {
             let path = NSTemporaryDirectory() + "labelcast-serve-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).upload"
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            let fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0o600)
             guard fd >= 0 else { return error(.internalServerError, "cannot make a temporary file", name: "error") }
+            // Unlinked at once: the upload has no name on disk while it is read (through
+            // /proc/self/fd), so not even a killed server leaves it behind.
+            unlink(path)
             var total: Int64 = 0
             var failure: Response?
             do {
@@ -134,15 +139,14 @@ public final class InspectServer: Sendable {
             } catch {
                 failure = self.error(.badRequest, "the upload was cut off: \(error)", name: "bad_request")
             }
-            close(fd)
             if failure == nil, total == 0 { failure = error(.badRequest, "empty body: send the media file as the request body", name: "bad_request") }
             if let failure {
-                unlink(path)
+                close(fd)
                 return failure
             }
-            spool = path
+            spool = (fd, "/proc/self/fd/\(fd)")
         }
-        let inspector = Inspector(input: spool ?? url!, key: key, keyIsDemo: keyIsDemo, window: url != nil ? settings.urlWindow : nil,
+        let inspector = Inspector(input: spool?.path ?? url!, key: key, keyIsDemo: keyIsDemo, window: url != nil ? settings.urlWindow : nil,
                                   maxBytes: settings.maxBodyBytes, readTimeout: 10)
         handedOver = true
         let upload = spool
@@ -151,7 +155,7 @@ public final class InspectServer: Sendable {
             outcome.withLock { $0 = c }
             Thread.detachNewThread { [self] in
                 let r = Result { try inspector.run() }
-                if let upload { unlink(upload) }
+                if let upload { close(upload.fd) }
                 running.withLock { $0 -= 1 }
                 outcome.withLock { $0?.resume(returning: r); $0 = nil }
             }
@@ -171,7 +175,7 @@ public final class InspectServer: Sendable {
         case .failure(let e):
             // The Inspector's messages name the temporary path: the client knows it as its upload.
             var message = (e as? LabelcastError)?.message ?? "\(e)"
-            if let spool { message = message.replacingOccurrences(of: spool, with: "upload") }
+            if let spool { message = message.replacingOccurrences(of: spool.path, with: "upload") }
             return error(.unprocessableContent, message, name: "bad_media")
         }
     }
