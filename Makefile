@@ -7,7 +7,7 @@ SWIFT ?= swift
 # librsvg (SVG/PNG badges) and libespeak-ng (the spoken audio label, in-process).
 DEB_PACKAGES := ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
 	pkg-config libfreetype-dev libfontconfig-dev fontconfig fonts-wqy-zenhei fonts-dejavu-core \
-	espeak-ng sox nginx libnginx-mod-rtmp curl librsvg2-dev libespeak-ng-dev
+	espeak-ng sox nginx libnginx-mod-rtmp curl librsvg2-dev libespeak-ng-dev python3-jsonschema
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The C2PA reference implementation (c2pa-rs): its C library libc2pa_c.so, which labelcast
 # loads at run time to sign (--c2pa-cert/--c2pa-key), and the Python Reader the tests

@@ -16,7 +16,7 @@ struct LabelcastCommand: AsyncParsableCommand {
         SIGINT/SIGTERM after finalizing the output.
         """,
         version: LabelcastVersion.string,
-        subcommands: [RunCommand.self, DetectCommand.self, DemoCommand.self, ReportCommand.self]
+        subcommands: [RunCommand.self, DetectCommand.self, InspectCommand.self, ServeCommand.self, DemoCommand.self, ReportCommand.self]
     )
 
     /// Errors come out as one line on stderr (`labelcast: error: …`) with a non-zero status;
