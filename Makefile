@@ -35,13 +35,23 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product labelcast
 
-# The pure-DSP suites (AudioMark, VideoMark: CPU-bound, no ports or clocks) run in parallel; the
-# rest one at a time (real servers on loopback, real-time streams, timing assertions).
+# The pure-DSP suites (AudioMark, VideoMark: CPU-bound, no ports or clocks) run in parallel.
+# The file-only end-to-end suites (no servers, no clocks) run as two serial groups side by side,
+# straight through the test binary (SwiftPM would hold its build lock for the second); each
+# group's log is printed whole when both are done. The rest one at a time (real servers on
+# loopback, real-time streams, timing assertions).
 DSP_SUITES := '^(AudioMarkTests|VideoMarkTests)\.'
+FILE_A := '^EndToEndTests\.(InspectTests|PreservationTests|AutoWatermarkTests|PictureKeepTests|C2PATests|VisibleLabelTests|ForeignOptionTests)/'
+FILE_B := '^EndToEndTests\.(ContainerDefaultsTests|SegmentedOutputTests|WatermarkEndToEndTests|VideoMarkEndToEndTests|LabelProfileTests|SpokenCueTests|ProvenanceTests|OutputGeometryTests|BadInputTests)/'
+XCTEST := .build/debug/labelcastPackageTests.xctest
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --filter $(DSP_SUITES)
-	$(SWIFT) test --skip-build --no-parallel --skip $(DSP_SUITES)
+	$(XCTEST) --testing-library swift-testing --no-parallel --filter $(FILE_A) >.build/test-files-a.log 2>&1 & a=$$!; \
+	  $(XCTEST) --testing-library swift-testing --no-parallel --filter $(FILE_B) >.build/test-files-b.log 2>&1; rb=$$?; \
+	  wait $$a; ra=$$?; cat .build/test-files-a.log .build/test-files-b.log; \
+	  echo "file suites: group A exit $$ra, group B exit $$rb"; [ $$ra -eq 0 ] && [ $$rb -eq 0 ]
+	$(SWIFT) test --skip-build --no-parallel --skip $(DSP_SUITES) --skip $(FILE_A) --skip $(FILE_B)
 
 demo: release
 	.build/release/labelcast demo
