@@ -37,7 +37,7 @@ release: deps
 
 # The pure-DSP suites (AudioMark, VideoMark: CPU-bound, no ports or clocks) run in parallel; the
 # rest one at a time (real servers on loopback, real-time streams, timing assertions).
-DSP_SUITES := '^(AudioMarkTests|VideoMarkTests)\.'
+DSP_SUITES := '^(MarkCoreTests|AudioMarkTests|VideoMarkTests)\.'
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --filter $(DSP_SUITES)
