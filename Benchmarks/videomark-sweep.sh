@@ -229,9 +229,9 @@ perclip=$(awk '{ split($3,a,"/"); split($4,b,"/"); n2[$1]+=a[2]; k2[$1]+=a[1]; n
 # Invisibility: marked vs unmarked (both lossless, both through labelcast run).
 inv="| clip | luma PSNR mean (dB) | worst frame (dB) | SSIM Y | SSIM all |"$'\n'"| --- | --- | --- | --- | --- |"
 for c in $clips; do
-    psnr=$(ff -i "marked-$c.mkv" -i "bare-$c.mkv" -lavfi "[0:v][1:v]psnr=stats_file=psnr-$c.log" -f null - 2>&1 | sed -n 's/.* y:\([0-9.inf]*\).*/\1/p' | tail -1)
+    psnr=$(ff -loglevel info -i "marked-$c.mkv" -i "bare-$c.mkv" -lavfi "[0:v][1:v]psnr=stats_file=psnr-$c.log" -f null - 2>&1 | sed -n 's/.* y:\([0-9.inf]*\).*/\1/p' | tail -1)
     w=$(awk '{for(i=1;i<=NF;i++) if ($i ~ /^psnr_y:/) {split($i,p,":"); if (min=="" || p[2]+0<min+0) min=p[2]}} END{print min}' "psnr-$c.log")
-    ssim=$(ff -i "marked-$c.mkv" -i "bare-$c.mkv" -lavfi "[0:v][1:v]ssim" -f null - 2>&1 | sed -n 's/.* Y:\([0-9.]*\).* All:\([0-9.]*\).*/\1 \2/p' | tail -1)
+    ssim=$(ff -loglevel info -i "marked-$c.mkv" -i "bare-$c.mkv" -lavfi "[0:v][1:v]ssim" -f null - 2>&1 | sed -n 's/.* Y:\([0-9.]*\).* All:\([0-9.]*\).*/\1 \2/p' | tail -1)
     inv+=$'\n'"| $c | $psnr | $w | ${ssim% *} | ${ssim#* } |"
 done
 
