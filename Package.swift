@@ -42,9 +42,12 @@ let package = Package(
         // eSpeak NG for the spoken audio label (`--audible-cue voice`).
         .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
-        .target(name: "AudioMark", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // What the audio and video marks share: key derivation (HMAC-SHA256), the keyed
+        // generator, the convolutional code and its Viterbi decoder.
+        .target(name: "MarkCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "AudioMark", dependencies: ["MarkCore"]),
         // The invisible video mark: pure Swift over luma planes, keyed by AudioMark's WatermarkKey.
-        .target(name: "VideoMark", dependencies: ["AudioMark", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "VideoMark", dependencies: ["AudioMark", "MarkCore"]),
         .target(name: "Overlay", dependencies: ["CFreeType", "CRsvg"]),
         // C2PA signing through the reference implementation's C library, loaded at run time
         // (dlopen): the build does not need it; `make deps` installs it under .deps/c2pa.
@@ -80,8 +83,9 @@ let package = Package(
         // Shared by the test targets: process runner, ffprobe oracle, generated media.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport"]),
-        .testTarget(name: "AudioMarkTests", dependencies: ["AudioMark"]),
-        .testTarget(name: "VideoMarkTests", dependencies: ["VideoMark", "AudioMark"]),
+        .testTarget(name: "MarkCoreTests", dependencies: ["MarkCore"]),
+        .testTarget(name: "AudioMarkTests", dependencies: ["AudioMark", "MarkCore"]),
+        .testTarget(name: "VideoMarkTests", dependencies: ["VideoMark", "AudioMark", "MarkCore"]),
         .testTarget(name: "OverlayTests", dependencies: ["Overlay"]),
         .testTarget(name: "LabelcastTests", dependencies: ["Labelcast", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Labelcast", "TestSupport"]),

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import MarkCore
 
 // The time-frequency grid of the mark, shared by embedder and detector.
 //

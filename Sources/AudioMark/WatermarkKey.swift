@@ -1,4 +1,4 @@
-import Crypto
+import MarkCore
 
 /// Secret key material for the audio watermark.
 ///
@@ -27,9 +27,7 @@ public struct WatermarkKey: Sendable {
 
     /// 32 pseudo-random bytes for one purpose (`label`).
     func derive(_ label: String) -> [UInt8] {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array("labelcast.audiomark.v1/\(label)".utf8),
-                                                  using: SymmetricKey(data: secret))
-        return Array(mac)
+        KeyedMAC.derive(secret: secret, message: Array("labelcast.audiomark.v1/\(label)".utf8))
     }
 
     /// 32 bytes of secret for another layer keyed by the same secret (the video mark), one per
@@ -39,38 +37,10 @@ public struct WatermarkKey: Sendable {
         derive("subkey/\(label)")
     }
 
-    /// A deterministic generator for one purpose.
+    /// A deterministic generator for one purpose (`MarkCore.KeyedGenerator`).
     func generator(_ label: String) -> KeyedGenerator {
         KeyedGenerator(seed: derive(label))
     }
-}
-
-/// xoshiro256** seeded from a key derivation: fast, deterministic across platforms, and only
-/// ever fed secret seeds, so its outputs are as unpredictable as the HMAC that seeded it.
-struct KeyedGenerator: RandomNumberGenerator {
-    private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
-
-    init(seed: [UInt8]) {
-        precondition(seed.count >= 32)
-        func word(_ i: Int) -> UInt64 {
-            var v: UInt64 = 0
-            for b in 0..<8 { v |= UInt64(seed[i * 8 + b]) << (8 * UInt64(b)) }
-            return v
-        }
-        s0 = word(0); s1 = word(1); s2 = word(2); s3 = word(3)
-        if s0 | s1 | s2 | s3 == 0 { s0 = 0x9E37_79B9_7F4A_7C15 }
-    }
-
-    mutating func next() -> UInt64 {
-        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
-        let t = s1 << 17
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
-        s2 ^= t
-        s3 = (s3 << 45) | (s3 >> 19)
-        return result
-    }
-
-    mutating func sign() -> Float { next() & 1 == 0 ? 1 : -1 }
 }
 
 /// A key interpolated into a message or dumped by mistake shows its length, never its bytes.

@@ -9,14 +9,15 @@ public struct WatermarkPayload: Sendable, Equatable, Hashable, CustomStringConve
         self.id = id
     }
 
-    /// The 33 payload bits, most significant first: synthetic flag, then id bit 31...0.
-    var bits: [UInt8] {
+    /// The 33 payload bits, most significant first: synthetic flag, then id bit 31...0 (the
+    /// video mark codes the same bits: `package`).
+    package var bits: [UInt8] {
         var out: [UInt8] = [synthetic ? 1 : 0]
         for i in stride(from: 31, through: 0, by: -1) { out.append(UInt8((id >> UInt32(i)) & 1)) }
         return out
     }
 
-    init(bits: [UInt8]) {
+    package init(bits: [UInt8]) {
         precondition(bits.count == 33)
         synthetic = bits[0] == 1
         var v: UInt32 = 0

@@ -1,4 +1,5 @@
 import AudioMark
+import MarkCore
 
 /// Finds the keyed video mark blind (no original), in frames of any size and rate, fed in
 /// presentation order with their times.
@@ -59,7 +60,7 @@ public final class VideoMarkDetector {
         let vkey = VideoMarkKey(key)
         layout = KeyedLayout(key: vkey)
         codec = VideoPayloadCodec(key: vkey)
-        var g = SeededGenerator(seed: Array(repeating: 0x5A, count: 32))
+        var g = KeyedGenerator(seed: Array(repeating: 0x5A, count: 32))
         nullChips = (0..<Self.nullProjections).map { _ in (0..<VideoMarkLayout.syncCellCount).map { _ in g.sign() } }
     }
 

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import MarkCore
 
 // Where the mark lives, shared by embedder and detector.
 //

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 @testable import AudioMark
+import MarkCore
 
 @Suite struct PayloadCodecTests {
     let codec = PayloadCodec(key: .demo)

@@ -1,5 +1,6 @@
 import Foundation
 @testable import AudioMark
+import MarkCore
 
 /// Deterministic test material: music-like (decaying harmonic chords, noise-burst drums, a
 /// sweep) so every band of the mark has something to ride on.

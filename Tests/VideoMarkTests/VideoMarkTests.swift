@@ -1,4 +1,5 @@
 import AudioMark
+import MarkCore
 import Testing
 @testable import VideoMark
 
@@ -150,7 +151,7 @@ import Testing
         #expect(coded.count == VideoPayloadCodec.codedBits)
         #expect(codec.decode(soft(coded)) == payload)
         var s = soft(coded)
-        var g = SeededGenerator(seed: [UInt8](repeating: 7, count: 32))
+        var g = KeyedGenerator(seed: [UInt8](repeating: 7, count: 32))
         for i in Array(0..<s.count).shuffled(using: &g).prefix(s.count / 10) { s[i] = -s[i] }
         #expect(codec.decode(s) == payload)
     }
@@ -170,7 +171,7 @@ import Testing
 
     @Test("random soft values never verify (2000 tries)")
     func randomNeverVerifies() {
-        var g = SeededGenerator(seed: [UInt8](repeating: 3, count: 32))
+        var g = KeyedGenerator(seed: [UInt8](repeating: 3, count: 32))
         for _ in 0..<2000 {
             let s = (0..<VideoPayloadCodec.codedBits).map { _ in Float(Int(g.next() % 2001) - 1000) / 1000 }
             #expect(codec.decode(s) == nil)
