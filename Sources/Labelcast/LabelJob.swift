@@ -31,6 +31,9 @@ public struct LabelJob: Sendable {
 
     /// Read a file input at its native rate, as a live source would arrive.
     public var realtime = false
+    /// `--auto-hold`: seconds of media the lanes hold for `--synthetic auto`, so content found by
+    /// its watermark is labeled from its first marked frame (`AutoHold`); 0: no hold.
+    public var autoHold: Double = 0
     /// An input that sends nothing for this long (seconds) counts as stalled; live inputs only.
     public var readTimeout: Double = 10
     /// Live inputs: how long to wait after the open for every stream the input declares

@@ -36,6 +36,8 @@ struct RunCommand: AsyncParsableCommand {
     var map: [String] = []
     @Option(help: "Which parts are synthetic when no segments are given: all, none or auto.")
     var synthetic: String = "none"
+    @Option(parsing: .unconditional, help: ArgumentHelp("--synthetic auto: hold the output up to S seconds of media (0-\(Int(AutoHold.maximum))) while the input is searched for the watermark, so marked content is labeled from its first marked frame; adds S to a live run's latency (default 0: labeled from when the mark is read).", valueName: "S"))
+    var autoHold: Double = 0
     @Option(help: "Synthetic ranges in seconds, e.g. 5-12.5,30- (an open end runs to the end).")
     var segments: String?
     @Option(help: "JSON schedule: {\"segments\":[{\"start\":5,\"end\":12.5},{\"start\":30}]}.")
@@ -120,6 +122,12 @@ struct RunCommand: AsyncParsableCommand {
         if segments != nil && segmentsFile != nil {
             throw ValidationError("--segments and --segments-file both given: use one")
         }
+        guard autoHold.isFinite, autoHold >= 0, autoHold <= AutoHold.maximum else {
+            throw ValidationError("--auto-hold \(autoHold) is out of range: seconds from 0 (off) to \(Int(AutoHold.maximum)) (each second holds a second of decoded frames, ~93 MB at 1080p30)")
+        }
+        if autoHold > 0, synthetic != "auto" || segments != nil || segmentsFile != nil {
+            throw ValidationError("--auto-hold applies to --synthetic auto without a schedule: add --synthetic auto, or leave --auto-hold out")
+        }
         if let crf, !(0...63).contains(crf) { throw ValidationError("--crf \(crf) is out of range (0 to 51 for x264)") }
         guard gop > 0, gop <= 60, gop.isFinite else { throw ValidationError("--gop \(gop) is out of range: seconds between keyframes, more than 0 and at most 60") }
         guard readTimeout > 0, readTimeout.isFinite else { throw ValidationError("--read-timeout must be a positive number of seconds") }
@@ -190,6 +198,7 @@ struct RunCommand: AsyncParsableCommand {
         job.payloadID = (job.watermark ?? job.videoMark)?.payloadID
         job.provenance = try provenance.settings(profile: label.profile)
         job.realtime = realtime
+        job.autoHold = autoHold
         job.metricsJSONPath = metricsJson
         job.frameLogPath = frameLog
         job.listen = try listen.map { try ListenAddress.parse($0) }

@@ -171,6 +171,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         }
         self.context = context
         observed.withLock { $0.accounting = context.accounting }
+        // --auto-hold: the lanes hold S s of frames so the input-mark detectors decide first (AutoHold).
+        if job.autoHold > 0, job.synthetic == .auto, job.segments.isEmpty { autoHold = AutoHold(seconds: job.autoHold, timeline: timeline) }
 
         let completion = DispatchSemaphore(value: 0)
         let muxStage = MuxStage(muxer: muxer, lanes: Set(plan.entries.map(\.lane)),
@@ -271,8 +273,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         for warning in job.startupWarnings { logger.warning("\(warning)") }
 
         if job.synthetic == .auto && job.segments.isEmpty {
-            markingWatch = InputMarkingWatch(timeline: timeline, clock: self, declaredAtOpen: provenance.inputMarking != nil,
-                                             logger: logger, event: eventSink)
+            markingWatch = InputMarkingWatch(timeline: timeline, clock: autoHold ?? self, declaredAtOpen: provenance.inputMarking != nil,
+                                             holdSeconds: autoHold?.seconds ?? 0, logger: logger, event: eventSink)
         }
         // Demux on its own queue; the lanes follow through their stages.
         demuxQueue.async { [self] in demuxLoop(demuxer: demuxer, context: context) }
@@ -381,6 +383,16 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         return (job.watermark ?? job.videoMark)?.key
     }
 
+    /// `--auto-hold`: shared by every processed lane's `HoldStage` (nil: no hold).
+    private var autoHold: AutoHold?
+
+    /// The lane's hold between decoding and labeling, with the lane's input-mark detector
+    /// (nil without `--auto-hold`).
+    private func holdStage(lane: Lane, detector: (any FrameProcessor)?, context: PipelineContext,
+                           next: @escaping (StageItem<LaneFrame>) -> Void) -> HoldStage? {
+        autoHold.map { HoldStage(lane: lane, hold: $0, detector: detector, context: context, capacity: 16, downstream: next) }
+    }
+
     /// A detector in a lane read the mark: the marking watch decides (any lane's queue).
     private var markFound: @Sendable (String, Double, Double, String) -> Void {
         { [weak self] layer, start, end, evidence in self?.markingWatch?.watermark(layer: layer, start: start, end: end, evidence: evidence) }
@@ -465,20 +477,21 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         if let mark = job.videoMark {
             processor = ProcessorChain([VideoMarkProcessor(settings: mark), processor])
         }
-        // --synthetic auto reads the operator's mark in the input picture, before labelcast marks it.
-        if let key = inputMarkKey, lane == .video {
-            processor = ProcessorChain([InputVideoMarkDetector(key: key, found: markFound), processor])
-        }
+        // --synthetic auto reads the operator's mark in the input picture, before labelcast marks it
+        // (with --auto-hold: as the picture enters the hold).
+        let detector: (any FrameProcessor)? = inputMarkKey.flatMap { lane == .video ? InputVideoMarkDetector(key: $0, found: markFound) : nil }
+        if let detector, autoHold == nil { processor = ProcessorChain([detector, processor]) }
         let encode = try EncodeStage(lane: lane, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
                                      context: context, mux: mux, capacity: 8, requiredLayers: job.requiredLayers(lane),
                                      overlayRequiredAt: overlayRule)
         let process = ProcessStage(lane: lane, processor: processor, context: context, capacity: 8,
                                    outputPicture: (settings.width, settings.height, dctx.pix_fmt)) { encode.stage.submit($0) }
+        let hold = holdStage(lane: lane, detector: detector, context: context) { process.stage.submit($0) }
         let nominal = MediaTime.rescale(1, from: rate.inverted, to: info.timeBase)
         let decode = DecodeStage(lane: lane, decoder: decoder, timeBase: info.timeBase, nominalDuration: nominal,
-                                 context: context, capacity: 32) { process.stage.submit($0) }
+                                 context: context, capacity: 32) { hold?.stage.submit($0) ?? process.stage.submit($0) }
         logger.debug("video: \(info.codecName) \(settings.width)x\(settings.height) \(Scaler.name(pixelFormat)) \(rate) fps → \(encoder.codecName), gop \(settings.gopSize)")
-        return (decode, (lane, info.codecName, encoder.codecName, [decode.stage, process.stage, encode.stage, mux.stage]))
+        return (decode, (lane, info.codecName, encoder.codecName, ([decode.stage] as [any StageDepth]) + (hold.map { [$0.stage] } ?? []) + [process.stage, encode.stage, mux.stage]))
     }
 
     private func buildAudioLane(demuxer: Demuxer, index: Int, lane: Lane, muxer: Muxer, mux: MuxStage,
@@ -513,19 +526,20 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         if let cue = audibleCue {
             processor = ProcessorChain([AudibleCueProcessor(cue: cue, format: format, timeline: context.timeline), processor])
         }
-        // --synthetic auto reads the operator's watermark in the input sound, before labelcast's own.
-        if let key = inputMarkKey, lane == .audio {
-            processor = ProcessorChain([InputAudioMarkDetector(key: key, found: markFound), processor])
-        }
+        // --synthetic auto reads the operator's watermark in the input sound, before labelcast's own
+        // (with --auto-hold: as the sound enters the hold).
+        let detector: (any FrameProcessor)? = inputMarkKey.flatMap { lane == .audio ? InputAudioMarkDetector(key: $0, found: markFound) : nil }
+        if let detector, autoHold == nil { processor = ProcessorChain([detector, processor]) }
         let encode = try EncodeStage(lane: lane, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
                                      context: context, mux: mux, capacity: 16, requiredLayers: job.requiredLayers(lane))
         let process = ProcessStage(lane: lane, processor: processor, context: context, capacity: 16) { encode.stage.submit($0) }
+        let hold = holdStage(lane: lane, detector: detector, context: context) { process.stage.submit($0) }
         let resample = ResampleStage(lane: lane, outputRate: settings.sampleRate, outputChannels: settings.channels, context: context,
-                                     capacity: 16) { process.stage.submit($0) }
+                                     capacity: 16) { hold?.stage.submit($0) ?? process.stage.submit($0) }
         let decode = DecodeStage(lane: lane, decoder: decoder, timeBase: info.timeBase, nominalDuration: 1,
                                  context: context, capacity: 64) { resample.stage.submit($0) }
         logger.debug("audio: \(info.codecName) \(settings.sampleRate) Hz \(settings.channels) ch → \(encoder.codecName)")
-        return (decode, (lane, info.codecName, encoder.codecName, [decode.stage, resample.stage, process.stage, encode.stage]))
+        return (decode, (lane, info.codecName, encoder.codecName, ([decode.stage, resample.stage] as [any StageDepth]) + (hold.map { [$0.stage] } ?? []) + [process.stage, encode.stage]))
     }
 
     /// What an output stream keeps of its input stream: tags (language, title, timecode, …)

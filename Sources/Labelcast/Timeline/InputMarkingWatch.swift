@@ -33,10 +33,16 @@ final class InputMarkingWatch {
     /// have ended (detections close every few seconds while marked media streams).
     static let watermarkHold = 15.0
 
-    init(timeline: SyntheticTimeline, clock: any SwitchClock, declaredAtOpen: Bool, logger: Logger,
+    /// `--auto-hold` seconds (0: none). With a hold, `clock` is the hold (`AutoHold`): a marking
+    /// whose start is still held is labeled from its start, and the audit log says nothing of it
+    /// went out before.
+    private let holdSeconds: Double
+
+    init(timeline: SyntheticTimeline, clock: any SwitchClock, declaredAtOpen: Bool, holdSeconds: Double = 0, logger: Logger,
          event: @escaping (String, [String: String]) -> Void) {
         self.timeline = timeline
         self.clock = clock
+        self.holdSeconds = holdSeconds
         self.logger = logger
         self.event = event
         declaredBy = declaredAtOpen ? "container tag" : nil
@@ -93,9 +99,19 @@ final class InputMarkingWatch {
         let what = layer.hasSuffix("mark") ? "is marked AI-generated" : "declares AIGC metadata"
         logger.notice("--synthetic auto: the input \(what) (\(layer)) at \(mediaTime.map { String(format: "%.3f", $0) } ?? "?") s: labeled from \(at) s")
         var fields = ["layer": layer, "media_time": at, "evidence": String(value.prefix(512)), "changed": String(outcome.changed)]
-        if let m = mediaTime, late { fields["declared_at"] = String(format: "%.3f", m); fields["note"] = "already streamed before the marking was read" }
+        if let m = mediaTime, late {
+            fields["declared_at"] = String(format: "%.3f", m)
+            fields["note"] = holdSeconds > 0 ? "already streamed before the marking was read (it was read more than the --auto-hold of \(Self.seconds(holdSeconds)) s after its start)"
+                : "already streamed before the marking was read"
+        } else if let m = mediaTime, holdSeconds > 0 {
+            fields["declared_at"] = String(format: "%.3f", m)
+            fields["hold"] = Self.seconds(holdSeconds)
+            fields["note"] = "labeled from the marking's start: nothing of it streamed before (held \(Self.seconds(holdSeconds)) s)"
+        }
         event("marking_found", fields)
     }
+
+    private static func seconds(_ s: Double) -> String { s == s.rounded() ? String(Int(s)) : String(format: "%.1f", s) }
 
     private func withdraw(reason: String) {
         guard let layer = declaredBy else { return }
