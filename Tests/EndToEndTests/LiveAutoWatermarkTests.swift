@@ -11,13 +11,21 @@ import TestSupport
     struct Outcome {
         let frames: [(pts: Double, labeled: Bool)]
         let found: [String: Any]
-        /// Video frames' read-to-written latency (s) from B's frame log.
+        /// Read-to-written latency (s) of the video frames of the first 4 s (B's frame log): the
+        /// ones that left the hold while the stream ran, not at its end.
         let latencies: [Double]
     }
 
+    /// The upstream's marked, stripped stream, made once for the suite (the tests run serially).
+    nonisolated(unsafe) private static var prepared: (key: String, ts: String)?
+
     static func stream(hold: Double?) throws -> Outcome {
         let dir = try TestSupport.temporaryDirectory("labelcast-live-auto")
-        let (key, ts) = try AutoHoldTests.markedInput(dir: dir, video: "color=c=0x808080:size=640x360:rate=25", format: "ts")
+        if prepared == nil {
+            let made = try AutoHoldTests.markedInput(dir: dir, video: "color=c=0x808080:size=640x360:rate=25", format: "ts")
+            prepared = (made.key, made.stripped)
+        }
+        let (key, ts) = (prepared!.key, prepared!.ts)
         let port = LiveServers.freePort()
         let out = dir + "/b.mkv", audit = dir + "/b.jsonl", frameLog = dir + "/b.csv"
         var args = ["run", "-i", "udp://127.0.0.1:\(port)", "-o", out, "--synthetic", "auto", "--key-file", key,
@@ -30,12 +38,19 @@ import TestSupport
                                                        "udp://127.0.0.1:\(port)?pkt_size=1316"], log: dir + "/pub.log")
         defer { pub.stop(SIGKILL) }
         #expect(LiveRTMPTests.waitUntil(20) { !pub.process.isRunning }, "publisher: \(pub.log)")
-        Thread.sleep(forTimeInterval: 1)
+        // Until B has written what it read (a loaded machine runs it behind): its frame log
+        // stops growing for 1.5 s (at most 8 s).
+        var size = -1, still = Date()
+        _ = LiveRTMPTests.waitUntil(8) {
+            let now = (try? FileManager.default.attributesOfItem(atPath: frameLog)[.size] as? Int) ?? 0
+            if now != size { size = now; still = Date() }
+            return Date().timeIntervalSince(still) > 1.5
+        }
         // SIGTERM ends the input; what the hold still keeps is decided and written before the trailer.
         #expect(b.stop(SIGTERM) == 143, "\(b.log)")
         let found = try #require(try AutoHoldTests.events(audit).first { $0["event"] as? String == "marking_found" }, "\(b.log)")
         let rows = try String(contentsOfFile: frameLog, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
-        let latencies = rows.filter { $0.count > 9 && $0[1] == "video" }.compactMap { r -> Double? in
+        let latencies = rows.filter { $0.count > 9 && $0[1] == "video" && (Double($0[2]) ?? 99) < 4 }.compactMap { r -> Double? in
             guard let read = Double(r[5]), let written = Double(r[9]) else { return nil }
             return (written - read) / 1e6
         }
@@ -48,7 +63,7 @@ import TestSupport
     @Test(.timeLimit(.minutes(1)))
     func aMarkSwitchedOnMidStreamIsLabeledFromWhereItIsRead() throws {
         let o = try Self.stream(hold: nil)
-        #expect(o.frames.count >= 200, "\(o.frames.count) frames of a 9 s stream")
+        #expect(o.frames.count >= 190, "\(o.frames.count) frames of a 9 s stream (225 sent)")
         let declared = Double(o.found["declared_at"] as? String ?? "") ?? -1
         let from = Double(o.found["media_time"] as? String ?? "") ?? -1
         #expect(abs(declared - 3) <= 0.3, "the upstream mark starts at 3 s of the stream: \(o.found)")
@@ -65,7 +80,7 @@ import TestSupport
     @Test(.timeLimit(.minutes(1)))
     func withAutoHoldTheFirstMarkedFrameIsLabeled() throws {
         let o = try Self.stream(hold: 4)
-        #expect(o.frames.count >= 200, "\(o.frames.count) frames of a 9 s stream")
+        #expect(o.frames.count >= 190, "\(o.frames.count) frames of a 9 s stream (225 sent)")
         let declared = Double(o.found["declared_at"] as? String ?? "") ?? -1
         let from = Double(o.found["media_time"] as? String ?? "") ?? -1
         #expect(abs(declared - 3) <= 0.3, "the upstream mark starts at 3 s of the stream: \(o.found)")
@@ -77,9 +92,10 @@ import TestSupport
         let firstAt = first.pts - t0
         #expect(abs(firstAt - declared) <= 2.5 / 25, "first labeled frame at \(firstAt) s, the mark starts at \(declared) s")
         #expect(o.frames.filter { $0.pts >= first.pts }.allSatisfy { $0.labeled }, "labeled from the first marked frame on")
-        // The hold costs its length in latency: frames leave about 4 s after they were read.
+        // The hold costs its length in latency: frames leave at least about 4 s after they were
+        // read (no upper bound here: a loaded machine adds its own seconds).
         let m = Self.median(o.latencies)
-        #expect(m >= 3.7 && m <= 6, "video read-to-written latency median \(m) s with a 4 s hold")
+        #expect(m >= 3.7, "video read-to-written latency median \(m) s with a 4 s hold")
         print("live auto, hold 4: declared \(declared) s, first labeled frame \(firstAt) s, video latency median \(m) s, max \(o.latencies.last ?? .nan) s")
     }
 }
