@@ -84,10 +84,12 @@ final class InputMarkingWatch {
     func watermark(layer: String, start: Double, end: Double, evidence: String) {
         lock.lock(); defer { lock.unlock() }
         if declaredBy == nil || declaredBy == layer { lastMarkEnd = max(lastMarkEnd ?? end, end) }
-        declare(layer: layer, value: evidence, at: start)
+        declare(layer: layer, value: evidence, at: start, readAt: end)
     }
 
-    private func declare(layer: String, value: String, at mediaTime: Double?) {
+    /// `readAt`: for a watermark, the end of the range read so far (media time): how much of the
+    /// marked media the detector needed — what `--auto-hold` must exceed.
+    private func declare(layer: String, value: String, at mediaTime: Double?, readAt: Double? = nil) {
         guard declaredBy == nil else { return }
         declaredBy = layer
         let (t, outcome) = clock.atSwitchInstant { newest -> (Double, SwitchOutcome) in
@@ -99,6 +101,7 @@ final class InputMarkingWatch {
         let what = layer.hasSuffix("mark") ? "is marked AI-generated" : "declares AIGC metadata"
         logger.notice("--synthetic auto: the input \(what) (\(layer)) at \(mediaTime.map { String(format: "%.3f", $0) } ?? "?") s: labeled from \(at) s")
         var fields = ["layer": layer, "media_time": at, "evidence": String(value.prefix(512)), "changed": String(outcome.changed)]
+        if let readAt { fields["read_at"] = String(format: "%.3f", readAt) }
         if let m = mediaTime, late {
             fields["declared_at"] = String(format: "%.3f", m)
             fields["note"] = holdSeconds > 0 ? "already streamed before the marking was read (it was read more than the --auto-hold of \(Self.seconds(holdSeconds)) s after its start)"
