@@ -273,7 +273,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         for warning in job.startupWarnings { logger.warning("\(warning)") }
 
         if job.synthetic == .auto && job.segments.isEmpty {
-            markingWatch = InputMarkingWatch(timeline: timeline, clock: autoHold ?? self, declaredAtOpen: provenance.inputMarking != nil,
+            markingWatch = InputMarkingWatch(timeline: timeline, clock: autoHold ?? self, offClock: self, declaredAtOpen: provenance.inputMarking != nil,
                                              holdSeconds: autoHold?.seconds ?? 0, logger: logger, event: eventSink)
         }
         // Demux on its own queue; the lanes follow through their stages.

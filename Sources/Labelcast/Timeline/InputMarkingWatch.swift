@@ -37,11 +37,16 @@ final class InputMarkingWatch {
     /// whose start is still held is labeled from its start, and the audit log says nothing of it
     /// went out before.
     private let holdSeconds: Double
+    /// Where a marking's end takes effect: the run's own clock (after the newest demuxed
+    /// packet), also with a hold — frames still held belong to the declared part and are
+    /// decided as such when they leave, not switched off early.
+    private let offClock: any SwitchClock
 
-    init(timeline: SyntheticTimeline, clock: any SwitchClock, declaredAtOpen: Bool, holdSeconds: Double = 0, logger: Logger,
-         event: @escaping (String, [String: String]) -> Void) {
+    init(timeline: SyntheticTimeline, clock: any SwitchClock, offClock: (any SwitchClock)? = nil, declaredAtOpen: Bool,
+         holdSeconds: Double = 0, logger: Logger, event: @escaping (String, [String: String]) -> Void) {
         self.timeline = timeline
         self.clock = clock
+        self.offClock = offClock ?? clock
         self.holdSeconds = holdSeconds
         self.logger = logger
         self.event = event
@@ -119,7 +124,7 @@ final class InputMarkingWatch {
     private func withdraw(reason: String) {
         guard let layer = declaredBy else { return }
         declaredBy = nil
-        let t = clock.atSwitchInstant { newest -> Double in
+        let t = offClock.atSwitchInstant { newest -> Double in
             let t = LiveControl.switchTime(after: newest)
             timeline.switchLive(on: false, at: t, source: layer.hasSuffix("mark") ? layer : "metadata (\(layer))")
             return t
