@@ -39,4 +39,10 @@ struct LabelGate: Sendable {
         if let rule = overlayRequiredAt, !rule(lf.mediaTime) { needed.remove(.overlay) }
         return needed.subtracting(lf.layers)
     }
+
+    /// `--copy-unlabeled`: whether input packets covering this media time may go out as they
+    /// are — only when nothing is required or none of it is synthetic.
+    func mayCopy(from start: Double, to end: Double) -> Bool {
+        required.isEmpty || !timeline.isSynthetic(from: start, to: end)
+    }
 }
