@@ -50,6 +50,7 @@ final class DecodeStage: @unchecked Sendable {
     /// DTS sequence and joins the copied ones in order.
     private var decodedDTS: [Int64] = []
     static let gopLimit = 1800
+    private var notedOpenGOP = false
 
     init(lane: Lane, decoder: Decoder, timeBase: Rational, nominalDuration: Int64, context: PipelineContext,
          capacity: Int, downstream: @escaping (StageItem<LaneFrame>) -> Void) {
@@ -77,9 +78,14 @@ final class DecodeStage: @unchecked Sendable {
         case .data(.packet(let rp)):
             context.accounting.update(lane) { $0.packetsIn += 1 }
             guard let format = copyFormat else { return decode(rp) }
-            if format.isIDR(rp.packet) {
+            let idr = format.isIDR(rp.packet)
+            if idr {
                 finishGOP()
                 gopDecoding = false
+            } else if rp.packet.isKeyframe && !notedOpenGOP {
+                notedOpenGOP = true
+                let at = String(format: "%.3f", mediaTime(rp.packet.pts))
+                context.logger.notice("\(lane.rawValue): the input has keyframes that are not IDR pictures (open GOPs; the first at \(at) s): --copy-unlabeled copies from IDR to IDR only, so the GOP around a segment is longer")
             }
             if gopDecoding { return decode(rp) }
             gop.append(rp)

@@ -443,6 +443,12 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             settings.options["bf"] = "0"
             if let p = copy.profileName { settings.options["profile"] = p }
             if let l = copy.levelName { settings.options["level"] = l }
+            if job.video.crf == nil, job.video.bitRate == nil, settings.bitRate > 0 {
+                // At the input's rate these stretches come out below a full transcode's quality
+                // (no B-frames, rate control started afresh at each join): measured on a 480x270
+                // clip, PSNR-Y 39.6 dB against the full transcode's 40.3; at 1.13x 40.7 dB.
+                settings.bitRate = settings.bitRate * 6 / 5
+            }
         }
         let globalHeader = muxer.needsGlobalHeader
         let encoder = try Encoder(video: settings, globalHeader: globalHeader)
