@@ -51,6 +51,20 @@ final class DecodeStage: @unchecked Sendable {
     private var decodedDTS: [Int64] = []
     static let gopLimit = 1800
     private var notedOpenGOP = false
+    /// Per-picture copying (live inputs, `--realtime`, `--listen`: no GOP of delay). Every
+    /// packet is decoded, so the decoder is ready at a switch; a picture that is not synthetic
+    /// goes out as its packet while copying; the first synthetic picture starts a re-encoded
+    /// stretch (the encoder opens on it with an IDR: the switch takes effect at the answered
+    /// instant), which lasts to the first input IDR after the synthetic pictures end. Needs a
+    /// stream without picture reordering (each packet's picture comes straight back).
+    var copyPerPicture = false
+    private var copying = true
+    /// The packet just sent to the decoder (per-picture copying) and whether it is an IDR.
+    private var sentPacket: ReadPacket?
+    private var sentIsIDR = false
+    /// Reordering seen, or a reconnect to parameter sets the output cannot take: every
+    /// picture from here on is re-encoded.
+    private var copyStopped = false
 
     init(lane: Lane, decoder: Decoder, timeBase: Rational, nominalDuration: Int64, context: PipelineContext,
          capacity: Int, downstream: @escaping (StageItem<LaneFrame>) -> Void) {
@@ -75,10 +89,24 @@ final class DecodeStage: @unchecked Sendable {
             sourceTimeBase = tb
             shift = newShift
             readTimes.removeAll()
+            if let format = copyFormat, !copyStopped {
+                let ctx = newDecoder.context.pointee
+                let extradata = ctx.extradata.map { Array(UnsafeBufferPointer(start: $0, count: Int(ctx.extradata_size))) } ?? []
+                if !format.newSource(extradata: extradata) {
+                    stopCopying("the new connection's SPS/PPS differ from those in the output's header")
+                }
+            }
         case .data(.packet(let rp)):
             context.accounting.update(lane) { $0.packetsIn += 1 }
             guard let format = copyFormat else { return decode(rp) }
             let idr = format.isIDR(rp.packet)
+            if copyPerPicture {
+                sentPacket = rp
+                sentIsIDR = idr
+                decode(rp)
+                sentPacket = nil
+                return
+            }
             if idr {
                 finishGOP()
                 gopDecoding = false
@@ -154,6 +182,11 @@ final class DecodeStage: @unchecked Sendable {
             decoderFed = false
             decodedDTS.removeAll()
         }
+        downstream(.copied(copiedRun(held, start: start, end: end)))
+    }
+
+    /// Input packets as a `CopiedRun`: timestamps onto the first connection's clock, a trace each.
+    private func copiedRun(_ held: [ReadPacket], start: Double, end: Double) -> CopiedRun {
         var traces: [FrameTrace] = []
         var packets: [Packet] = []
         for rp in held {
@@ -171,7 +204,13 @@ final class DecodeStage: @unchecked Sendable {
             traces.append(trace)
             packets.append(p)
         }
-        downstream(.copied(CopiedRun(packets: packets, traces: traces, start: start, end: end)))
+        return CopiedRun(packets: packets, traces: traces, start: start, end: end)
+    }
+
+    private func stopCopying(_ why: String) {
+        guard !copyStopped else { return }
+        copyStopped = true
+        context.logger.notice("\(lane.rawValue): --copy-unlabeled stops (\(why)): every picture from here on is re-encoded")
     }
 
     private func decodeError(_ error: any Error) {
@@ -191,6 +230,7 @@ final class DecodeStage: @unchecked Sendable {
 
     private func emit(_ frame: Frame) {
         let readAt = readTimes.removeValue(forKey: frame.pts) ?? lastReadAt
+        let decodedPts = frame.pts
         if shift != 0 || sourceTimeBase != timeBase, frame.pts != MediaTime.noPTS {
             // After a reconnect: onto the first connection's clock, so media time runs on.
             frame.pts = Int64(((Double(frame.pts) * sourceTimeBase.double + shift) / timeBase.double).rounded())
@@ -219,6 +259,22 @@ final class DecodeStage: @unchecked Sendable {
             let dts = decodedDTS.removeFirst()
             lf.codedDTS = shift != 0 || sourceTimeBase != timeBase
                 ? Int64(((Double(dts) * sourceTimeBase.double + shift) / timeBase.double).rounded()) : dts
+        }
+        if copyPerPicture, !copyStopped, let sent = sentPacket {
+            if decodedPts != sent.packet.pts {
+                stopCopying("the input reorders pictures (B-frames); per-picture copying needs a stream without, e.g. x264 -tune zerolatency")
+            } else {
+                if copying && synthetic {
+                    copying = false
+                } else if !copying && !synthetic && sentIsIDR {
+                    copying = true
+                }
+                if copying {
+                    sentPacket = nil
+                    let end = mediaTime + Double(duration) * timeBase.double
+                    return downstream(.copied(copiedRun([sent], start: mediaTime, end: end)))
+                }
+            }
         }
         downstream(.data(lf))
     }

@@ -132,7 +132,7 @@ final class EncodeStage: @unchecked Sendable {
             encoderFed = false
             encoderSpent = true
         }
-        guard gate.mayCopy(from: run.start, to: run.end) else {
+        guard gate.mayCopy(run.traces.map(\.mediaTime)) else {
             let n = run.packets.count
             context.accounting.update(lane) { c in
                 c.framesOut -= n
@@ -140,7 +140,7 @@ final class EncodeStage: @unchecked Sendable {
                 c.dropped[LabelGate.reason, default: 0] += n
             }
             gateDrops += n
-            context.logger.error("\(lane.rawValue): a GOP at \(String(format: "%.3f", run.start)) s became synthetic after it was read for copying: withheld (\(gateDrops) so far)")
+            context.logger.error("\(lane.rawValue): input pictures at \(String(format: "%.3f", run.start)) s are synthetic but came to be copied: withheld (\(gateDrops) so far)")
             return
         }
         guard let format = copyFormat else { return }

@@ -40,9 +40,10 @@ struct LabelGate: Sendable {
         return needed.subtracting(lf.layers)
     }
 
-    /// `--copy-unlabeled`: whether input packets covering this media time may go out as they
-    /// are — only when nothing is required or none of it is synthetic.
-    func mayCopy(from start: Double, to end: Double) -> Bool {
-        required.isEmpty || !timeline.isSynthetic(from: start, to: end)
+    /// `--copy-unlabeled`: whether input pictures at these media times may go out as the
+    /// input's packets — only when nothing is required or none of them is synthetic (judged
+    /// as every video frame is, at its own media time).
+    func mayCopy(_ mediaTimes: [Double]) -> Bool {
+        required.isEmpty || !mediaTimes.contains { timeline.isSynthetic(at: $0) }
     }
 }

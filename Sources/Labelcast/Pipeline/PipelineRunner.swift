@@ -519,10 +519,15 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let decode = DecodeStage(lane: lane, decoder: decoder, timeBase: info.timeBase, nominalDuration: nominal,
                                  context: context, capacity: 32) { process.stage.submit($0) }
         decode.copyFormat = copy
+        decode.copyPerPicture = copyPerPicture
         if copy != nil { logger.info("video: --copy-unlabeled: GOPs without synthetic frames are copied as they are; the others are re-encoded with \(codecName)") }
         logger.debug("video: \(info.codecName) \(settings.width)x\(settings.height) \(Scaler.name(pixelFormat)) \(rate) fps → \(encoder.codecName), gop \(settings.gopSize)")
         return (decode, (lane, info.codecName, encoder.codecName, [decode.stage, process.stage, encode.stage, mux.stage]))
     }
+
+    /// Live-like runs copy picture by picture (no GOP of delay); files GOP by GOP (no decoding
+    /// outside the segments).
+    private var copyPerPicture: Bool { job.inputIsLive || job.realtime || job.listen != nil }
 
     /// `--copy-unlabeled`: the copy format for this video stream, or nil (every frame
     /// re-encoded) with a notice saying why when it was asked for and cannot apply.
@@ -530,6 +535,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                             pixelFormat: AVPixelFormat, muxer: Muxer) -> H264CopyFormat? {
         guard job.video.copyUnlabeled else { return nil }
         let dctx = decoder.context.pointee
+        let perPicture = copyPerPicture
         var reason: String?
         let annexB = H264CopyFormat.outputAnnexB(formatName: muxer.formatName)
         if dctx.codec_id != AV_CODEC_ID_H264 {
@@ -538,8 +544,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             reason = "the video encoder is \(plan.codecName) (libx264 only)"
         } else if annexB == nil {
             reason = "the \(muxer.formatName) output (MP4/MOV, Matroska, FLV and MPEG-TS files only so far)"
-        } else if job.inputIsLive {
-            reason = "the input is live (files only so far: a live copy would hold the output back by a GOP)"
+        } else if perPicture && (dctx.has_b_frames > 0 || stream.pointee.codecpar.pointee.video_delay > 0) {
+            reason = "the live input reorders pictures (B-frames): a live copy needs a stream without, e.g. x264 -tune zerolatency"
         } else if inputMarkKey != nil {
             reason = "--synthetic auto reads the input's watermark in every frame"
         } else if plan.isInterlaced {

@@ -27,8 +27,8 @@ struct CopiedRun: @unchecked Sendable {
 ///   its own on every IDR.
 final class H264CopyFormat: @unchecked Sendable {
     enum Form: Equatable { case annexB, lengthPrefixed(Int) }
-    let input: Form
-    let inputConfig: AVCConfiguration
+    private(set) var input: Form
+    private(set) var inputConfig: AVCConfiguration
     let outputAnnexB: Bool
     /// The SPS/PPS id the encoder is told to use (`x264-params sps-id`), unused by the input.
     let encoderParameterSetID: Int
@@ -45,6 +45,22 @@ final class H264CopyFormat: @unchecked Sendable {
         let used = config.spsIDs.union(config.ppsIDs)
         guard let free = (0...31).first(where: { !used.contains($0) }) else { return nil }
         encoderParameterSetID = free
+    }
+
+    /// A live input reconnected: its new parameter sets. Whether copying can go on — the same
+    /// parameter sets, or an Annex B output (each IDR carries its own); an `avcC` written in
+    /// the output's header cannot take a new publisher's SPS/PPS.
+    func newSource(extradata: [UInt8]) -> Bool {
+        guard let config = AVCConfiguration(extradata: extradata) else { return false }
+        let form: Form = extradata.first == 1 ? .lengthPrefixed(config.lengthSize) : .annexB
+        if config.sps == inputConfig.sps && config.pps == inputConfig.pps {
+            input = form
+            return true
+        }
+        guard outputAnnexB, !config.spsIDs.union(config.ppsIDs).contains(encoderParameterSetID) else { return false }
+        input = form
+        inputConfig = config
+        return true
     }
 
     /// Output formats whose H.264 packets this can write (others: full transcode).
