@@ -55,7 +55,7 @@ struct RunCommand: AsyncParsableCommand {
     var videoBitrate: String?
     @Option(parsing: .unconditional, help: "Keyframe interval in seconds (default 2).")
     var gop: Double = 2
-    @Flag(help: "H.264 files: copy the input's video packets, bit-exact, outside synthetic segments; only the GOPs a segment touches are decoded, labeled and re-encoded (other inputs: every frame re-encoded, with a notice).")
+    @Flag(help: "H.264 inputs: copy the video packets, bit-exact, outside synthetic segments; files re-encode only the GOPs a segment touches, live inputs from the switch to the next IDR (other inputs: every frame re-encoded, with a notice).")
     var copyUnlabeled = false
     @Option(help: "Audio encoder (default aac, or the container's own: PCM for wav, FLAC for flac).")
     var audioCodec: String?
