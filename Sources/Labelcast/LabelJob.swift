@@ -129,6 +129,9 @@ public struct VideoEncoding: Sendable, Equatable {
     public var bitRate: Int64?
     /// Keyframe interval in seconds.
     public var gopSeconds: Double = 2
+    /// `--copy-unlabeled`: H.264 input packets go out as they are outside synthetic GOPs
+    /// (`H264CopyFormat`); only GOPs a synthetic segment touches are re-encoded.
+    public var copyUnlabeled = false
     public init() {}
 }
 

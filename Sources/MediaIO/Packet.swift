@@ -38,4 +38,46 @@ public final class Packet: @unchecked Sendable {
         guard let d = pointer.pointee.data, pointer.pointee.size > 0 else { return [] }
         return Array(UnsafeBufferPointer(start: d, count: Int(pointer.pointee.size)))
     }
+
+    /// Replaces the payload with `bytes`, keeping timestamps, flags and side data.
+    public func replacePayload(_ bytes: [UInt8]) {
+        let padding = Int(AV_INPUT_BUFFER_PADDING_SIZE)
+        guard let buf = av_buffer_alloc(bytes.count + padding) else { fatalError("av_buffer_alloc: out of memory") }
+        let d = buf.pointee.data!
+        bytes.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { d.update(from: base, count: bytes.count) }
+        }
+        (d + bytes.count).initialize(repeating: 0, count: padding)
+        av_buffer_unref(&pointer.pointee.buf)
+        pointer.pointee.buf = buf
+        pointer.pointee.data = d
+        pointer.pointee.size = Int32(bytes.count)
+    }
+
+    /// A new reference to the same payload and fields.
+    public func clone() -> Packet {
+        let p = Packet()
+        av_packet_ref(p.pointer, pointer)
+        return p
+    }
+}
+
+/// A stream's codec extradata (SPS/PPS, avcC, …) as bytes, and setting it.
+public enum CodecExtradata {
+    public static func get(_ par: UnsafeMutablePointer<AVCodecParameters>) -> [UInt8] {
+        guard let d = par.pointee.extradata, par.pointee.extradata_size > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: d, count: Int(par.pointee.extradata_size)))
+    }
+
+    public static func set(_ par: UnsafeMutablePointer<AVCodecParameters>, _ bytes: [UInt8]) {
+        av_freep(&par.pointee.extradata)
+        let padding = Int(AV_INPUT_BUFFER_PADDING_SIZE)
+        guard let raw = av_mallocz(bytes.count + padding) else { fatalError("av_mallocz: out of memory") }
+        let d = raw.assumingMemoryBound(to: UInt8.self)
+        bytes.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { d.update(from: base, count: bytes.count) }
+        }
+        par.pointee.extradata = d
+        par.pointee.extradata_size = Int32(bytes.count)
+    }
 }

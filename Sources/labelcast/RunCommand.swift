@@ -57,6 +57,8 @@ struct RunCommand: AsyncParsableCommand {
     var videoBitrate: String?
     @Option(parsing: .unconditional, help: "Keyframe interval in seconds (default 2).")
     var gop: Double = 2
+    @Flag(help: "H.264 inputs: copy the video packets, bit-exact, outside synthetic segments; files re-encode only the GOPs a segment touches, live inputs from the switch to the next IDR (other inputs: every frame re-encoded, with a notice).")
+    var copyUnlabeled = false
     @Option(help: "Audio encoder (default aac, or the container's own: PCM for wav, FLAC for flac).")
     var audioCodec: String?
     @Option(help: "Audio bit rate (default 128k).")
@@ -190,6 +192,7 @@ struct RunCommand: AsyncParsableCommand {
         job.video.crf = crf
         job.video.bitRate = try videoBitrate.map { try parseBitRate($0, option: "--video-bitrate") }
         job.video.gopSeconds = gop
+        job.video.copyUnlabeled = copyUnlabeled
         job.audio.codec = audioCodec
         job.audio.bitRate = try parseBitRate(audioBitrate, option: "--audio-bitrate")
         job.overlay = try label.style()

@@ -590,7 +590,7 @@ import TestSupport
         #expect(csv.last == 0x0A, "the frame log ends inside a row")
         let lines = String(decoding: csv, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         let columns = lines.first?.split(separator: ",").count ?? 0
-        #expect(columns == 15)
+        #expect(columns == 16)
         #expect(lines.count > 60, "\(lines.count) rows in 2 s")
         for (i, line) in lines.enumerated() where line.split(separator: ",", omittingEmptySubsequences: false).count != columns {
             Issue.record("row \(i) has the wrong column count: \(line)")

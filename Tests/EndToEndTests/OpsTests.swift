@@ -7,9 +7,9 @@ import TestSupport
 @Suite(.serialized) struct OpsTests {
     typealias Running = HardeningTests.Running
 
-    static let header = "seq,lane,media_time,synthetic,labeled,read_us,decoded_us,processed_us,encoded_us,written_us,decode_us,process_us,encode_us,mux_us,total_us"
+    static let header = "seq,lane,media_time,synthetic,labeled,read_us,decoded_us,processed_us,encoded_us,written_us,decode_us,process_us,encode_us,mux_us,total_us,copied"
 
-    /// The data rows of a frame log (header checked first), each split into its 15 fields.
+    /// The data rows of a frame log (header checked first), each split into its 16 fields.
     static func frameRows(_ path: String) throws -> [[Substring]] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         #expect(!data.contains(0), "\(path) holds NUL bytes")
@@ -20,7 +20,7 @@ import TestSupport
         #expect(first == Substring(header), "\(path) starts with \(first.prefix(40)), not the header")
         let rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         for row in rows {
-            #expect(row.count == 15 && Int(row[0]) != nil && Double(row[2]) != nil, "\(path): a cut or bad row: \(row.joined(separator: ","))")
+            #expect(row.count == 16 && Int(row[0]) != nil && Double(row[2]) != nil, "\(path): a cut or bad row: \(row.joined(separator: ","))")
         }
         return rows
     }

@@ -18,7 +18,7 @@ import TestSupport
         let lines = text.split(whereSeparator: \.isNewline).map(String.init)
         let rows = try lines.dropFirst().map { line -> Row in
             let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard f.count == 15 else { throw TestFailure("bad row \(line)") }
+            guard f.count == 16 else { throw TestFailure("bad row \(line)") }
             return Row(lane: f[1], stamps: f[5...9].map { UInt64($0)! }, spans: f[10...14].map { UInt64($0)! })
         }
         return (lines.first ?? "", rows)
@@ -37,7 +37,7 @@ import TestSupport
         let r = try TestSupport.labelcast(["run", "-i", input, "-o", output, "--segments", "1-2", "--frame-log", log, "--metrics-json", metrics])
         #expect(r.status == 0, "\(r.stderr)")
         let (header, rows) = try Self.readFrameLog(log)
-        #expect(header == "seq,lane,media_time,synthetic,labeled,read_us,decoded_us,processed_us,encoded_us,written_us,decode_us,process_us,encode_us,mux_us,total_us")
+        #expect(header == "seq,lane,media_time,synthetic,labeled,read_us,decoded_us,processed_us,encoded_us,written_us,decode_us,process_us,encode_us,mux_us,total_us,copied")
         // One row per frame written: video rows = frames in the file.
         let videoFrames = try #require(try TestSupport.probe(output).first { $0.codecType == "video" }?.frames)
         #expect(rows.filter { $0.lane == "video" }.count == videoFrames)

@@ -36,6 +36,35 @@ final class DecodeStage: @unchecked Sendable {
     private var lastPts: Int64 = MediaTime.noPTS
     private var lastDuration: Int64 = 0
     private var loggedErrors = 0
+    /// `--copy-unlabeled` (H.264 files): the GOP being read, from its IDR. At the next IDR the
+    /// GOP is decided as a whole: copied when none of its pictures is synthetic, else decoded
+    /// (and then labeled and re-encoded). Copied GOPs are never decoded.
+    var copyFormat: H264CopyFormat?
+    private var gop: [ReadPacket] = []
+    /// The GOP under way grew past `gopLimit` packets: decoded as it comes (memory stays bounded).
+    private var gopDecoding = false
+    /// Packets handed to the decoder since it was last flushed.
+    private var decoderFed = false
+    /// DTS of the packets decoded, in decode order: the k-th picture out of the decoder is
+    /// encoded with the k-th (`LaneFrame.codedDTS`), so a re-encoded stretch keeps the input's
+    /// DTS sequence and joins the copied ones in order.
+    private var decodedDTS: [Int64] = []
+    static let gopLimit = 1800
+    private var notedOpenGOP = false
+    /// Per-picture copying (live inputs, `--realtime`, `--listen`: no GOP of delay). Every
+    /// packet is decoded, so the decoder is ready at a switch; a picture that is not synthetic
+    /// goes out as its packet while copying; the first synthetic picture starts a re-encoded
+    /// stretch (the encoder opens on it with an IDR: the switch takes effect at the answered
+    /// instant), which lasts to the first input IDR after the synthetic pictures end. Needs a
+    /// stream without picture reordering (each packet's picture comes straight back).
+    var copyPerPicture = false
+    private var copying = true
+    /// The packet just sent to the decoder (per-picture copying) and whether it is an IDR.
+    private var sentPacket: ReadPacket?
+    private var sentIsIDR = false
+    /// Reordering seen, or a reconnect to parameter sets the output cannot take: every
+    /// picture from here on is re-encoded.
+    private var copyStopped = false
 
     init(lane: Lane, decoder: Decoder, timeBase: Rational, nominalDuration: Int64, context: PipelineContext,
          capacity: Int, downstream: @escaping (StageItem<LaneFrame>) -> Void) {
@@ -60,24 +89,128 @@ final class DecodeStage: @unchecked Sendable {
             sourceTimeBase = tb
             shift = newShift
             readTimes.removeAll()
+            if let format = copyFormat, !copyStopped {
+                let ctx = newDecoder.context.pointee
+                let extradata = ctx.extradata.map { Array(UnsafeBufferPointer(start: $0, count: Int(ctx.extradata_size))) } ?? []
+                if !format.newSource(extradata: extradata) {
+                    stopCopying("the new connection's SPS/PPS differ from those in the output's header")
+                }
+            }
         case .data(.packet(let rp)):
             context.accounting.update(lane) { $0.packetsIn += 1 }
-            lastReadAt = rp.readAt
-            if rp.packet.pts != MediaTime.noPTS {
-                readTimes[rp.packet.pts] = rp.readAt
-                if readTimes.count > 512 { readTimes.removeAll(keepingCapacity: true) }
+            guard let format = copyFormat else { return decode(rp) }
+            let idr = format.isIDR(rp.packet)
+            if copyPerPicture {
+                sentPacket = rp
+                sentIsIDR = idr
+                decode(rp)
+                sentPacket = nil
+                return
             }
-            do {
-                while try decoder.send(rp.packet) == .full { drain() }
-            } catch {
-                decodeError(error)
+            if idr {
+                finishGOP()
+                gopDecoding = false
+            } else if rp.packet.isKeyframe && !notedOpenGOP {
+                notedOpenGOP = true
+                let at = String(format: "%.3f", mediaTime(rp.packet.pts))
+                context.logger.notice("\(lane.rawValue): the input has keyframes that are not IDR pictures (open GOPs; the first at \(at) s): --copy-unlabeled copies from IDR to IDR only, so the GOP around a segment is longer")
             }
-            drain()
+            if gopDecoding { return decode(rp) }
+            gop.append(rp)
+            if gop.count > Self.gopLimit {
+                // No IDR for this long: decode the rest of this GOP as it comes.
+                context.logger.notice("\(lane.rawValue): no IDR picture in \(Self.gopLimit) packets; re-encoding this GOP (--copy-unlabeled copies whole GOPs only)")
+                let held = gop
+                gop = []
+                gopDecoding = true
+                for p in held { decode(p) }
+            }
+        case .copied(let run):
+            downstream(.copied(run))
         case .end:
+            finishGOP()
             _ = try? decoder.send(nil)
             drain()
             downstream(.end)
         }
+    }
+
+    private func decode(_ rp: ReadPacket) {
+        lastReadAt = rp.readAt
+        if rp.packet.pts != MediaTime.noPTS {
+            readTimes[rp.packet.pts] = rp.readAt
+            if readTimes.count > 512 { readTimes.removeAll(keepingCapacity: true) }
+        }
+        if copyFormat != nil {
+            decoderFed = true
+            decodedDTS.append(rp.packet.dts != MediaTime.noPTS ? rp.packet.dts : rp.packet.pts)
+        }
+        do {
+            while try decoder.send(rp.packet) == .full { drain() }
+        } catch {
+            decodeError(error)
+        }
+        drain()
+    }
+
+    /// Media time of a packet timestamp on this lane's clock.
+    private func mediaTime(_ ts: Int64) -> Double {
+        (Double(ts) * sourceTimeBase.double + shift) - context.originSeconds
+    }
+
+    /// `--copy-unlabeled`: decides the GOP read so far. Synthetic anywhere (by the Timeline,
+    /// first picture to the end of the last) → decoded for labeling and re-encoding; else its
+    /// packets go down the lane as a `CopiedRun` (after the decoder has given back every
+    /// picture of the stretch before, so the order holds).
+    private func finishGOP() {
+        guard !gop.isEmpty else { return }
+        let held = gop
+        gop = []
+        let stamped = held.filter { $0.packet.pts != MediaTime.noPTS }
+        let first = stamped.map(\.packet.pts).min() ?? 0
+        let last = stamped.map { $0.packet.pts + max($0.packet.duration, nominalDuration) }.max() ?? first
+        let start = mediaTime(first), end = mediaTime(last)
+        if stamped.count != held.count || context.timeline.isSynthetic(from: start, to: end) {
+            for p in held { decode(p) }
+            return
+        }
+        if decoderFed {
+            // The re-encoded stretch before ends here: every picture it holds goes first.
+            _ = try? decoder.send(nil)
+            drain()
+            decoder.reset()
+            decoderFed = false
+            decodedDTS.removeAll()
+        }
+        downstream(.copied(copiedRun(held, start: start, end: end)))
+    }
+
+    /// Input packets as a `CopiedRun`: timestamps onto the first connection's clock, a trace each.
+    private func copiedRun(_ held: [ReadPacket], start: Double, end: Double) -> CopiedRun {
+        var traces: [FrameTrace] = []
+        var packets: [Packet] = []
+        for rp in held {
+            let p = rp.packet
+            let at = mediaTime(p.pts)
+            if shift != 0 || sourceTimeBase != timeBase {
+                for ts in [\Packet.pts, \Packet.dts] where p[keyPath: ts] != MediaTime.noPTS {
+                    p[keyPath: ts] = Int64(((Double(p[keyPath: ts]) * sourceTimeBase.double + shift) / timeBase.double).rounded())
+                }
+            }
+            var trace = FrameTrace(sequence: context.nextSequence(), lane: lane, mediaTime: at, synthetic: false,
+                                   read: rp.readAt)
+            trace.copied = true
+            trace.stamp(.decoded)
+            traces.append(trace)
+            packets.append(p)
+        }
+        return CopiedRun(packets: packets, traces: traces, start: start, end: end)
+    }
+
+    private func stopCopying(_ why: String) {
+        guard !copyStopped else { return }
+        copyStopped = true
+        context.logger.notice("\(lane.rawValue): --copy-unlabeled stops (\(why)): every picture from here on is re-encoded")
     }
 
     private func decodeError(_ error: any Error) {
@@ -97,6 +230,7 @@ final class DecodeStage: @unchecked Sendable {
 
     private func emit(_ frame: Frame) {
         let readAt = readTimes.removeValue(forKey: frame.pts) ?? lastReadAt
+        let decodedPts = frame.pts
         if shift != 0 || sourceTimeBase != timeBase, frame.pts != MediaTime.noPTS {
             // After a reconnect: onto the first connection's clock, so media time runs on.
             frame.pts = Int64(((Double(frame.pts) * sourceTimeBase.double + shift) / timeBase.double).rounded())
@@ -120,7 +254,29 @@ final class DecodeStage: @unchecked Sendable {
         var trace = FrameTrace(sequence: context.nextSequence(), lane: lane, mediaTime: mediaTime, synthetic: synthetic,
                                read: readAt)
         trace.stamp(.decoded)
-        downstream(.data(LaneFrame(frame: frame, mediaTime: mediaTime, synthetic: synthetic, trace: trace)))
+        let lf = LaneFrame(frame: frame, mediaTime: mediaTime, synthetic: synthetic, trace: trace)
+        if copyFormat != nil, !decodedDTS.isEmpty {
+            let dts = decodedDTS.removeFirst()
+            lf.codedDTS = shift != 0 || sourceTimeBase != timeBase
+                ? Int64(((Double(dts) * sourceTimeBase.double + shift) / timeBase.double).rounded()) : dts
+        }
+        if copyPerPicture, !copyStopped, let sent = sentPacket {
+            if decodedPts != sent.packet.pts {
+                stopCopying("the input reorders pictures (B-frames); per-picture copying needs a stream without, e.g. x264 -tune zerolatency")
+            } else {
+                if copying && synthetic {
+                    copying = false
+                } else if !copying && !synthetic && sentIsIDR {
+                    copying = true
+                }
+                if copying {
+                    sentPacket = nil
+                    let end = mediaTime + Double(duration) * timeBase.double
+                    return downstream(.copied(copiedRun([sent], start: mediaTime, end: end)))
+                }
+            }
+        }
+        downstream(.data(lf))
     }
 }
 
@@ -182,6 +338,11 @@ final class ProcessStage: @unchecked Sendable {
             case .withhold(let reason):
                 context.accounting.drop(lane, reason: reason)
             }
+        case .copied(var run):
+            let n = run.packets.count
+            context.accounting.update(lane) { $0.framesIn += n; $0.framesOut += n; $0.framesCopied += n }
+            for i in run.traces.indices { run.traces[i].stamp(.processed) }
+            downstream(.copied(run))
         case .end:
             do {
                 for f in try processor.finish() { pass(f) }
@@ -205,7 +366,9 @@ final class ProcessStage: @unchecked Sendable {
         }
         let converted = try conformer!.convert(lf.frame)
         converted.pts = lf.frame.pts
-        return LaneFrame(frame: converted, mediaTime: lf.mediaTime, synthetic: lf.synthetic, trace: lf.trace)
+        let conformed = LaneFrame(frame: converted, mediaTime: lf.mediaTime, synthetic: lf.synthetic, trace: lf.trace)
+        conformed.codedDTS = lf.codedDTS
+        return conformed
     }
 
     private func pass(_ f: LaneFrame) {

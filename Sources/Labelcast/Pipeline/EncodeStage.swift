@@ -28,8 +28,20 @@ enum AudioClock {
 final class EncodeStage: @unchecked Sendable {
     let lane: Lane
     let stage: Stage<StageItem<LaneFrame>>
-    private let encoder: Encoder
+    private var encoder: Encoder
     private let context: PipelineContext
+    /// `--copy-unlabeled`: the packet form of the output, and a fresh encoder for each
+    /// re-encoded stretch (the one before is flushed when copied packets follow it; x264
+    /// cannot go on after a flush). Its first picture is an IDR; every picture that was an
+    /// IDR in the input is one again, so the GOPs keep their edges.
+    var copyFormat: H264CopyFormat?
+    var makeEncoder: (() throws -> Encoder)?
+    /// Frames sent to the current encoder since it opened; a flushed one is spent.
+    private var encoderFed = false
+    private var encoderSpent = false
+    /// DTS to give the encoder's packets, in order (pictures come back in order: no B-frames).
+    private var codedDTS: [Int64] = []
+    private var lastDTS = Int64.min
     private let mux: MuxStage
     private let outputIndex: Int
     /// Video: the input stream's time base (also the encoder's) and media time 0 in it.
@@ -80,6 +92,8 @@ final class EncodeStage: @unchecked Sendable {
                 let missing = gate.missing(lf)
                 guard missing.isEmpty else { return withhold(lf, missing: missing) }
                 if lane.kind == .video { try encodeVideo(lf) } else { try queueAudio(lf) }
+            case .copied(let run):
+                try writeCopied(run)
             case .end:
                 if lane.kind == .audio { try flushAudio() }
                 _ = try encoder.send(nil)
@@ -107,7 +121,45 @@ final class EncodeStage: @unchecked Sendable {
         }
     }
 
+    /// Copied input packets (`--copy-unlabeled`): after the re-encoded stretch before them is
+    /// flushed out, each goes to the muxer in the output's form, its timestamps moved as the
+    /// encoded frames' are. The gate's rule holds here too: a GOP that has become synthetic
+    /// since it was decided (a live switch) is withheld, never copied out bare.
+    private func writeCopied(_ run: CopiedRun) throws {
+        if encoderFed {
+            _ = try encoder.send(nil)
+            try drain()
+            encoderFed = false
+            encoderSpent = true
+        }
+        guard gate.mayCopy(run.traces.map(\.mediaTime)) else {
+            let n = run.packets.count
+            context.accounting.update(lane) { c in
+                c.framesOut -= n
+                c.framesCopied -= n
+                c.dropped[LabelGate.reason, default: 0] += n
+            }
+            gateDrops += n
+            context.logger.error("\(lane.rawValue): input pictures at \(String(format: "%.3f", run.start)) s are synthetic but came to be copied: withheld (\(gateDrops) so far)")
+            return
+        }
+        guard let format = copyFormat else { return }
+        for (packet, trace) in zip(run.packets, run.traces) {
+            let p = format.copied(packet)
+            if p.pts != MediaTime.noPTS { p.pts -= originInInput; lastPts = max(lastPts, p.pts) }
+            if p.dts != MediaTime.noPTS { p.dts -= originInInput; lastDTS = max(lastDTS, p.dts) }
+            var t = trace
+            t.stamp(.encoded)
+            mux.stage.submit(.packet(EncodedPacket(packet: p, streamIndex: outputIndex, timeBase: inputTimeBase, lane: lane, trace: t)))
+        }
+    }
+
     private func encodeVideo(_ lf: LaneFrame) throws {
+        if encoderSpent, let makeEncoder {
+            encoder = try makeEncoder()
+            encoderSpent = false
+            codedDTS.removeAll()
+        }
         var frame = lf.frame
         if frame.width != Int(encoder.context.pointee.width) || frame.height != Int(encoder.context.pointee.height)
             || frame.pixelFormat != encoder.pixelFormat {
@@ -123,6 +175,12 @@ final class EncodeStage: @unchecked Sendable {
         lastPts = pts
         frame.pts = pts
         frame.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
+        if copyFormat != nil {
+            // The input's IDRs stay IDRs (forced-idr), and the input's DTS sequence is kept.
+            if frame.pointer.pointee.key_frame != 0 { frame.pointer.pointee.pict_type = AV_PICTURE_TYPE_I }
+            codedDTS.append(min(pts, lf.codedDTS.map { $0 - originInInput } ?? pts))
+            encoderFed = true
+        }
         traces[pts] = lf.trace
         try send(frame)
     }
@@ -270,7 +328,14 @@ final class EncodeStage: @unchecked Sendable {
             lastTrace = trace
             trace?.stamp(.encoded)
             if traces.count > 1024 { traces.removeAll(keepingCapacity: true) }
-            mux.stage.submit(.packet(EncodedPacket(packet: packet, streamIndex: outputIndex, timeBase: encoder.timeBase,
+            var out = packet
+            if let format = copyFormat {
+                out = format.encoded(packet)
+                if !codedDTS.isEmpty { out.dts = min(codedDTS.removeFirst(), out.pts) }
+                if out.dts <= lastDTS { out.dts = lastDTS + 1 }
+                lastDTS = out.dts
+            }
+            mux.stage.submit(.packet(EncodedPacket(packet: out, streamIndex: outputIndex, timeBase: encoder.timeBase,
                                                    lane: lane, trace: trace)))
         }
     }
@@ -323,6 +388,8 @@ final class ResampleStage: @unchecked Sendable {
                 }
                 inputClock = (inputClock ?? lf.mediaTime) + Double(f.sampleCount) / Double(max(1, f.sampleRate))
                 if let out = try resampler!.convert(f) { emit(out, trace: lf.trace) }
+            case .copied(let run):
+                downstream(.copied(run))
             case .end:
                 if let r = resampler, let tail = try r.convert(nil), let t = lastTrace { emit(tail, trace: t) }
                 downstream(.end)

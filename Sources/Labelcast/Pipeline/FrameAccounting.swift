@@ -15,6 +15,9 @@ public final class FrameAccounting: Sendable {
         public var dropped: [String: Int] = [:]
         /// Of the frames out, those labeled as synthetic.
         public var framesLabeled = 0
+        /// Of the frames out, those that went out as the input's own packets, not re-encoded
+        /// (`--copy-unlabeled`): counted in frames in and out as well.
+        public var framesCopied = 0
         /// Encoded packets written to the output.
         public var packetsOut = 0
         /// Encoded packets not written, by reason (a live output that was down).

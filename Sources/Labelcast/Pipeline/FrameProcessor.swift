@@ -65,6 +65,9 @@ public final class LaneFrame: @unchecked Sendable {
     /// The labeling layers applied to this frame, each inserted by the processor that applied
     /// it. The gate before the encoder checks these, not `labeled`.
     public var layers: LabelLayers = []
+    /// `--copy-unlabeled`: the DTS (input time base) this picture is encoded with, so the
+    /// re-encoded stretch keeps the input's DTS sequence between copied GOPs.
+    var codedDTS: Int64?
     public init(frame: Frame, mediaTime: Double, synthetic: Bool, trace: FrameTrace) {
         self.frame = frame; self.mediaTime = mediaTime; self.synthetic = synthetic; self.trace = trace
     }

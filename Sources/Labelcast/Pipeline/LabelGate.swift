@@ -39,4 +39,11 @@ struct LabelGate: Sendable {
         if let rule = overlayRequiredAt, !rule(lf.mediaTime) { needed.remove(.overlay) }
         return needed.subtracting(lf.layers)
     }
+
+    /// `--copy-unlabeled`: whether input pictures at these media times may go out as the
+    /// input's packets — only when nothing is required or none of them is synthetic (judged
+    /// as every video frame is, at its own media time).
+    func mayCopy(_ mediaTimes: [Double]) -> Bool {
+        required.isEmpty || !mediaTimes.contains { timeline.isSynthetic(at: $0) }
+    }
 }

@@ -444,13 +444,49 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         }
         settings.options.merge(OutputCodecPolicy.videoOptions(codec: codecName, crf: job.video.crf, hasBitRate: settings.bitRate > 0)) { mine, _ in mine }
         plan.apply(to: &settings)
-        let encoder = try Encoder(video: settings, globalHeader: muxer.needsGlobalHeader)
+        let copy = copyFormat(stream: stream, decoder: decoder, plan: plan, pixelFormat: pixelFormat, muxer: muxer)
+        if let copy {
+            // Re-encoded stretches decode with the same decoder set-up as the copied ones:
+            // the input's profile and level, no B-frames (so the input's DTS sequence fits),
+            // the input's IDRs kept as IDRs, parameter sets under an id the input does not use.
+            let params = (settings.options["x264-params"].map { [$0] } ?? []) + ["sps-id=\(copy.encoderParameterSetID)"]
+            settings.options["x264-params"] = params.joined(separator: ":")
+            settings.options["forced-idr"] = "1"
+            settings.options["bf"] = "0"
+            if let p = copy.profileName { settings.options["profile"] = p }
+            if let l = copy.levelName { settings.options["level"] = l }
+            if job.video.crf == nil, job.video.bitRate == nil, settings.bitRate > 0 {
+                // At the input's rate these stretches come out below a full transcode's quality
+                // (no B-frames, rate control started afresh at each join): measured on a 480x270
+                // clip, PSNR-Y 39.6 dB against the full transcode's 40.3; at 1.13x 40.7 dB.
+                settings.bitRate = settings.bitRate * 6 / 5
+            }
+        }
+        let globalHeader = muxer.needsGlobalHeader
+        let encoder = try Encoder(video: settings, globalHeader: globalHeader)
+        if let copy {
+            let ctx = encoder.context.pointee
+            if let d = ctx.extradata, ctx.extradata_size > 0 {
+                copy.encoderConfig = AVCConfiguration(extradata: Array(UnsafeBufferPointer(start: d, count: Int(ctx.extradata_size))))
+            }
+        }
+        let inputPar = stream.pointee.codecpar!
+        let keepCopyParameters: (UnsafeMutablePointer<AVStream>) -> Void = { out in
+            guard let copy else { return }
+            let par = out.pointee.codecpar!
+            CodecExtradata.set(par, copy.outputExtradata)
+            par.pointee.profile = inputPar.pointee.profile
+            par.pointee.level = inputPar.pointee.level
+            par.pointee.video_delay = inputPar.pointee.video_delay
+        }
         let outIndex = try muxer.addStream(encoder: encoder)
         try plan.apply(toOutput: muxer.context.pointee.streams[outIndex]!)
+        keepCopyParameters(muxer.context.pointee.streams[outIndex]!)
         keepStreamProperties(demuxer: demuxer, input: index, muxer: muxer, output: outIndex, processed: true)
         outputStreams.append { [unowned self] m in
             let i = try m.addStream(encoder: encoder)
             try plan.apply(toOutput: m.context.pointee.streams[i]!)
+            keepCopyParameters(m.context.pointee.streams[i]!)
             self.keepStreamProperties(demuxer: demuxer, input: index, muxer: m, output: i, processed: true)
         }
         var format = VideoStreamFormat(width: settings.width, height: settings.height,
@@ -484,14 +520,63 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let encode = try EncodeStage(lane: lane, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
                                      context: context, mux: mux, capacity: 8, requiredLayers: job.requiredLayers(lane),
                                      overlayRequiredAt: overlayRule)
+        if let copy {
+            encode.copyFormat = copy
+            let fresh = settings
+            encode.makeEncoder = { try Encoder(video: fresh, globalHeader: globalHeader) }
+        }
         let process = ProcessStage(lane: lane, processor: processor, context: context, capacity: 8,
                                    outputPicture: (settings.width, settings.height, dctx.pix_fmt)) { encode.stage.submit($0) }
         let hold = holdStage(lane: lane, detector: detector, context: context) { process.stage.submit($0) }
         let nominal = MediaTime.rescale(1, from: rate.inverted, to: info.timeBase)
         let decode = DecodeStage(lane: lane, decoder: decoder, timeBase: info.timeBase, nominalDuration: nominal,
                                  context: context, capacity: 32) { hold?.stage.submit($0) ?? process.stage.submit($0) }
+        decode.copyFormat = copy
+        decode.copyPerPicture = copyPerPicture
+        if copy != nil { logger.info("video: --copy-unlabeled: GOPs without synthetic frames are copied as they are; the others are re-encoded with \(codecName)") }
         logger.debug("video: \(info.codecName) \(settings.width)x\(settings.height) \(Scaler.name(pixelFormat)) \(rate) fps → \(encoder.codecName), gop \(settings.gopSize)")
         return (decode, (lane, info.codecName, encoder.codecName, ([decode.stage] as [any StageDepth]) + (hold.map { [$0.stage] } ?? []) + [process.stage, encode.stage, mux.stage]))
+    }
+
+    /// Live-like runs copy picture by picture (no GOP of delay); files GOP by GOP (no decoding
+    /// outside the segments).
+    private var copyPerPicture: Bool { job.inputIsLive || job.realtime || job.listen != nil }
+
+    /// `--copy-unlabeled`: the copy format for this video stream, or nil (every frame
+    /// re-encoded) with a notice saying why when it was asked for and cannot apply.
+    private func copyFormat(stream: UnsafeMutablePointer<AVStream>, decoder: Decoder, plan: VideoOutputPlan,
+                            pixelFormat: AVPixelFormat, muxer: Muxer) -> H264CopyFormat? {
+        guard job.video.copyUnlabeled else { return nil }
+        let dctx = decoder.context.pointee
+        let perPicture = copyPerPicture
+        var reason: String?
+        let annexB = H264CopyFormat.outputAnnexB(formatName: muxer.formatName)
+        if dctx.codec_id != AV_CODEC_ID_H264 {
+            reason = "the input's video is \(avcodec_get_name(dctx.codec_id).map { String(cString: $0) } ?? "not H.264") (H.264 only so far)"
+        } else if plan.codecName != "libx264" {
+            reason = "the video encoder is \(plan.codecName) (libx264 only)"
+        } else if annexB == nil {
+            reason = "the \(muxer.formatName) output (MP4/MOV, Matroska, FLV and MPEG-TS files only so far)"
+        } else if perPicture && (dctx.has_b_frames > 0 || stream.pointee.codecpar.pointee.video_delay > 0) {
+            reason = "the live input reorders pictures (B-frames): a live copy needs a stream without, e.g. x264 -tune zerolatency"
+        } else if inputMarkKey != nil {
+            reason = "--synthetic auto reads the input's watermark in every frame"
+        } else if autoHold != nil {
+            reason = "--auto-hold decides each frame as it leaves the hold, after the copy would have"
+        } else if plan.isInterlaced {
+            reason = "the input is interlaced"
+        } else if pixelFormat != dctx.pix_fmt {
+            reason = "the output's pixel format differs from the input's"
+        }
+        if let reason {
+            logger.notice("video: --copy-unlabeled does not apply (\(reason)): every frame is re-encoded")
+            return nil
+        }
+        guard let format = H264CopyFormat(stream: stream, outputAnnexB: annexB!) else {
+            logger.notice("video: --copy-unlabeled does not apply (the input's SPS/PPS cannot be read from its stream header): every frame is re-encoded")
+            return nil
+        }
+        return format
     }
 
     private func buildAudioLane(demuxer: Demuxer, index: Int, lane: Lane, muxer: Muxer, mux: MuxStage,

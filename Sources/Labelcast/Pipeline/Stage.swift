@@ -1,9 +1,11 @@
 import Dispatch
 import Synchronization
 
-/// What flows between stages: a piece of data, or the end of the lane.
-public enum StageItem<T: Sendable>: Sendable {
+/// What flows between stages: a piece of data, or the end of the lane — or, on a video lane
+/// with `--copy-unlabeled`, input packets passed through to the muxer in order.
+enum StageItem<T: Sendable>: Sendable {
     case data(T)
+    case copied(CopiedRun)
     case end
 }
 

@@ -8,11 +8,12 @@ import Logging
 /// rotation. Every file, the new one after a rotation included, starts with the header.
 ///
 /// Columns (stable; documented in the README):
-/// `seq,lane,media_time,synthetic,labeled,read_us,decoded_us,processed_us,encoded_us,written_us,decode_us,process_us,encode_us,mux_us,total_us`
-/// `*_us` stamps are microseconds since the run started (monotonic clock); the last five are
-/// the spans between them.
+/// `seq,lane,media_time,synthetic,labeled,read_us,decoded_us,processed_us,encoded_us,written_us,decode_us,process_us,encode_us,mux_us,total_us,copied`
+/// `*_us` stamps are microseconds since the run started (monotonic clock); the five after them
+/// are the spans between them; `copied` is 1 for a frame that went out as the input's own
+/// packet (`--copy-unlabeled`).
 final class FrameLog: Sendable {
-    static let header = "seq,lane,media_time,synthetic,labeled,read_us,decoded_us,processed_us,encoded_us,written_us,decode_us,process_us,encode_us,mux_us,total_us"
+    static let header = "seq,lane,media_time,synthetic,labeled,read_us,decoded_us,processed_us,encoded_us,written_us,decode_us,process_us,encode_us,mux_us,total_us,copied"
     let file: LogFile
     private let origin: UInt64
     var path: String { file.path }
@@ -32,6 +33,7 @@ final class FrameLog: Sendable {
         var line = "\(t.sequence),\(t.lane.rawValue),\(String(format: "%.6f", t.mediaTime)),\(t.synthetic ? 1 : 0),\(t.labeled ? 1 : 0)"
         for s in FrameTrace.Stamp.allCases { line += ",\(rel(s))" }
         for span in LatencySpan.allCases { line += ",\(span.micros(t))" }
+        line += t.copied ? ",1" : ",0"
         file.write(line: line)
     }
 

@@ -13,6 +13,9 @@ public struct FrameTrace: Sendable, Codable, Equatable {
     public var synthetic: Bool
     /// Whether a label (overlay or watermark) was applied to this frame.
     public var labeled: Bool = false
+    /// Whether the frame went out as the input's own packet (`--copy-unlabeled`): not decoded
+    /// or re-encoded; its stage stamps are the moments the packet passed each stage.
+    public var copied: Bool = false
     /// Nanoseconds of `DispatchTime.now().uptimeNanoseconds`, 0 = not reached.
     public var stamps: [UInt64]
 

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `--copy-unlabeled` on a live input (MPEG-TS over UDP from a real ffmpeg publisher, switched
+/// through the real control API): pictures go out as the publisher's own packets until the
+/// switch, re-encoded and labeled from the answered instant, re-encoded to the next IDR after
+/// the switch off, then copied again. The oracle is the publisher's own recording of the same
+/// stream (ffmpeg's tee muxer) and ffmpeg's decoder.
+@Suite(.serialized) struct LiveCopyTests {
+    /// (pts in seconds as the file stores it, key frame, md5) of each decoded picture, in
+    /// presentation order: times and flags from ffprobe, hashes from ffmpeg's framemd5.
+    static func pictures(_ path: String) throws -> [(t: Double, key: Bool, md5: String)] {
+        let r = try TestSupport.run("ffmpeg", ["-v", "error", "-i", path, "-map", "0:v:0", "-f", "framemd5", "-"])
+        guard r.status == 0 else { throw TestFailure("framemd5 failed on \(path): \(r.stderr)") }
+        let hashes = r.stdoutText.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { $0.split(separator: ",").last?.trimmingCharacters(in: .whitespaces) }
+        let p = try TestSupport.run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time,key_frame", "-of", "csv=p=0", path])
+        let frames = p.stdoutText.split(separator: "\n").compactMap { line -> (Double, Bool)? in
+            let f = line.split(separator: ",")
+            guard f.count >= 2, let t = Double(f[1]) else { return nil }
+            return (t, f[0] == "1")
+        }
+        guard frames.count == hashes.count else { throw TestFailure("\(path): ffprobe saw \(frames.count) pictures, framemd5 \(hashes.count)") }
+        return zip(frames, hashes).map { ($0.0, $0.1, $1) }
+    }
+
+    /// The earliest stream start of a recording (labelcast's media time 0 when it took the stream from its start).
+    static func startTime(_ path: String) throws -> Double {
+        let r = try TestSupport.run("ffprobe", ["-v", "error", "-show_entries", "stream=start_time", "-of", "csv=p=0", path])
+        return r.stdoutText.split(separator: "\n").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }.min() ?? 0
+    }
+
+    @Test func copiesUntilTheSwitchAndFromTheNextIDRAfterIt() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        let port = LiveServers.freePort(), control = LiveServers.freePort()
+        let token = "live-copy-token"
+        let output = dir + "/out.ts", reference = dir + "/ref.ts"
+        let lc = try LiveServers.Background(TestSupport.labelcastBinary, [
+            "run", "-q", "-i", "udp://127.0.0.1:\(port)", "-o", output, "--copy-unlabeled",
+            "--listen", "127.0.0.1:\(control)", "--control-token", token,
+        ], log: dir + "/labelcast.log")
+        defer { lc.stop(SIGKILL) }
+        try #require(waitFor(10) { LiveServers.canConnect(port: control) }, "the control API did not come up: \(lc.log)")
+        // A live encoder's stream: no B-frames (zerolatency), an IDR every 2 s, 25 fps.
+        let publisher = try LiveServers.Background("ffmpeg", [
+            "-v", "error", "-re", "-f", "lavfi", "-i", "mandelbrot=size=480x270:rate=25", "-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000",
+            "-t", "10", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac",
+            "-map", "0:v", "-map", "1:a", "-f", "tee", "[f=mpegts]udp://127.0.0.1:\(port)?pkt_size=1316|[f=mpegts]\(reference)",
+        ], log: dir + "/publisher.log")
+        defer { publisher.stop(SIGKILL) }
+        Thread.sleep(forTimeInterval: 3.3)
+        let on = try LiveServers.http("PUT", "http://127.0.0.1:\(control)/synthetic", body: #"{"synthetic":true}"#, token: token)
+        Thread.sleep(forTimeInterval: 2.0)
+        let off = try LiveServers.http("PUT", "http://127.0.0.1:\(control)/synthetic", body: #"{"synthetic":false}"#, token: token)
+        let tOn = try #require(Self.mediaTime(on.body)), tOff = try #require(Self.mediaTime(off.body))
+        publisher.process.waitUntilExit()
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(lc.stop(SIGINT) == 130, "\(lc.log)")
+
+        let decode = try TestSupport.run("ffmpeg", ["-v", "warning", "-i", output, "-map", "0:v:0", "-f", "null", "-"])
+        #expect(decode.errorLines.filter { !$0.contains("estimate_timings") }.isEmpty, "\(decode.stderr)")
+        let ref = try Self.pictures(reference), out = try Self.pictures(output)
+        try #require(ref.count >= 240 && out.count >= 200, "\(ref.count) reference pictures, \(out.count) out")
+        // labelcast joined before the publisher started: media time 0 is the recording's start.
+        let first = try #require(ref.firstIndex { $0.md5 == out[0].md5 }, "the output's first picture is not the publisher's")
+        let origin = try Self.startTime(reference)
+        let backOn = try #require(ref.first { $0.key && $0.t - origin >= tOff - 1e-6 }, "no IDR after the switch off at \(tOff)").t - origin
+        var wrong: [String] = []
+        for (i, p) in out.enumerated() where first + i < ref.count {
+            let t = ref[first + i].t - origin
+            let identical = p.md5 == ref[first + i].md5
+            let shouldCopy = t < tOn - 1e-6 || t >= backOn - 1e-6
+            if identical != shouldCopy { wrong.append(String(format: "%.3f %@", t, identical ? "copied" : "re-encoded")) }
+        }
+        #expect(wrong.isEmpty, "switch on \(tOn), off \(tOff), next IDR \(backOn): \(wrong.count) pictures on the wrong side: \(wrong.prefix(6))")
+        // The label is in the pictures from the answered instant (pixels, against the publisher's).
+        let w = 480, h = 270
+        let fin = try TestSupport.lumaFrames(reference, width: w, height: h), fout = try TestSupport.lumaFrames(output, width: w, height: h)
+        let onIndex = try #require(out.indices.first { ref[first + $0].t - origin >= tOn - 1e-6 })
+        func inked(_ i: Int) -> Int { zip(fin[first + i], fout[i]).filter { abs(Int($0) - Int($1)) > 100 }.count }
+        #expect(inked(onIndex) > 300, "the first picture at/after the switch carries no label")
+        #expect(inked(onIndex - 1) == 0, "the picture before the switch carries ink")
+    }
+
+    static func mediaTime(_ body: String) -> Double? {
+        (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["media_time"] as? Double
+    }
+
+    func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline { if condition() { return true }; usleep(100_000) }
+        return false
+    }
+}
