@@ -42,6 +42,11 @@ final class HoldStage: @unchecked Sendable {
             hold.advance(lane, to: end)
             held.append((lf, end))
             releaseReady()
+        case .copied(let run):
+            // --copy-unlabeled does not run with a hold (the copy decides before it); should a
+            // copied run come, it keeps its place after what is held.
+            while head < held.count { pass() }
+            downstream(.copied(run))
         case .end:
             hold.end(lane)
             if let detector { _ = try? detector.finish() }
