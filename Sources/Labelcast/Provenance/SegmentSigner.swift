@@ -72,12 +72,12 @@ final class SegmentSigner: @unchecked Sendable {
             }
             let (id, location, tracks) = lock.withLock { (renditions[i].id, renditions[i].leaves.count, renditions[i].tracks) }
             let span = BMFFBox.segmentSpan(file.bytes, tracks: tracks)
-            var bytes = file.bytes
-            bytes += FragmentedBMFF.merkleBox(rendition: id, location: location)
-            guard let leaf = FragmentedBMFF.hash(bytes) else {
+            let box = FragmentedBMFF.merkleBox(rendition: id, location: location)
+            file.bytes += box
+            guard let leaf = FragmentedBMFF.hash(file.bytes) else {
+                file.bytes.removeLast(box.count)
                 throw LabelcastError("C2PA: the media segment '\(name)' is not a sequence of MP4 boxes: it cannot be signed")
             }
-            file.bytes = bytes
             let micros = Double(DispatchTime.now().uptimeNanoseconds - started) / 1000
             lock.withLock {
                 renditions[i].leaves.append(leaf)
