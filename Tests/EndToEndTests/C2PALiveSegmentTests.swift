@@ -48,4 +48,24 @@ import TestSupport
         let c2pa = try #require(metrics["c2pa"] as? [String: Any], "\(metrics.keys)")
         #expect(c2pa["mode"] as? String == "segmented" && (c2pa["live_resignings"] as? Int ?? 0) >= 2, "\(c2pa)")
     }
+
+    /// Switched synthetic mid-run through the control API: the AIGC marking rewrites the init
+    /// segment (tag added after it was written), and the signed init segment is that copy.
+    @Test(.timeLimit(.minutes(2)))
+    func aLiveSwitchKeepsTheInitSegmentsTagAndEverySegmentValidates() throws {
+        let pki = try C2PATests.makePKI()
+        let dir = try TestSupport.temporaryDirectory("labelcast-c2pa-switch")
+        try C2PATests.makeInput(dir + "/in.mp4", seconds: 4)
+        _ = try LiveMarkingTests.runSwitched(dir, input: dir + "/in.mp4", output: dir + "/sw.m3u8", extra: [
+            "--muxer-opt", "hls_segment_type=fmp4", "--muxer-opt", "hls_time=1", "--gop", "1", "--c2pa-cert", pki.chain, "--c2pa-key", pki.key,
+        ])
+        let tags = try ProvenanceTests.probe(dir + "/sw_init.mp4").tags
+        #expect(tags["AIGC"]?.hasPrefix("{\"AIGC\":{\"Label\":\"1\"") == true, "init tags: \(tags)")
+        let segments = try C2PASegmentedTests.listed(dir + "/sw.m3u8").map { dir + "/" + $0 }
+        #expect(segments.count >= 3)
+        for v in try C2PASegmentedTests.verify(initSegment: dir + "/sw_init.mp4", fragments: segments, trust: pki.root) {
+            #expect(v.state == "Trusted" && v.failure.isEmpty, "\(v.fragment): \(v.state) \(v.failure)")
+            #expect(v.actions.contains { $0.first == "c2pa.edited" }, "\(v.fragment): \(v.actions)")
+        }
+    }
 }
