@@ -51,7 +51,8 @@ let package = Package(
         .target(name: "Overlay", dependencies: ["CFreeType", "CRsvg"]),
         // C2PA signing through the reference implementation's C library, loaded at run time
         // (dlopen): the build does not need it; `make deps` installs it under .deps/c2pa.
-        .target(name: "C2PA"),
+        // swift-crypto: SHA-256 of fragmented-MP4 segments (FragmentedBMFF), which the C API cannot hash.
+        .target(name: "C2PA", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "Labelcast",
             dependencies: [

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # C2PA signing cost per file: labelcast's own `c2pa.sign_millis` (--metrics-json) for 720p30
-# MP4s of 10 s and 2 min, all synthetic and partly synthetic, REPS runs each (default 3).
+# MP4s of 10 s and 2 min, all synthetic and partly synthetic, REPS runs each (default 3); then the
+# same inputs as HLS-fMP4 (2 s segments): the end-of-run signing of the init segment, the cost per
+# media segment on the mux queue, and a 20 s `--realtime` run's re-signing while live.
+# ONLY=files or ONLY=segmented runs one half.
 # Usage: Benchmarks/c2pa-cost.sh [LABELCAST_BINARY]   (needs `make deps` for .deps/c2pa)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,9 +19,11 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout signer.ke
 printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\n' > signer.ext
 openssl x509 -req -in signer.csr -CA root.pem -CAkey root.key -CAcreateserial -days 2 -extfile signer.ext -out signer.pem 2>/dev/null
 cat signer.pem root.pem > chain.pem
+only=${ONLY:-}
 for s in 10 120; do
-  nice -n 10 ffmpeg -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=f=440:sample_rate=48000 -t $s \
+  [ -f in$s.mp4 ] || nice -n 10 ffmpeg -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=f=440:sample_rate=48000 -t $s \
     -pix_fmt yuv420p -ac 2 -c:v libx264 -preset ultrafast -b:v 3M -c:a aac in$s.mp4
+  [ "$only" = segmented ] && continue
   for mode in all partial; do
     for rep in $(seq "$reps"); do
       rm -f out.mp4 m.json
@@ -31,4 +36,30 @@ c = json.load(open('m.json'))['c2pa']
 print('%4d s %-7s run %s: sign %.1f ms, credential check %.1f ms, manifest %d bytes, file %.1f MB' % ($s, '$mode', '$rep', c['sign_millis'], c['check_millis'], c['manifest_bytes'], os.path.getsize('out.mp4') / 1e6))"
     done
   done
+done
+
+[ "$only" = files ] && exit 0
+report='
+import json, sys
+c = json.load(open("m.json"))["c2pa"]
+print("%s: init signing %.1f ms (%d init, %d media segments, manifest %d bytes); per media segment %.0f us mean, %.0f us max%s" % (
+    sys.argv[1], c["sign_millis"], c["init_segments"], c["fragments"], c["manifest_bytes"], c["fragment_hash_micros_mean"],
+    c["fragment_hash_micros_max"], "; live re-signings %d, longest %.1f ms" % (c["live_resignings"], c["live_resign_millis_max"]) if c.get("live_resignings") else ""))'
+for s in 10 120; do
+  for mode in all partial; do
+    for rep in $(seq "$reps"); do
+      rm -rf hls m.json && mkdir hls
+      if [ $mode = all ]; then seg=(--synthetic all); else seg=(--segments 2-5); fi
+      nice -n 10 "$bin" run -q -i in$s.mp4 -o hls/out.m3u8 "${seg[@]}" --preset ultrafast --muxer-opt hls_segment_type=fmp4 --muxer-opt hls_time=2 \
+        --c2pa-cert chain.pem --c2pa-key signer.key --metrics-json m.json
+      python3 -c "$report" "$(printf '%4d s %-7s run %s hls-fmp4' $s $mode $rep)"
+    done
+  done
+done
+nice -n 10 ffmpeg -v error -y -i in120.mp4 -t 20 -c copy in20.mp4
+for rep in $(seq "$reps"); do
+  rm -rf hls m.json && mkdir hls
+  nice -n 10 "$bin" run -q --realtime -i in20.mp4 -o hls/out.m3u8 --synthetic all --preset ultrafast --muxer-opt hls_segment_type=fmp4 --muxer-opt hls_time=2 \
+    --c2pa-cert chain.pem --c2pa-key signer.key --metrics-json m.json
+  python3 -c "$report" "$(printf '  20 s realtime run %s hls-fmp4' $rep)"
 done

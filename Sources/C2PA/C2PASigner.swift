@@ -54,6 +54,21 @@ public final class C2PASigner: @unchecked Sendable {
                         ingredient: ingredient.map { ($0.json, $0.format) }, ingredientStream: ingredientStream)
     }
 
+    /// Signs `bytes` (a whole asset of MIME type `format`, in memory) with the manifest
+    /// `definition`; returns the signed asset and the manifest store's bytes. For the init
+    /// segments of a segmented output, whose definition carries its own hard binding
+    /// (`FragmentedBMFF.assertionData`): the library keeps that assertion as it is, embeds the
+    /// manifest and signs.
+    public func sign(bytes: [UInt8], format: String, definition: String,
+                     ingredient: (json: String, format: String, path: String)? = nil) throws -> (asset: [UInt8], store: [UInt8]) {
+        let input = try C2PAStream(library: library, bytes: bytes)
+        let output = try C2PAStream(library: library, bytes: [])
+        let ingredientStream = try ingredient.map { try C2PAStream(library: library, path: $0.path, writable: false) }
+        let store = try sign(input: input, output: output, format: format, definition: definition,
+                             ingredient: ingredient.map { ($0.json, $0.format) }, ingredientStream: ingredientStream)
+        return (output.bytes, store)
+    }
+
     private func sign(input: C2PAStream, output: C2PAStream, format: String, definition: String,
                       ingredient: (json: String, format: String)?, ingredientStream: C2PAStream?) throws -> [UInt8] {
         let builder = try makeBuilder(definition: definition, ingredient: ingredient, ingredientStream: ingredientStream)

@@ -326,7 +326,7 @@ import TestSupport
             ("expired cert", "out.mp4", d + "/expired-chain.pem", d + "/expired.key", ["expired-chain.pem", "expired"]),
             ("chain without signer", "out.mp4", pki.root, pki.key, ["root.pem", "no signer certificate"]),
             ("no C2PA key usage", "out.mp4", d + "/noeku-chain.pem", d + "/noeku.key", ["noeku-chain.pem", "not valid for C2PA"]),
-            ("HLS output", "out.m3u8", pki.chain, pki.key, ["out.m3u8", "segmented", "cannot sign yet"]),
+            ("HLS with MPEG-TS segments", "out.m3u8", pki.chain, pki.key, ["out.m3u8", "MPEG-TS segments", "hls_segment_type=fmp4"]),
             ("stdout output", "-", pki.chain, pki.key, ["stream"]),
         ]
         let dir = try TestSupport.temporaryDirectory()

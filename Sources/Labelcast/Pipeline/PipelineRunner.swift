@@ -550,13 +550,14 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let dctx = decoder.context.pointee
         let perPicture = copyPerPicture
         var reason: String?
-        let annexB = H264CopyFormat.outputAnnexB(formatName: muxer.formatName)
+        let annexB = H264CopyFormat.outputAnnexB(formatName: muxer.formatName,
+                                                 hlsSegmentType: job.muxerOptions.last { $0.key == "hls_segment_type" }?.value)
         if dctx.codec_id != AV_CODEC_ID_H264 {
             reason = "the input's video is \(avcodec_get_name(dctx.codec_id).map { String(cString: $0) } ?? "not H.264") (H.264 only so far)"
         } else if plan.codecName != "libx264" {
             reason = "the video encoder is \(plan.codecName) (libx264 only)"
         } else if annexB == nil {
-            reason = "the \(muxer.formatName) output (MP4/MOV, Matroska, FLV and MPEG-TS files only so far)"
+            reason = "the \(muxer.formatName) output (MP4/MOV, Matroska, FLV, MPEG-TS, HLS and DASH only)"
         } else if perPicture && (dctx.has_b_frames > 0 || stream.pointee.codecpar.pointee.video_delay > 0) {
             reason = "the live input reorders pictures (B-frames): a live copy needs a stream without, e.g. x264 -tune zerolatency"
         } else if inputMarkKey != nil {

@@ -64,10 +64,13 @@ final class H264CopyFormat: @unchecked Sendable {
     }
 
     /// Output formats whose H.264 packets this can write (others: full transcode).
-    static func outputAnnexB(formatName: String) -> Bool? {
+    /// HLS: MPEG-TS segments unless `hls_segment_type` says fMP4 (whose init segment carries
+    /// the `avcC`); DASH: fMP4.
+    static func outputAnnexB(formatName: String, hlsSegmentType: String? = nil) -> Bool? {
         switch formatName {
         case "mpegts": return true
-        case "mp4", "mov", "ipod", "matroska", "flv": return false
+        case "hls": return !["fmp4", "1"].contains(hlsSegmentType?.lowercased() ?? "")
+        case "mp4", "mov", "ipod", "matroska", "flv", "dash": return false
         default: return nil
         }
     }

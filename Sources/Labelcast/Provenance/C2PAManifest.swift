@@ -36,6 +36,9 @@ struct C2PAManifest {
     var inputFormat: String
     var inputFile: String?
     var inputHasManifest: Bool
+    /// A hard binding made by labelcast (`c2pa.hash.bmff.v3` data for a segmented output's
+    /// init segment); nil lets the library make it from the file.
+    var hardBinding: [String: Any]? = nil
 
     /// Whether the manifest names the input as its parent.
     var hasParent: Bool { !(wholeStream && !inputHasManifest) }
@@ -98,6 +101,7 @@ struct C2PAManifest {
                 },
             ] as [String: Any]])
         }
+        if let hardBinding { assertions.append(["label": "c2pa.hash.bmff.v3", "data": hardBinding]) }
         var definition: [String: Any] = [
             "claim_generator_info": [agent],
             "title": title,

@@ -2,7 +2,8 @@ import Foundation
 
 /// What the run report says about signing.
 public struct C2PAReport: Sendable, Codable, Equatable {
-    /// `embedded` (the manifest is inside the output) or `sidecar` (next to it, `.c2pa`).
+    /// `embedded` (the manifest is inside the output), `sidecar` (next to it, `.c2pa`) or
+    /// `segmented` (one manifest per init segment, binding its media segments).
     public var mode: String
     /// MIME type the output was signed as.
     public var format: String
@@ -21,4 +22,14 @@ public struct C2PAReport: Sendable, Codable, Equatable {
     public var parentManifestKept: Bool
     /// c2pa-rs version.
     public var library: String
+    /// `segmented` mode (HLS-fMP4, DASH): init segments signed, media segments they bind,
+    /// and the per-segment cost on the mux queue (Merkle box + SHA-256), in microseconds.
+    public var initSegments: Int? = nil
+    public var fragments: Int? = nil
+    public var fragmentHashMicrosMean: Double? = nil
+    public var fragmentHashMicrosMax: Double? = nil
+    /// Live/`--realtime` segmented runs: how often the init segments were re-signed while
+    /// the run wrote segments (off the mux queue), and the longest of those, in milliseconds.
+    public var liveResignings: Int? = nil
+    public var liveResignMillisMax: Double? = nil
 }

@@ -90,6 +90,7 @@ final class SegmentMarking: @unchecked Sendable {
         let output = SegmentedOutput(muxer: muxer)
         output.transform = { file in try marking.mark(&file) }  // the output keeps the marking alive
         muxer.segmented = output
+        provenance.signer?.attach(to: output, provenance: provenance)  // C2PA: hashes each segment after its marking
         return marking
     }
 
@@ -213,6 +214,7 @@ final class SegmentMarking: @unchecked Sendable {
                 try SegmentedOutput.write(tagged, to: path + ".aigc-tmp")
                 guard rename(path + ".aigc-tmp", path) == 0 else { throw LabelcastError(String(cString: strerror(errno))) }
                 inits[i].untagged = nil
+                provenance.signer?.initSegmentRewritten(path: path, bytes: tagged)  // C2PA signs this copy
                 logger.notice("AIGC tag added to the init segment '\((path as NSString).lastPathComponent)' (the run turned synthetic after it was written)")
             } catch {
                 unlink(path + ".aigc-tmp")
