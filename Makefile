@@ -42,7 +42,7 @@ release: deps
 # loopback, real-time streams, timing assertions).
 DSP_SUITES := '^(MarkCoreTests|AudioMarkTests|VideoMarkTests)\.'
 FILE_A := '^EndToEndTests\.(InspectTests|PreservationTests|AutoWatermarkTests|PictureKeepTests|C2PATests|VisibleLabelTests|ForeignOptionTests)/'
-FILE_B := '^EndToEndTests\.(ContainerDefaultsTests|SegmentedOutputTests|WatermarkEndToEndTests|VideoMarkEndToEndTests|LabelProfileTests|SpokenCueTests|ProvenanceTests|OutputGeometryTests|BadInputTests)/'
+FILE_B := '^EndToEndTests\.(ContainerDefaultsTests|SegmentedOutputTests|WatermarkEndToEndTests|VideoMarkEndToEndTests|LabelProfileTests|SpokenCueTests|ProvenanceTests|OutputGeometryTests|BadInputTests|HLSInspectTests|ServeURLTests)/'
 XCTEST := .build/debug/labelcastPackageTests.xctest
 test: deps
 	$(SWIFT) build --build-tests

@@ -23,9 +23,42 @@ public struct InspectionReport: Codable, Sendable, Equatable {
     public var layers: [Layer]
     /// Things a reader of the report should know (demo key used, C2PA library missing…).
     public var notes: [String]
+    /// An HLS input: the playlist followed and what was read of it (absent for other inputs;
+    /// added within schema version 1).
+    public var hls: HLSInfo?
 
     enum CodingKeys: String, CodingKey {
-        case schemaVersion = "schema_version", input, container, duration, windowed, verdict, layers, notes
+        case schemaVersion = "schema_version", input, container, duration, windowed, verdict, layers, notes, hls
+    }
+
+    /// What `inspect` read of an HLS playlist.
+    public struct HLSInfo: Codable, Sendable, Equatable {
+        public struct Variant: Codable, Sendable, Equatable {
+            public var uri: String
+            public var bandwidth: Int?
+            public var resolution: String?
+            public var codecs: String?
+        }
+        /// The playlist given.
+        public var playlist: String
+        /// It was a master playlist (then `variants` lists them and `inspected_variant` is the one read).
+        public var master: Bool
+        public var variants: [Variant]
+        public var inspectedVariant: String?
+        /// Segments read, of `segments_listed`.
+        public var segments: Int
+        public var segmentsListed: Int
+        /// `mpegts` or `fmp4`.
+        public var segmentType: String
+        /// The media playlist has `EXT-X-ENDLIST` (VOD or ended); false: live, the listed window was read.
+        public var endList: Bool
+        /// `EXT-X-DATERANGE` tags in the media playlist (all classes).
+        public var dateRanges: Int
+
+        enum CodingKeys: String, CodingKey {
+            case playlist, master, variants, inspectedVariant = "inspected_variant", segments, segmentsListed = "segments_listed",
+                 segmentType = "segment_type", endList = "end_list", dateRanges = "date_ranges"
+        }
     }
 
     /// The measures' tiers (and GB 45438's `Label` values): the strongest evidence decides.
