@@ -110,4 +110,15 @@ import Testing
         #expect(EmsgEvent.all(in: box("emsg", [1, 0, 0, 0, 0, 0])).isEmpty)
         #expect(EmsgEvent.all(in: box("emsg", [0, 0, 0, 0] + Array("s".utf8))).isEmpty)
     }
+
+    /// Found by `fuzz-c2pa-report` at once (on a seed one step from the inf case): a manifest's
+    /// labelcast range ending at 1.5e308 s became infinity when rounded to the millisecond, and
+    /// the report no longer encoded as JSON (`inspect --json` failed, `serve` answered `{}`).
+    @Test func aHugeC2PARangeStillGivesAJSONReport() throws {
+        let store = #"{"active_manifest":"m","manifests":{"m":{"assertions":[{"label":"org.labelcast.labeling","data":{"synthetic_ranges":[{"start":6,"end":1.5e308}]}}]}},"validation_state":"Valid"}"#
+        let layer = C2PAInspection.layer(fromStoreJSON: store, mode: "embedded", sidecar: nil, place: "x", trusted: false, library: nil)
+        #expect(layer.ranges.map(\.end) == [1.5e308])
+        let json = try InspectionReport(input: "x", container: nil, duration: 1e308, windowed: false, layers: [layer], notes: []).json()
+        #expect(json.contains("1.5e+308") || json.contains("1.5e308"), "\(json)")
+    }
 }

@@ -117,8 +117,8 @@ public struct InspectionReport: Codable, Sendable, Equatable {
         public var title: String?
 
         public init(start: Double, end: Double, payload: String? = nil, confidence: Double? = nil, verified: Bool? = nil, title: String? = nil) {
-            self.start = (start * 1000).rounded() / 1000
-            self.end = (end * 1000).rounded() / 1000
+            self.start = InspectionReport.milliseconds(start)
+            self.end = InspectionReport.milliseconds(end)
             self.payload = payload
             self.confidence = confidence
             self.verified = verified
@@ -240,11 +240,19 @@ public struct InspectionReport: Codable, Sendable, Equatable {
     public init(input: String, container: String?, duration: Double, windowed: Bool, layers: [Layer], notes: [String]) {
         self.input = input
         self.container = container
-        self.duration = (duration * 1000).rounded() / 1000
+        self.duration = Self.milliseconds(duration)
         self.windowed = windowed
         self.layers = layers
         self.notes = notes
         self.verdict = Self.verdict(for: layers)
+    }
+
+    /// Rounded to the millisecond; a value too large to multiply by 1000 (a C2PA manifest's
+    /// range of 1e308 s, found by fuzz-c2pa-report) stays as it is: infinity is not JSON, and
+    /// the report would not encode (`serve` answered `{}`, `inspect --json` failed).
+    static func milliseconds(_ v: Double) -> Double {
+        let r = (v * 1000).rounded() / 1000
+        return r.isFinite ? r : v
     }
 
     /// The strongest tier any layer supports; the reasons list every layer with a tier.
