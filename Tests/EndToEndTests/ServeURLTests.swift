@@ -41,6 +41,7 @@ import TestSupport
         try TestSupport.makeMedia(dir + "/in.mp4", seconds: 3, video: "testsrc2=size=320x240:rate=25", extra: ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"])
         let run = try TestSupport.labelcast(["run", "-q", "-i", dir + "/in.mp4", "-o", dir + "/out.ts", "--synthetic", "all"], timeout: 240)
         #expect(run.status == 0, "\(run.stderr)")
+        try FileManager.default.createDirectory(atPath: dir + "/hls", withIntermediateDirectories: true)
         let hls = try TestSupport.labelcast(["run", "-q", "-i", dir + "/in.mp4", "-o", dir + "/hls/out.m3u8", "--synthetic", "all", "--gop", "1"], timeout: 240)
         #expect(hls.status == 0, "\(hls.stderr)")
         // The stream server, and a second one that only answers redirects (to the first).

@@ -98,15 +98,26 @@ struct HLSInspection {
         // emsg events by id: one range each (labelcast repeats an event in every segment it covers).
         var events: [UInt32: (value: String, start: Double, end: Double?)] = [:]
         var firstSegmentStart: Double?
+        var lastCarried: [UInt32: Double] = [:]
         for segment in media.segments {
             let left = maxBytes - written
             guard left > 0 else { truncated = true; break }
             let bytes = try fetch(HLSPlaylist.resolve(segment.uri, against: mediaLocation), left)
             if media.initURI != nil {
-                if firstSegmentStart == nil { firstSegmentStart = BMFFBox.segmentSpan(bytes, tracks: tracks)?.start }
+                let span = BMFFBox.segmentSpan(bytes, tracks: tracks)
+                if firstSegmentStart == nil { firstSegmentStart = span?.start }
                 for e in EmsgEvent.all(in: bytes) where e.scheme == SegmentMarking.emsgScheme {
+                    // An event of unknown duration holds to the end of the last segment carrying it
+                    // (labelcast repeats an open range's event in every segment it covers).
+                    if let end = span?.end, lastCarried.count < 4096 { lastCarried[e.id] = end }
                     guard let value = TimedID3.textValue(in: e.messageData, description: AIGCMetadata.tagName), let start = e.startSeconds else { continue }
-                    if events[e.id] == nil, events.count < 4096 { events[e.id] = (value, start, e.durationSeconds.map { start + $0 }) }
+                    if let known = events[e.id] {
+                        // An event written while its range was still open has no duration
+                        // (0xFFFFFFFF); a later segment's copy, written after it closed, has it.
+                        if known.end == nil, let d = e.durationSeconds { events[e.id]?.end = known.start + d }
+                    } else if events.count < 4096 {
+                        events[e.id] = (value, start, e.durationSeconds.map { start + $0 })
+                    }
                 }
             }
             try append(bytes)
@@ -120,9 +131,10 @@ struct HLSInspection {
         if !events.isEmpty {
             let origin = firstSegmentStart ?? 0
             var byValue: [String: [InspectionReport.TimeRange]] = [:]
-            for (_, e) in events.sorted(by: { $0.value.start < $1.value.start }) {
+            for (id, e) in events.sorted(by: { $0.value.start < $1.value.start }) {
                 let start = max(0, e.start - origin)
-                byValue[e.value, default: []].append(InspectionReport.TimeRange(start: start, end: max(start, (e.end ?? (origin + listedDuration)) - origin)))
+                let end = e.end ?? lastCarried[id] ?? (origin + listedDuration)
+                byValue[e.value, default: []].append(InspectionReport.TimeRange(start: start, end: max(start, end - origin)))
             }
             for (value, ranges) in byValue.sorted(by: { ($0.value.first?.start ?? 0) < ($1.value.first?.start ?? 0) }) {
                 layers.append(Inspector.aigcLayer(place: "fMP4 emsg ID3 (TXXX AIGC)", key: AIGCMetadata.tagName, value: value, timed: true, ranges: ranges))

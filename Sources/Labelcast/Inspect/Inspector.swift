@@ -51,6 +51,9 @@ public struct Inspector: Sendable {
     public func run() throws -> InspectionReport {
         let display = Redaction.url(input)
         let job = LabelJob(input: input, output: "-")
+        // The service's ?url=: whatever the input is (a `file:` URL, a path, a playlist), it must
+        // pass the guard before anything is opened.
+        if let urlGuard { _ = try urlGuard.admit(HLSInspection.location(input)) }
         if HLSInspection.isPlaylist(input) {
             return try inspectHLS(display: display)
         }
