@@ -34,5 +34,36 @@ let package = Package(
             dependencies: ["FuzzEntry", .product(name: "AudioMark", package: parent)],
             path: "Sources/FuzzWatermarkDetector"
         ),
+        // `@testable import Labelcast`: the parsers `labelcast inspect` runs on hostile input.
+        // GB 45438 Appendix E check of an AIGC value, its layer and report.
+        .executableTarget(
+            name: "fuzz-aigc-value",
+            dependencies: ["FuzzEntry", .product(name: "Labelcast", package: parent), .product(name: "MediaIO", package: parent)],
+            path: "Sources/FuzzAIGCValue"
+        ),
+        // TimedID3.textValue on timed_id3 packets / emsg data, and its round trip.
+        .executableTarget(
+            name: "fuzz-timed-id3",
+            dependencies: ["FuzzEntry", .product(name: "Labelcast", package: parent), .product(name: "MediaIO", package: parent)],
+            path: "Sources/FuzzTimedID3"
+        ),
+        // the C2PA manifest store JSON read into the report.
+        .executableTarget(
+            name: "fuzz-c2pa-report",
+            dependencies: ["FuzzEntry", .product(name: "Labelcast", package: parent), .product(name: "MediaIO", package: parent)],
+            path: "Sources/FuzzC2PAReport"
+        ),
+        // HLS playlists and their AIGC date ranges.
+        .executableTarget(
+            name: "fuzz-hls-playlist",
+            dependencies: ["FuzzEntry", .product(name: "Labelcast", package: parent), .product(name: "MediaIO", package: parent)],
+            path: "Sources/FuzzHLSPlaylist"
+        ),
+        // ISO BMFF boxes, emsg, and the RIFF AIGC chunk, from raw bytes.
+        .executableTarget(
+            name: "fuzz-media-boxes",
+            dependencies: ["FuzzEntry", .product(name: "Labelcast", package: parent), .product(name: "MediaIO", package: parent)],
+            path: "Sources/FuzzMediaBoxes"
+        ),
     ]
 )

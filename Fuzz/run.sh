@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets and runs one, or all one after another.
 #
-#   Fuzz/run.sh [segment-schedule|control-body|watermark-detector|all] [seconds] [libFuzzer flags...]
+#   Fuzz/run.sh [TARGET|all|inspect] [seconds] [libFuzzer flags...]
+#
+# Targets: segment-schedule control-body watermark-detector (the run side), aigc-value
+# timed-id3 c2pa-report hls-playlist media-boxes (what `labelcast inspect` parses; `inspect`
+# runs just these).
 #
 # Defaults: all, 600 s each. Build products, the growing corpus, crash artifacts, findings and
 # logs go under .build-fuzz/ in the main package (git-ignored); Fuzz/corpus/<target>/ holds
@@ -15,10 +19,12 @@ target=${1:-all}
 seconds=${2:-600}
 shift $(( $# > 2 ? 2 : $# ))
 
+inspect_targets=(aigc-value timed-id3 c2pa-report hls-playlist media-boxes)
 case $target in
-    all) targets=(segment-schedule control-body watermark-detector) ;;
-    segment-schedule|control-body|watermark-detector) targets=("$target") ;;
-    *) echo "usage: $0 [segment-schedule|control-body|watermark-detector|all] [seconds] [libFuzzer flags...]" >&2; exit 2 ;;
+    all) targets=(segment-schedule control-body watermark-detector "${inspect_targets[@]}") ;;
+    inspect) targets=("${inspect_targets[@]}") ;;
+    segment-schedule|control-body|watermark-detector|aigc-value|timed-id3|c2pa-report|hls-playlist|media-boxes) targets=("$target") ;;
+    *) echo "usage: $0 [segment-schedule|control-body|watermark-detector|${inspect_targets[*]// /|}|all|inspect] [seconds] [libFuzzer flags...]" >&2; exit 2 ;;
 esac
 
 # A timing benchmark may hold the machine: do nothing CPU-heavy while it runs.
@@ -61,7 +67,7 @@ for t in "${targets[@]}"; do
     # New inputs go to the first corpus directory (scratch); the seeds are only read.
     FUZZ_FINDINGS_DIR=$out/findings/$t "$bin/fuzz-$t" \
         -max_total_time="$seconds" -timeout=60 -rss_limit_mb=4096 -print_final_stats=1 \
-        -dict="$here/dict/$t.dict" -artifact_prefix="$artifacts/" "$@" \
+        $( [ -f "$here/dict/$t.dict" ] && echo "-dict=$here/dict/$t.dict" ) -artifact_prefix="$artifacts/" "$@" \
         "$scratch" "$here/corpus/$t" > "$out/logs/$t.log" 2>&1 ||
         { status=$?; echo "== fuzz-$t stopped with exit $status: see $artifacts/ and the log"; }
     grep -E '^#[0-9]+' "$out/logs/$t.log" | tail -1 || true

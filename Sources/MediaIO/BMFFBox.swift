@@ -26,12 +26,15 @@ public struct BMFFBox: Sendable, Equatable {
             var header = 8
             if size == 1 {
                 guard o + 16 <= r.upperBound else { break }
-                size = Int(readU64(bytes, o + 8))
+                // A 64-bit size from the input may exceed Int.max: no such box fits.
+                guard let large = Int(exactly: readU64(bytes, o + 8)) else { break }
+                size = large
                 header = 16
             } else if size == 0 {
                 size = r.upperBound - o
             }
-            guard size >= header, o + size <= r.upperBound else { break }
+            // `size <= upper - o`, not `o + size <= upper`: the sum can overflow.
+            guard size >= header, size <= r.upperBound - o else { break }
             let type = String(decoding: bytes[(o + 4)..<(o + 8)], as: UTF8.self)
             boxes.append(BMFFBox(type: type, offset: o, size: size, headerSize: header))
             o += size
@@ -44,7 +47,8 @@ public struct BMFFBox: Sendable, Equatable {
     /// The child boxes of a container box (`moov`, `trak`, `moof`…); `skip` bytes of payload
     /// come first (4 for a full box such as `meta`).
     public func children(_ bytes: [UInt8], skip: Int = 0) -> [BMFFBox] {
-        BMFFBox.list(bytes, in: (payloadOffset + skip)..<end)
+        guard payloadOffset + skip <= end else { return [] }
+        return BMFFBox.list(bytes, in: (payloadOffset + skip)..<end)
     }
 
     /// The first box of each type along `path` (e.g. `["moov", "trak"]`).
@@ -74,6 +78,8 @@ public struct BMFFBox: Sendable, Equatable {
         for trak in moov.children(bytes) where trak.type == "trak" {
             guard let tkhd = trak.children(bytes).first(where: { $0.type == "tkhd" }),
                   let mdhd = find(["mdia", "mdhd"], in: bytes, within: trak) else { continue }
+            // Empty boxes from a damaged or hostile file: nothing to read (no byte past the end).
+            guard tkhd.size > tkhd.headerSize, mdhd.size > mdhd.headerSize else { continue }
             let tkhdV1 = bytes[tkhd.payloadOffset] == 1
             let trackID = readU32(bytes, tkhd.payloadOffset + 4 + (tkhdV1 ? 16 : 8))
             let mdhdV1 = bytes[mdhd.payloadOffset] == 1
@@ -102,7 +108,7 @@ public struct BMFFBox: Sendable, Equatable {
                 if flags & 0x02 != 0 { o += 4 }
                 var defaultDuration = tracks[trackID]?.defaultDuration ?? 0
                 if flags & 0x08 != 0 { defaultDuration = readU32(bytes, o) }
-                guard let timescale = tracks[trackID]?.timescale ?? sidxScale, timescale > 0 else { continue }
+                guard let timescale = tracks[trackID]?.timescale ?? sidxScale, timescale > 0, tfdt.size > tfdt.headerSize else { continue }
                 let base = bytes[tfdt.payloadOffset] == 1 ? readU64(bytes, tfdt.payloadOffset + 4) : UInt64(readU32(bytes, tfdt.payloadOffset + 4))
                 var duration: UInt64 = 0
                 for trun in kids where trun.type == "trun" {
@@ -112,14 +118,20 @@ public struct BMFFBox: Sendable, Equatable {
                     if tflags & 0x01 != 0 { p += 4 }
                     if tflags & 0x04 != 0 { p += 4 }
                     let perSample = [0x100, 0x200, 0x400, 0x800].filter { tflags & UInt32($0) != 0 }.count * 4
+                    // Sums saturate and the sample loop stops at the box's end: the count and
+                    // durations come from the input (a count of 2^32 must not mean 2^32 turns).
                     if tflags & 0x100 != 0 {
-                        for i in 0..<count where p + i * perSample + 4 <= trun.end { duration += UInt64(readU32(bytes, p + i * perSample)) }
+                        let fits = p + 4 <= trun.end ? (trun.end - p - 4) / perSample + 1 : 0
+                        for i in 0..<min(count, fits) { duration = duration.addingReportingOverflow(UInt64(readU32(bytes, p + i * perSample))).partialValue }
                     } else {
-                        duration += UInt64(count) * UInt64(defaultDuration)
+                        let (product, overflow) = UInt64(count).multipliedReportingOverflow(by: UInt64(defaultDuration))
+                        let (sum, o2) = duration.addingReportingOverflow(product)
+                        duration = overflow || o2 ? UInt64.max : sum
                     }
                 }
+                let (last, overflow) = base.addingReportingOverflow(duration)
                 start = min(start, Double(base) / Double(timescale))
-                end = max(end, Double(base + duration) / Double(timescale))
+                end = max(end, (overflow ? Double(base) + Double(duration) : Double(last)) / Double(timescale))
             }
         }
         return start.isFinite ? (start, max(start, end)) : nil

@@ -13,11 +13,13 @@ struct InspectCommand: ParsableCommand {
         valid C2PA manifest with an AI digital source type); 2 possibly (a watermark payload read but no declaration, AIGC \
         Label 2, or an AI declaration whose C2PA validation fails); 3 suspected (a malformed AIGC value, AIGC Label 3, a \
         watermark's sync pattern without payload, labelcast's chapters or sidecar alone).
+        An HLS playlist (.m3u8 path or URL) is followed to its segments (a master playlist to its first variant): its \
+        EXT-X-DATERANGE AIGC ranges, fMP4 emsg ID3 and the segments' media are read.
         Exit status: 0 when any layer was found, 1 when none, 2 or more on an error. --json prints the report as \
         docs/inspect.schema.json describes it (schema_version \(InspectionReport.schemaVersion)).
         """
     )
-    @Argument(help: "File, - (stdin) or live URL (rtmp://, srt://, udp://, http(s)://…).")
+    @Argument(help: "File, - (stdin), HLS playlist (.m3u8 path or URL) or live URL (rtmp://, srt://, udp://, http(s)://…).")
     var input: String
     @Option(help: "Watermark key file (also LABELCAST_KEY); without either, the public demo key.")
     var keyFile: String?

@@ -8,7 +8,9 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the inspector over HTTP: POST /v1/inspect with a media file as the body (or ?url=STREAM) answers inspect's JSON.",
         discussion: """
-        Routes: POST /v1/inspect (body: the file, at most --max-upload-mib; or ?url= a stream URL read for --url-window s), \
+        Routes: POST /v1/inspect (body: the file, at most --max-upload-mib; or ?url= a stream URL read for --url-window s, \
+        off unless --allow-url-scheme lists schemes; private, loopback and link-local addresses refused unless \
+        --allow-url-host allows them; redirects not followed), \
         GET /healthz, GET /metrics. Answers: 200 the report (docs/inspect.schema.json), 400/413/422 bad input, 401 token, \
         429 when --max-concurrent inspections run, 504 past --timeout. OpenAPI: docs/inspect-openapi.yaml. Listens on \
         loopback unless told; another address needs a token (--control-token-file or LABELCAST_CONTROL_TOKEN) or --insecure-no-token.
@@ -34,6 +36,10 @@ struct ServeCommand: AsyncParsableCommand {
     var urlWindow: Double = 10
     @Option(help: "Host name clients may use besides IP literals and localhost (repeatable).")
     var allowedHost: [String] = []
+    @Option(help: "Turns ?url= on for these schemes (comma-separated or repeated; of http,https,rtmp,rtmps,srt,udp,rtp). Default: ?url= off.")
+    var allowUrlScheme: [String] = []
+    @Option(help: "Host name, IP or CIDR ?url= may reach even though it is loopback/private/link-local (comma-separated or repeated).")
+    var allowUrlHost: [String] = []
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
@@ -41,6 +47,8 @@ struct ServeCommand: AsyncParsableCommand {
         if maxConcurrent < 1 { throw ValidationError("--max-concurrent must be at least 1") }
         if !(timeout > 0) { throw ValidationError("--timeout must be more than 0 seconds") }
         if !(urlWindow > 0 && urlWindow <= 3600) { throw ValidationError("--url-window: give seconds between 0 and 3600") }
+        if allowUrlScheme.isEmpty, !allowUrlHost.isEmpty { throw ValidationError("--allow-url-host needs --allow-url-scheme (?url= is off without it)") }
+        do { _ = try URLGuard(schemes: allowUrlScheme, hosts: allowUrlHost) } catch let e as LabelcastError { throw ValidationError(e.message) }
     }
 
     func run() async throws {
@@ -66,6 +74,10 @@ struct ServeCommand: AsyncParsableCommand {
         settings.timeout = timeout
         settings.urlWindow = urlWindow
         settings.allowedHosts = allowedHost
+        if !allowUrlScheme.isEmpty {
+            settings.urlGuard = try URLGuard(schemes: allowUrlScheme, hosts: allowUrlHost)
+            logger.notice("?url= on for \(settings.urlGuard!.schemes.joined(separator: ", "))\(allowUrlHost.isEmpty ? "; public addresses only" : "; also \(settings.urlGuard!.hosts.joined(separator: ", "))")")
+        }
         let server = InspectServer(address: address, token: token, key: loaded.key, keyIsDemo: loaded.isDemo, settings: settings)
         do {
             try await server.run(logger: logger) { port in

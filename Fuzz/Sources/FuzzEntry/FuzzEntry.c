@@ -16,3 +16,8 @@ static int run(int argc, char **argv) { return LLVMFuzzerRunDriver(&argc, &argv,
 int fuzz_segment_schedule_main(int argc, char **argv) { return run(argc, argv); }
 int fuzz_control_body_main(int argc, char **argv) { return run(argc, argv); }
 int fuzz_watermark_detector_main(int argc, char **argv) { return run(argc, argv); }
+int fuzz_aigc_value_main(int argc, char **argv) { return run(argc, argv); }
+int fuzz_timed_id3_main(int argc, char **argv) { return run(argc, argv); }
+int fuzz_c2pa_report_main(int argc, char **argv) { return run(argc, argv); }
+int fuzz_hls_playlist_main(int argc, char **argv) { return run(argc, argv); }
+int fuzz_media_boxes_main(int argc, char **argv) { return run(argc, argv); }

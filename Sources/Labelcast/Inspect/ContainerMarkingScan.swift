@@ -145,15 +145,24 @@ final class ContainerMarkingScan {
     static func riffAIGCChunk(path: String) -> String? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
-        guard let head = try? handle.read(upToCount: 12), head.count == 12,
+        return riffAIGCChunk { offset, count in
+            guard (try? handle.seek(toOffset: offset)) != nil else { return nil }
+            return try? handle.read(upToCount: count)
+        }
+    }
+
+    /// The same on any byte source: `read(offset, count)` gives up to `count` bytes from
+    /// `offset` (fewer at the end, nil or empty past it). Bounded: a hostile file with
+    /// millions of tiny chunks is not read forever, and a chunk body over 1 MiB is refused.
+    static func riffAIGCChunk(read: (UInt64, Int) -> Data?) -> String? {
+        guard let head = read(0, 12), head.count == 12,
               head.prefix(4) == Data("RIFF".utf8), head.suffix(4) == Data("WAVE".utf8) else { return nil }
         var offset: UInt64 = 12
-        // Bounded: a hostile file with millions of tiny chunks is not read forever.
         for _ in 0..<4096 {
-            guard (try? handle.seek(toOffset: offset)) != nil, let h = try? handle.read(upToCount: 8), h.count == 8 else { return nil }
+            guard let h = read(offset, 8), h.count == 8 else { return nil }
             let size = UInt64(h[h.startIndex + 4]) | UInt64(h[h.startIndex + 5]) << 8 | UInt64(h[h.startIndex + 6]) << 16 | UInt64(h[h.startIndex + 7]) << 24
             if h.prefix(4) == Data("AIGC".utf8) {
-                guard size <= 1 << 20, let body = try? handle.read(upToCount: Int(size)) else { return nil }
+                guard size <= 1 << 20, let body = read(offset + 8, Int(size)) else { return nil }
                 return String(decoding: body, as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: "\0"))
             }
             offset += 8 + size + (size & 1)

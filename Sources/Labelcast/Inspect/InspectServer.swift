@@ -28,6 +28,8 @@ public final class InspectServer: Sendable {
         /// Seconds of a stream URL read.
         public var urlWindow: Double = 10
         public var allowedHosts: [String] = []
+        /// What `?url=` may fetch; nil: `?url=` is off (403).
+        public var urlGuard: URLGuard?
         public init() {}
     }
 
@@ -47,10 +49,6 @@ public final class InspectServer: Sendable {
         self.keyIsDemo = keyIsDemo
         self.settings = settings
     }
-
-    /// URL schemes `?url=` accepts: streams only, never `file:` or other local protocols, so
-    /// the service cannot be made to read the server's own files.
-    static let urlSchemes = ["rtmp://", "rtmps://", "srt://", "udp://", "rtp://", "http://", "https://"]
 
     private func count(_ name: String) { counters.withLock { $0[name, default: 0] += 1 } }
 
@@ -90,9 +88,11 @@ public final class InspectServer: Sendable {
         }
     }
 
-    private func error(_ status: HTTPResponse.Status, _ message: String, name: String, extra: HTTPFields = [:]) -> Response {
+    private func error(_ status: HTTPResponse.Status, _ message: String, name: String, extra: HTTPFields = [:], refused: String? = nil) -> Response {
         count(name)
-        return ControlServer.json(status, ["error": Redaction.text(message)], extra: extra)
+        var body = ["error": Redaction.text(message)]
+        if let refused { body["refused"] = refused }
+        return ControlServer.json(status, body, extra: extra)
     }
 
     private func inspect(_ request: Request, context: ControlRequestContext) async -> Response {
@@ -113,9 +113,12 @@ public final class InspectServer: Sendable {
         /// The upload's descriptor and the path the inspector opens it by.
         var spool: (fd: Int32, path: String)?
         if let url {
-            let lower = url.lowercased()
-            guard Self.urlSchemes.contains(where: { lower.hasPrefix($0) }) else {
-                return error(.badRequest, "url must be a stream URL (\(Self.urlSchemes.joined(separator: ", ")))", name: "bad_request")
+            // The SSRF surface: off unless the operator turned it on; then every URL is checked
+            // (`URLGuard`: resolved on the inspection's thread, not this event loop) before any
+            // connection, and again for each HLS playlist and segment.
+            guard settings.urlGuard != nil else {
+                return error(.forbidden, "?url= is off on this server (the operator turns it on with --allow-url-scheme): upload the file as the body instead",
+                             name: "url_refused", refused: "url")
             }
         } else {
             let path = NSTemporaryDirectory() + "labelcast-serve-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).upload"
@@ -146,8 +149,10 @@ public final class InspectServer: Sendable {
             }
             spool = (fd, "/proc/self/fd/\(fd)")
         }
-        let inspector = Inspector(input: spool?.path ?? url!, key: key, keyIsDemo: keyIsDemo, window: url != nil ? settings.urlWindow : nil,
-                                  maxBytes: settings.maxBodyBytes, readTimeout: 10)
+        var setup = Inspector(input: spool?.path ?? url!, key: key, keyIsDemo: keyIsDemo, window: url != nil ? settings.urlWindow : nil,
+                              maxBytes: settings.maxBodyBytes, readTimeout: 10)
+        setup.urlGuard = url != nil ? settings.urlGuard : nil
+        let inspector = setup
         handedOver = true
         let upload = spool
         let outcome = Mutex<CheckedContinuation<Result<InspectionReport, any Error>?, Never>?>(nil)
@@ -172,6 +177,9 @@ public final class InspectServer: Sendable {
             count(report.found ? "found" : "none")
             let body = (try? report.json()) ?? "{}"
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        case .failure(let e as URLGuard.Refusal):
+            // An HLS playlist naming a refused variant or segment.
+            return error(.forbidden, e.description, name: "url_refused", refused: e.what)
         case .failure(let e):
             // The Inspector's messages name the temporary path: the client knows it as its upload.
             var message = (e as? LabelcastError)?.message ?? "\(e)"

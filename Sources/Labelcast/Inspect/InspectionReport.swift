@@ -23,9 +23,42 @@ public struct InspectionReport: Codable, Sendable, Equatable {
     public var layers: [Layer]
     /// Things a reader of the report should know (demo key used, C2PA library missing…).
     public var notes: [String]
+    /// An HLS input: the playlist followed and what was read of it (absent for other inputs;
+    /// added within schema version 1).
+    public var hls: HLSInfo?
 
     enum CodingKeys: String, CodingKey {
-        case schemaVersion = "schema_version", input, container, duration, windowed, verdict, layers, notes
+        case schemaVersion = "schema_version", input, container, duration, windowed, verdict, layers, notes, hls
+    }
+
+    /// What `inspect` read of an HLS playlist.
+    public struct HLSInfo: Codable, Sendable, Equatable {
+        public struct Variant: Codable, Sendable, Equatable {
+            public var uri: String
+            public var bandwidth: Int?
+            public var resolution: String?
+            public var codecs: String?
+        }
+        /// The playlist given.
+        public var playlist: String
+        /// It was a master playlist (then `variants` lists them and `inspected_variant` is the one read).
+        public var master: Bool
+        public var variants: [Variant]
+        public var inspectedVariant: String?
+        /// Segments read, of `segments_listed`.
+        public var segments: Int
+        public var segmentsListed: Int
+        /// `mpegts` or `fmp4`.
+        public var segmentType: String
+        /// The media playlist has `EXT-X-ENDLIST` (VOD or ended); false: live, the listed window was read.
+        public var endList: Bool
+        /// `EXT-X-DATERANGE` tags in the media playlist (all classes).
+        public var dateRanges: Int
+
+        enum CodingKeys: String, CodingKey {
+            case playlist, master, variants, inspectedVariant = "inspected_variant", segments, segmentsListed = "segments_listed",
+                 segmentType = "segment_type", endList = "end_list", dateRanges = "date_ranges"
+        }
     }
 
     /// The measures' tiers (and GB 45438's `Label` values): the strongest evidence decides.
@@ -84,8 +117,8 @@ public struct InspectionReport: Codable, Sendable, Equatable {
         public var title: String?
 
         public init(start: Double, end: Double, payload: String? = nil, confidence: Double? = nil, verified: Bool? = nil, title: String? = nil) {
-            self.start = (start * 1000).rounded() / 1000
-            self.end = (end * 1000).rounded() / 1000
+            self.start = InspectionReport.milliseconds(start)
+            self.end = InspectionReport.milliseconds(end)
             self.payload = payload
             self.confidence = confidence
             self.verified = verified
@@ -207,11 +240,19 @@ public struct InspectionReport: Codable, Sendable, Equatable {
     public init(input: String, container: String?, duration: Double, windowed: Bool, layers: [Layer], notes: [String]) {
         self.input = input
         self.container = container
-        self.duration = (duration * 1000).rounded() / 1000
+        self.duration = Self.milliseconds(duration)
         self.windowed = windowed
         self.layers = layers
         self.notes = notes
         self.verdict = Self.verdict(for: layers)
+    }
+
+    /// Rounded to the millisecond; a value too large to multiply by 1000 (a C2PA manifest's
+    /// range of 1e308 s, found by fuzz-c2pa-report) stays as it is: infinity is not JSON, and
+    /// the report would not encode (`serve` answered `{}`, `inspect --json` failed).
+    static func milliseconds(_ v: Double) -> Double {
+        let r = (v * 1000).rounded() / 1000
+        return r.isFinite ? r : v
     }
 
     /// The strongest tier any layer supports; the reasons list every layer with a tier.

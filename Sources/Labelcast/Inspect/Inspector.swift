@@ -29,6 +29,10 @@ public struct Inspector: Sendable {
     /// Seconds without data from a network input before giving up.
     public var readTimeout: Double
 
+    /// Set by `labelcast serve` for `?url=`: every URL fetched (the input, an HLS playlist's
+    /// variants and segments) must pass it. Nil: the CLI, which reads what its user gives.
+    public var urlGuard: URLGuard?
+
     /// A live input read without `window` is read for this long.
     public static let defaultLiveWindow = 10.0
 
@@ -47,6 +51,12 @@ public struct Inspector: Sendable {
     public func run() throws -> InspectionReport {
         let display = Redaction.url(input)
         let job = LabelJob(input: input, output: "-")
+        // The service's ?url=: whatever the input is (a `file:` URL, a path, a playlist), it must
+        // pass the guard before anything is opened.
+        if let urlGuard { _ = try urlGuard.admit(HLSInspection.location(input)) }
+        if HLSInspection.isPlaylist(input) {
+            return try inspectHLS(display: display)
+        }
         if input == "-" || input == "pipe:0" || input == "pipe:" {
             let spool = try StreamSpool.standardInput(maxBytes: maxBytes, window: window)
             defer { spool.remove() }
@@ -54,7 +64,14 @@ public struct Inspector: Sendable {
         }
         if job.inputIsNetwork {
             let seconds = window ?? (job.inputIsLive ? Self.defaultLiveWindow : nil)
-            let spool = try StreamSpool.network(url: input, display: display, window: seconds, maxBytes: maxBytes, readTimeout: readTimeout)
+            var (url, options) = (input, [String: String]())
+            if let urlGuard { (url, options) = try urlGuard.admit(input) }
+            let spool: StreamSpool
+            do {
+                spool = try StreamSpool.network(url: url, display: display, window: seconds, maxBytes: maxBytes, readTimeout: readTimeout, options: options)
+            } catch let e as LabelcastError where options["max_redirects"] != nil {
+                throw LabelcastError(e.message + URLGuard.redirectHint)
+            }
             defer { spool.remove() }
             return try inspectFile(path: spool.path, display: display, isCopy: true, windowed: spool.truncated)
         }
@@ -71,8 +88,39 @@ public struct Inspector: Sendable {
         return try inspectFile(path: input, display: display, isCopy: false, windowed: false)
     }
 
-    private func inspectFile(path: String, display: String, isCopy: Bool, windowed: Bool) throws -> InspectionReport {
-        var notes: [String] = []
+    /// An HLS playlist: its media copied to one temporary file (`HLSInspection`), inspected as
+    /// a file, with the playlist's and the segments' own AIGC layers added.
+    private func inspectHLS(display: String) throws -> InspectionReport {
+        let location = HLSInspection.location(input)
+        let fetch: HLSInspection.Fetch
+        if let urlGuard {
+            let timeout = readTimeout
+            fetch = { location, maxBytes in
+                let (url, options) = try urlGuard.admit(location)
+                do {
+                    return try RemoteFetch.bytes(url: url, options: options, maxBytes: maxBytes, readTimeout: timeout)
+                } catch let e as LabelcastError where options["max_redirects"] != nil {
+                    throw LabelcastError(e.message + URLGuard.redirectHint)
+                }
+            }
+        } else {
+            if !location.contains("://") {
+                guard FileManager.default.isReadableFile(atPath: location) else {
+                    throw LabelcastError("input '\(display)' does not exist or cannot be read: check the path")
+                }
+            }
+            fetch = HLSInspection.plainFetch(readTimeout: readTimeout)
+        }
+        let hls = try HLSInspection(source: location, display: display, maxBytes: maxBytes, fetch: fetch).run()
+        defer { hls.remove() }
+        var report = try inspectFile(path: hls.path, display: display, isCopy: true, windowed: hls.truncated, extraLayers: hls.layers, extraNotes: hls.notes)
+        report.hls = hls.info
+        return report
+    }
+
+    private func inspectFile(path: String, display: String, isCopy: Bool, windowed: Bool,
+                             extraLayers: [InspectionReport.Layer] = [], extraNotes: [String] = []) throws -> InspectionReport {
+        var notes: [String] = extraNotes
         let container = try ContainerMarkingScan(url: path, display: display, interrupter: IOInterrupter(), live: false).run()
         var detection: DetectionReport?
         if container.hasAudio || container.hasVideo {
@@ -80,7 +128,7 @@ public struct Inspector: Sendable {
         } else {
             notes.append("no audio or video stream: no watermark to look for")
         }
-        var layers = metadataLayers(container)
+        var layers = metadataLayers(container) + extraLayers
         // A copy of standard input has no sidecar beside it, but an embedded manifest still reads.
         if let c2pa = C2PAInspection.inspect(path: path, container: container.container, trustPEM: trustPEM, notes: &notes) {
             layers.append(c2pa)
@@ -97,30 +145,35 @@ public struct Inspector: Sendable {
 
     func metadataLayers(_ container: ContainerMarkingScan.Result) -> [InspectionReport.Layer] {
         container.fields.map { field in
-            let check = AIGCValueCheck(field.value)
-            let tier: InspectionReport.Tier
-            var summary: String
-            switch check.label {
-            case "1": tier = .declared; summary = "Label 1 (AI-generated)"
-            case "2": tier = .possibly; summary = "Label 2 (possibly AI-generated)"
-            case "3": tier = .suspected; summary = "Label 3 (suspected AI-generated)"
-            default: tier = .suspected; summary = "malformed AIGC value: \(check.problems.prefix(3).joined(separator: "; "))"
-            }
-            if check.wellFormed {
-                summary += "; producer \(check.fields.contentProducer ?? "") (\(check.fields.produceID ?? ""))"
-                if check.fields.contentPropagator != check.fields.contentProducer || check.fields.propagateID != check.fields.produceID {
-                    summary += ", propagated by \(check.fields.contentPropagator ?? "") (\(check.fields.propagateID ?? ""))"
-                }
-            }
-            var layer = InspectionReport.Layer(kind: .aigcMetadata, place: field.place, tier: tier, summary: summary, timed: !field.times.isEmpty,
-                                               ranges: Self.ranges(times: field.times, placeIsUpdate: field.place.hasSuffix(" update"), duration: container.duration))
-            layer.key = field.key
-            layer.value = String(field.value.prefix(4096))
-            layer.wellFormed = check.wellFormed
-            layer.problems = check.problems
-            layer.aigc = check.fields
-            return layer
+            Self.aigcLayer(place: field.place, key: field.key, value: field.value, timed: !field.times.isEmpty,
+                           ranges: Self.ranges(times: field.times, placeIsUpdate: field.place.hasSuffix(" update"), duration: container.duration))
         }
+    }
+
+    /// One AIGC field's layer: the value checked as Appendix E, its tier from the Label.
+    static func aigcLayer(place: String, key: String, value: String, timed: Bool, ranges: [InspectionReport.TimeRange]) -> InspectionReport.Layer {
+        let check = AIGCValueCheck(value)
+        let tier: InspectionReport.Tier
+        var summary: String
+        switch check.label {
+        case "1": tier = .declared; summary = "Label 1 (AI-generated)"
+        case "2": tier = .possibly; summary = "Label 2 (possibly AI-generated)"
+        case "3": tier = .suspected; summary = "Label 3 (suspected AI-generated)"
+        default: tier = .suspected; summary = "malformed AIGC value: \(check.problems.prefix(3).joined(separator: "; "))"
+        }
+        if check.wellFormed {
+            summary += "; producer \(check.fields.contentProducer ?? "") (\(check.fields.produceID ?? ""))"
+            if check.fields.contentPropagator != check.fields.contentProducer || check.fields.propagateID != check.fields.produceID {
+                summary += ", propagated by \(check.fields.contentPropagator ?? "") (\(check.fields.propagateID ?? ""))"
+            }
+        }
+        var layer = InspectionReport.Layer(kind: .aigcMetadata, place: place, tier: tier, summary: summary, timed: timed, ranges: ranges)
+        layer.key = key
+        layer.value = String(value.prefix(4096))
+        layer.wellFormed = check.wellFormed
+        layer.problems = check.problems
+        layer.aigc = check.fields
+        return layer
     }
 
     /// Timed ID3 repeats inside marked content (labelcast: every `ProvenanceWriter.id3Interval`

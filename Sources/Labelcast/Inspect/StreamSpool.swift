@@ -63,11 +63,9 @@ final class StreamSpool {
 
     /// A network input (`rtmp://`, `srt://`, `udp://`, `http(s)://`…): `window` seconds of it
     /// (nil: to its end), at most `maxBytes`; `readTimeout` seconds without data is an error.
-    static func network(url: String, display: String, window: Double?, maxBytes: Int64, readTimeout: Double) throws -> StreamSpool {
-        let lower = url.lowercased()
-        if lower.hasPrefix("hls") || lower.contains(".m3u8") {
-            throw LabelcastError("input '\(display)' is an HLS playlist, which inspect does not follow yet: give one of its segment URLs, or pipe it: ffmpeg -i URL -c copy -f mpegts - | labelcast inspect - --duration 10")
-        }
+    /// `options`: libavformat protocol options (`URLGuard`'s pinning and no-redirect ones).
+    static func network(url: String, display: String, window: Double?, maxBytes: Int64, readTimeout: Double,
+                        options extra: [String: String] = [:]) throws -> StreamSpool {
         let (path, fd) = try makeFile()
         let spool = StreamSpool(path: path)
         defer { close(fd) }
@@ -80,6 +78,7 @@ final class StreamSpool {
         cb.opaque = Unmanaged.passUnretained(clock).toOpaque()
         var options: OpaquePointer?
         av_dict_set(&options, "rw_timeout", String(Int64(readTimeout * 1e6)), 0)
+        for (k, v) in extra { av_dict_set(&options, k, v, 0) }
         // Not `timeout`: for rtmp:// it means "wait for a publisher" and turns the read into a listen.
         defer { av_dict_free(&options) }
         var io: UnsafeMutablePointer<AVIOContext>?
