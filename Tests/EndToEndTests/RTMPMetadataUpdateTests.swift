@@ -9,7 +9,8 @@ import TestSupport
 /// a player joining after the switch reads the field, and a second labelcast that was already
 /// playing, with `--synthetic auto`, labels from about the switch on. Labelcast A publishes a
 /// flat grey picture with its label top-right; B labels bottom-left, so both labels are read
-/// off B's output: B's label must start with (within a few frames after) A's.
+/// off B's output: B's label must start with (within a few frames after) A's. B's own AIGC
+/// field propagates A's (producer kept, B as propagator).
 @Suite(.serialized) struct RTMPMetadataUpdateTests {
     static let token = "rtmp-meta-test-token"
 
@@ -35,7 +36,7 @@ import TestSupport
         let out = dir + "/b.mkv", bAudit = dir + "/b.audit"
         let b = try LiveServers.Background(TestSupport.labelcastBinary, [
             "run", "-i", url, "-o", out, "--synthetic", "auto", "--label-position", "bottom-left",
-            "--audit-log", bAudit, "--read-timeout", "2",
+            "--audit-log", bAudit, "--read-timeout", "2", "--aigc-produce-id", "rtmp-meta-2",
         ], log: dir + "/b.log")
         defer { b.stop(SIGKILL) }
         func bAuditText() -> String { (try? String(contentsOfFile: bAudit, encoding: .utf8)) ?? "" }
@@ -79,6 +80,10 @@ import TestSupport
         #expect(!marks.contains { $0.t < aStart && $0.b }, "B labeled before A switched")
         // The update follows A's first synthetic packet: B labels from the next safe instant.
         #expect(bStart >= aStart && bStart <= aStart + 0.2, "B labeled from \(bStart) s, A's label from \(aStart) s")
+        // B's own marking propagates A's field: A's producer and ProduceID kept, B as propagator.
+        let propagated = AIGCMetadata.parse(expected)?.propagated(by: ProvenanceSettings().producer, id: "rtmp-meta-2", label: "1").jsonValue
+        let bTags = try TestSupport.probeFormat(out).tags
+        #expect(propagated != nil && bTags.first { $0.key.uppercased() == "AIGC" }?.value == propagated, "B's tags: \(bTags)")
         let unlabeled = marks.filter { $0.t >= bStart && !$0.b }
         #expect(unlabeled.isEmpty, "B unlabeled after it started labeling at \(unlabeled.prefix(5).map(\.t))")
         #expect(!a.log.contains(Self.token) && !b.log.contains(Self.token))

@@ -272,7 +272,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
 
         if job.synthetic == .auto && job.segments.isEmpty {
             markingWatch = InputMarkingWatch(timeline: timeline, clock: self, declaredAtOpen: provenance.inputMarking != nil,
-                                             logger: logger, event: eventSink)
+                                             logger: logger, adoptMarking: provenance.adoptInputMarking, event: eventSink)
         }
         // Demux on its own queue; the lanes follow through their stages.
         demuxQueue.async { [self] in demuxLoop(demuxer: demuxer, context: context) }

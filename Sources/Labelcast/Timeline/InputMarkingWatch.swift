@@ -33,11 +33,18 @@ final class InputMarkingWatch {
     /// have ended (detections close every few seconds while marked media streams).
     static let watermarkHold = 15.0
 
+    /// Told the AIGC field a metadata marking carries (onMetaData, timed ID3, a new source's
+    /// tags) before labeling switches on for it: the output then propagates that field (its
+    /// producer kept, labelcast added as propagator) rather than declaring itself the producer.
+    private let adopt: ((String) -> Void)?
+
     init(timeline: SyntheticTimeline, clock: any SwitchClock, declaredAtOpen: Bool, logger: Logger,
+         adoptMarking: ((String) -> Void)? = nil,
          event: @escaping (String, [String: String]) -> Void) {
         self.timeline = timeline
         self.clock = clock
         self.logger = logger
+        self.adopt = adoptMarking
         self.event = event
         declaredBy = declaredAtOpen ? "container tag" : nil
     }
@@ -84,6 +91,7 @@ final class InputMarkingWatch {
     private func declare(layer: String, value: String, at mediaTime: Double?) {
         guard declaredBy == nil else { return }
         declaredBy = layer
+        if !layer.hasSuffix("mark") { adopt?(value) }
         let (t, outcome) = clock.atSwitchInstant { newest -> (Double, SwitchOutcome) in
             let t = max(mediaTime ?? 0, LiveControl.switchTime(after: newest))
             return (t, timeline.switchLive(on: true, at: t, source: layer.hasSuffix("mark") ? layer : "metadata (\(layer))"))
