@@ -41,7 +41,7 @@ release: deps
 # group's log is printed whole when both are done. The rest one at a time (real servers on
 # loopback, real-time streams, timing assertions).
 DSP_SUITES := '^(MarkCoreTests|AudioMarkTests|VideoMarkTests)\.'
-FILE_A := '^EndToEndTests\.(InspectTests|PreservationTests|AutoWatermarkTests|PictureKeepTests|C2PATests|VisibleLabelTests|ForeignOptionTests)/'
+FILE_A := '^EndToEndTests\.(InspectTests|AudioGapBoundaryTests|AuditSegmentTests|PreservationTests|AutoWatermarkTests|PictureKeepTests|C2PATests|VisibleLabelTests|ForeignOptionTests)/'
 FILE_B := '^EndToEndTests\.(ContainerDefaultsTests|SegmentedOutputTests|WatermarkEndToEndTests|VideoMarkEndToEndTests|LabelProfileTests|SpokenCueTests|ProvenanceTests|OutputGeometryTests|BadInputTests)/'
 XCTEST := .build/debug/labelcastPackageTests.xctest
 test: deps
