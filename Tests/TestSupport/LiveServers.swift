@@ -38,8 +38,9 @@ public enum LiveServers {
         public let dir: String
         private var process: Process?
 
-        /// `ingest`: extra directives for the ingest application (e.g. `wait_key on;`).
-        public init(dir: String, ingest: String = "") throws {
+        /// `ingest`, `live`: extra directives for the ingest and live applications (e.g.
+        /// `wait_key on;`, `meta copy;`).
+        public init(dir: String, ingest: String = "", live: String = "") throws {
             self.dir = dir
             port = LiveServers.freePort()
             httpPort = LiveServers.freePort()
@@ -59,7 +60,7 @@ public enum LiveServers {
                     listen 127.0.0.1:\(port);
                     chunk_size 4096;
                     application ingest { live on; record off; \(ingest) }
-                    application live { live on; record off; }
+                    application live { live on; record off; \(live) }
                 }
             }
             http {

@@ -27,12 +27,17 @@ public final class WatermarkProcessor: FrameProcessor, @unchecked Sendable {
     private let sampleRate: Double
     private let channels: Int
     private var primingLeft: Int
-    /// Media time of the first sample the lane gave us: the content the first output carries.
-    private var firstMediaTime: Double?
     private var lastTrace: FrameTrace?
-    private var anyActiveSinceEmit = false
     /// Media time just past the last sample handed on.
     private var outputEnd: Double?
+    /// The samples entered into the embedder and not handed on yet, as runs of media time
+    /// (start, sample count, samples of the run already handed on), oldest first. The output is
+    /// the input delayed by the look-ahead, so it is timed from these: each output sample keeps
+    /// the media time it came in with, and an output chunk that spans a gap in the input's
+    /// timestamps goes out as two frames, one each side of it (the encode stage fills the gap
+    /// between them). Timing a chunk from its input frame less the look-ahead put the samples
+    /// before a gap a whole gap late, after the silence that fills it.
+    private var pending: [(start: Double, count: Int, used: Int)] = []
     /// Spans of media time whose samples went into the embedder with the mark on, as entered:
     /// an output chunk (which lags its input by the look-ahead) carries the `.watermark`
     /// layer when some of its samples were marked. Pruned as the output moves past them.
@@ -58,7 +63,6 @@ public final class WatermarkProcessor: FrameProcessor, @unchecked Sendable {
             throw MediaError(call: "watermark", code: 0, message: "expected planar float with \(channels) channels")
         }
         try frame.makeWritable()
-        if firstMediaTime == nil { firstMediaTime = lf.mediaTime }
         lastTrace = lf.trace
         let planes = (0..<channels).map { UnsafeMutableRawPointer(frame.audioChannel($0)!).assumingMemoryBound(to: Float.self) }
         // Split at every boundary of the Timeline that falls inside this chunk.
@@ -80,34 +84,11 @@ public final class WatermarkProcessor: FrameProcessor, @unchecked Sendable {
             pos = end
         }
         lf.labeled = labeled
+        pending.append((lf.mediaTime, n, 0))
         // Hide the look-ahead: the first `latency` samples out are priming, not programme.
-        if primingLeft >= n {
-            primingLeft -= n
-            return .emit([])
-        }
-        if primingLeft > 0 {
-            let keep = n - primingLeft
-            let trimmed = try Frame.audio(samples: keep, format: AV_SAMPLE_FMT_FLTP, channels: channels, sampleRate: frame.sampleRate)
-            for c in 0..<channels {
-                let src = UnsafeMutableRawPointer(frame.audioChannel(c)!).assumingMemoryBound(to: Float.self) + primingLeft
-                UnsafeMutableRawPointer(trimmed.audioChannel(c)!).assumingMemoryBound(to: Float.self).update(from: src, count: keep)
-            }
-            primingLeft = 0
-            let out = LaneFrame(frame: trimmed, mediaTime: firstMediaTime ?? lf.mediaTime, synthetic: lf.synthetic, trace: lf.trace)
-            outputEnd = out.mediaTime + Double(keep) / sampleRate
-            out.layers = lf.layers
-            setLayers(out, to: outputEnd!)
-            return .emit([out])
-        }
-        // The samples out lag the samples in by the look-ahead: say so in their media time, so
-        // a gap in the input's timestamps shows up (one look-ahead late) where the encode stage
-        // looks for it.
-        let out = LaneFrame(frame: frame, mediaTime: lf.mediaTime - Double(embedder.latencyFrames) / sampleRate,
-                            synthetic: lf.synthetic, trace: lf.trace)
-        outputEnd = out.mediaTime + Double(n) / sampleRate
-        out.layers = lf.layers
-        setLayers(out, to: outputEnd!)
-        return .emit([out])
+        let skip = min(primingLeft, n)
+        primingLeft -= skip
+        return .emit(try handOn(frame, from: skip, count: n - skip, trace: lf.trace, layers: lf.layers))
     }
 
     public func finish() throws -> [LaneFrame] {
@@ -123,9 +104,55 @@ public final class WatermarkProcessor: FrameProcessor, @unchecked Sendable {
                 UnsafeMutableRawPointer(frame.audioChannel(c)!).assumingMemoryBound(to: Float.self).update(from: src.baseAddress! + skip, count: count)
             }
         }
-        let out = LaneFrame(frame: frame, mediaTime: outputEnd ?? trace.mediaTime, synthetic: trace.synthetic, trace: trace)
-        setLayers(out, to: out.mediaTime + Double(count) / sampleRate)
-        return [out]
+        return try handOn(frame, from: 0, count: count, trace: trace, layers: [])
+    }
+
+    /// The `count` output samples of `frame` from `offset` on, as frames of contiguous media
+    /// time (one, unless they span a gap in the input), each with the watermark layer when
+    /// some of its samples were marked. Synthetic is judged at each frame's own first sample.
+    private func handOn(_ frame: Frame, from offset: Int, count: Int, trace: FrameTrace, layers: LabelLayers) throws -> [LaneFrame] {
+        var runs: [(start: Double, count: Int)] = []
+        var left = count
+        while left > 0, let run = pending.first {
+            let take = min(left, run.count - run.used)
+            let start = run.start + Double(run.used) / sampleRate
+            if let last = runs.last, abs(last.start + Double(last.count) / sampleRate - start) < 0.5 / sampleRate {
+                runs[runs.count - 1].count += take
+            } else {
+                runs.append((start, take))
+            }
+            pending[0].used += take
+            if pending[0].used == run.count { pending.removeFirst() }
+            left -= take
+        }
+        if left > 0 {
+            // Not reached (the embedder hands out what went in): timed on from the last run.
+            let start = runs.last.map { $0.start + Double($0.count) / sampleRate } ?? outputEnd ?? trace.mediaTime
+            if runs.isEmpty { runs.append((start, left)) } else { runs[runs.count - 1].count += left }
+        }
+        var out: [LaneFrame] = []
+        var pos = offset
+        for run in runs {
+            let piece = pos == 0 && run.count == frame.sampleCount ? frame : try Self.slice(frame, from: pos, count: run.count)
+            let lf = LaneFrame(frame: piece, mediaTime: run.start, synthetic: timeline.isSynthetic(at: run.start), trace: trace)
+            lf.layers = layers
+            outputEnd = run.start + Double(run.count) / sampleRate
+            setLayers(lf, to: outputEnd!)
+            out.append(lf)
+            pos += run.count
+        }
+        return out
+    }
+
+    /// `count` samples of a planar float frame from `start` on, as a frame of their own.
+    private static func slice(_ frame: Frame, from start: Int, count: Int) throws -> Frame {
+        let channels = frame.channelCount
+        let piece = try Frame.audio(samples: count, format: AV_SAMPLE_FMT_FLTP, channels: channels, sampleRate: frame.sampleRate)
+        for c in 0..<channels {
+            let src = UnsafeMutableRawPointer(frame.audioChannel(c)!).assumingMemoryBound(to: Float.self) + start
+            UnsafeMutableRawPointer(piece.audioChannel(c)!).assumingMemoryBound(to: Float.self).update(from: src, count: count)
+        }
+        return piece
     }
 
     private func noteMarked(from a: Double, to b: Double) {

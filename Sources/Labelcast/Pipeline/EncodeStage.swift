@@ -356,6 +356,13 @@ final class ResampleStage: @unchecked Sendable {
     /// (same sign), and the smallest such offset (`AudioClock.confirmFrames`).
     private var offStreak = 0
     private var offMin = 0.0
+    /// The converted frames of that streak, not yet timed: held until the offset is confirmed
+    /// (then they go out at their real media time, the offset applied) or refuted (then on the
+    /// sample clock, as before: a jitter). Timing them on the sample clock at once put the first
+    /// frames after an input gap early by the gap, so the schedule, a live switch and the
+    /// watermark judged them at the wrong media time. At most `confirmFrames - 1` frames (~43 ms
+    /// of AAC), and only while an offset is pending.
+    private var held: [(frame: Frame, trace: FrameTrace)] = []
     private var lastTrace: FrameTrace?
     private let downstream: (StageItem<LaneFrame>) -> Void
 
@@ -375,22 +382,27 @@ final class ResampleStage: @unchecked Sendable {
             case .data(let lf):
                 let f = lf.frame
                 if resampler == nil || !resampler!.matches(f) {
+                    releaseHeld()
                     if let old = resampler, let tail = try old.convert(nil) { emit(tail, trace: lf.trace) }
                     resampler = try withUnsafePointer(to: &f.pointer.pointee.ch_layout) { layout in
                         try Resampler(inputFormat: f.sampleFormat, inputRate: f.sampleRate, inputLayout: layout,
                                       outputFormat: AV_SAMPLE_FMT_FLTP, outputRate: outputRate, outputChannels: outputChannels)
                     }
                 }
+                var hold = false
                 if nextMediaTime == nil {
                     nextMediaTime = lf.mediaTime
                 } else if let expected = inputClock {
-                    followTimestamps(offset: lf.mediaTime - expected)
+                    hold = followTimestamps(offset: lf.mediaTime - expected)
                 }
                 inputClock = (inputClock ?? lf.mediaTime) + Double(f.sampleCount) / Double(max(1, f.sampleRate))
-                if let out = try resampler!.convert(f) { emit(out, trace: lf.trace) }
+                if let out = try resampler!.convert(f) {
+                    if hold { held.append((out, lf.trace)) } else { emit(out, trace: lf.trace) }
+                }
             case .copied(let run):
                 downstream(.copied(run))
             case .end:
+                releaseHeld()
                 if let r = resampler, let tail = try r.convert(nil), let t = lastTrace { emit(tail, trace: t) }
                 downstream(.end)
             }
@@ -402,19 +414,36 @@ final class ResampleStage: @unchecked Sendable {
 
     /// A gap or overlap in the input that has held (`AudioClock`): media time follows the
     /// timestamps again by that much, and the encode stage fills or cuts samples to match.
-    private func followTimestamps(offset d: Double) {
-        guard abs(d) > AudioClock.tolerance, d.isFinite else { offStreak = 0; return }
+    /// The frames of the streak are held meanwhile and released before the frame at hand: on
+    /// confirmation with the offset applied, otherwise on the sample clock. Returns whether the
+    /// frame at hand is to be held too (the offset is not confirmed yet).
+    private func followTimestamps(offset d: Double) -> Bool {
+        guard abs(d) > AudioClock.tolerance, d.isFinite else {
+            offStreak = 0
+            releaseHeld()
+            return false
+        }
         if offStreak > 0 && (d > 0) == (offMin > 0) {
             offStreak += 1
             if abs(d) < abs(offMin) { offMin = d }
         } else {
+            releaseHeld()  // a streak of the other sign did not hold
             offStreak = 1
             offMin = d
         }
-        guard offStreak >= AudioClock.confirmFrames else { return }
+        guard offStreak >= AudioClock.confirmFrames else { return true }
         nextMediaTime = (nextMediaTime ?? 0) + offMin
         inputClock = (inputClock ?? 0) + offMin
         offStreak = 0
+        releaseHeld()
+        return false
+    }
+
+    /// Hands on the held frames, in order, timed from `nextMediaTime` as it stands.
+    private func releaseHeld() {
+        let frames = held
+        held = []
+        for h in frames { emit(h.frame, trace: h.trace) }
     }
 
     /// Audio media time runs on the sample count from the first frame, so chunks tile exactly,

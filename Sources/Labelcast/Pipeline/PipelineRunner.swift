@@ -274,7 +274,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
 
         if job.synthetic == .auto && job.segments.isEmpty {
             markingWatch = InputMarkingWatch(timeline: timeline, clock: autoHold ?? self, offClock: self, declaredAtOpen: provenance.inputMarking != nil,
-                                             holdSeconds: autoHold?.seconds ?? 0, logger: logger, event: eventSink)
+                                             holdSeconds: autoHold?.seconds ?? 0, logger: logger, adoptMarking: provenance.adoptInputMarking,
+                                             event: eventSink)
         }
         // Demux on its own queue; the lanes follow through their stages.
         demuxQueue.async { [self] in demuxLoop(demuxer: demuxer, context: context) }
@@ -329,13 +330,19 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         audit.record("run_end", ["interrupted": r.interrupted, "error": r.error ?? NSNull(), "media_seconds": LiveControl.round(r.mediaSeconds), "lanes": lanes])
     }
 
-    /// Writes `segment_start`/`segment_end` when a lane's written frames start or stop being
-    /// labeled: what actually went out, with the decision's source. Mux queue only.
+    /// Writes `segment_start`/`segment_end` when a lane's written frames enter or leave a
+    /// labeled segment: what actually went out, with the decision's source. A segment is the
+    /// run of written frames that are synthetic (on a lane with a labeling layer on) or carry a
+    /// label (the minimum display after a short segment): one start and one end per segment,
+    /// also when the label's timing shows it only at the start and at reminders inside it
+    /// (the EU interval mode), where the frames between reminders go out unlabeled by design.
+    /// Mux queue only.
     private func auditSegmentEdge(_ trace: FrameTrace, timeline: SyntheticTimeline) {
-        guard let audit, labeledNow[trace.lane] ?? false != trace.labeled else { return }
-        labeledNow[trace.lane] = trace.labeled
+        let inSegment = trace.labeled || (trace.synthetic && !job.requiredLayers(trace.lane).isEmpty)
+        guard let audit, labeledNow[trace.lane] ?? false != inSegment else { return }
+        labeledNow[trace.lane] = inSegment
         var fields: [String: Any] = ["lane": trace.lane.rawValue, "media_time": LiveControl.round(trace.mediaTime)]
-        if trace.labeled {
+        if inSegment {
             // An audio chunk can start just before the boundary it carries.
             let range = timeline.range(at: trace.mediaTime) ?? (trace.lane.kind == .audio ? timeline.range(at: trace.mediaTime + 0.1) : nil)
             fields["source"] = range?.source ?? "minimum-display"
@@ -344,7 +351,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                 if let w = job.watermark { fields["payload_id"] = String(format: "0x%08X", w.payloadID) }
             }
         }
-        audit.record(trace.labeled ? "segment_start" : "segment_end", fields)
+        audit.record(inSegment ? "segment_start" : "segment_end", fields)
     }
 
     /// The run's report: complete at the end, and as far as it got when the run failed.

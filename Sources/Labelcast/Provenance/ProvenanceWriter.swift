@@ -149,14 +149,33 @@ final class ProvenanceWriter: @unchecked Sendable {
         }
     }
 
+    /// An AIGC field the input declared after it was opened (`InputMarkingWatch`), for
+    /// `becomeSynthetic` to propagate; set on the demux queue, read on the mux queue.
+    private var midStreamMarking: String?
+    private let midStreamLock = NSLock()
+
+    /// The input declares `value` mid-stream (an onMetaData update, timed ID3, a new source):
+    /// an output not marked yet carries that field propagated (GB 45438 Appendix E: the
+    /// producer and its ProduceID kept, labelcast as ContentPropagator) from its first
+    /// synthetic frame, as a field read at open is. Any queue.
+    func adoptInputMarking(_ value: String) {
+        midStreamLock.withLock { midStreamMarking = value }
+    }
+
     /// The first synthetic frame of a run that started without a marking: from here the
     /// output carries one. FLV (and RTMP) gets an updated onMetaData before the next packet
     /// (nginx-rtmp keeps the newest for players joining later); MPEG-TS gets the ID3 tag at
     /// this frame; MP4/MOV/Matroska get the tag before the trailer.
     private func becomeSynthetic(at t: Double) {
-        guard value == nil, let declared, let muxer else { return }
+        guard value == nil, var declared, let muxer else { return }
+        if inputMarking == nil, let input = midStreamLock.withLock({ midStreamMarking }) {
+            declared = AIGCMetadata.parse(input)?.propagated(by: settings.producer, id: settings.produceID, label: "1").jsonValue ?? input
+            self.declared = declared
+            logger.notice("AIGC metadata from \(String(format: "%.3f", t)) s on: the input's field, propagated (ContentPropagator \(settings.producer), PropagateID \(settings.produceID))")
+        } else {
+            logger.notice("AIGC metadata from \(String(format: "%.3f", t)) s on: ProduceID \(settings.produceID) (ContentProducer \(settings.producer))")
+        }
         value = declared
-        logger.notice("AIGC metadata from \(String(format: "%.3f", t)) s on: ProduceID \(settings.produceID) (ContentProducer \(settings.producer))")
         muxer.setMetadata(AIGCMetadata.tagName, declared)
         if muxer.formatName == "flv" {
             muxer.context.pointee.event_flags |= Int32(AVFMT_EVENT_FLAG_METADATA_UPDATED)

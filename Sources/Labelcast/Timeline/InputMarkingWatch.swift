@@ -41,14 +41,20 @@ final class InputMarkingWatch {
     /// packet), also with a hold — frames still held belong to the declared part and are
     /// decided as such when they leave, not switched off early.
     private let offClock: any SwitchClock
+    /// Told the AIGC field a metadata marking carries (onMetaData, timed ID3, a new source's
+    /// tags) before labeling switches on for it: the output then propagates that field (its
+    /// producer kept, labelcast added as propagator) rather than declaring itself the producer.
+    private let adopt: ((String) -> Void)?
 
     init(timeline: SyntheticTimeline, clock: any SwitchClock, offClock: (any SwitchClock)? = nil, declaredAtOpen: Bool,
-         holdSeconds: Double = 0, logger: Logger, event: @escaping (String, [String: String]) -> Void) {
+         holdSeconds: Double = 0, logger: Logger, adoptMarking: ((String) -> Void)? = nil,
+         event: @escaping (String, [String: String]) -> Void) {
         self.timeline = timeline
         self.clock = clock
         self.offClock = offClock ?? clock
         self.holdSeconds = holdSeconds
         self.logger = logger
+        self.adopt = adoptMarking
         self.event = event
         declaredBy = declaredAtOpen ? "container tag" : nil
     }
@@ -97,6 +103,7 @@ final class InputMarkingWatch {
     private func declare(layer: String, value: String, at mediaTime: Double?, readAt: Double? = nil) {
         guard declaredBy == nil else { return }
         declaredBy = layer
+        if !layer.hasSuffix("mark") { adopt?(value) }
         let (t, outcome) = clock.atSwitchInstant { newest -> (Double, SwitchOutcome) in
             let t = max(mediaTime ?? 0, LiveControl.switchTime(after: newest))
             return (t, timeline.switchLive(on: true, at: t, source: layer.hasSuffix("mark") ? layer : "metadata (\(layer))"))
