@@ -41,7 +41,7 @@ release: deps
 # group's log is printed whole when both are done. The rest one at a time (real servers on
 # loopback, real-time streams, timing assertions).
 DSP_SUITES := '^(MarkCoreTests|AudioMarkTests|VideoMarkTests)\.'
-FILE_A := '^EndToEndTests\.(InspectTests|HLSInspectTests|AudioGapBoundaryTests|AuditSegmentTests|PreservationTests|AutoWatermarkTests|PictureKeepTests|C2PATests|C2PASegmentedTests|VisibleLabelTests|ForeignOptionTests)/'
+FILE_A := '^EndToEndTests\.(InspectTests|C2PAAutoTests|HLSInspectTests|AudioGapBoundaryTests|AuditSegmentTests|PreservationTests|AutoWatermarkTests|PictureKeepTests|C2PATests|C2PASegmentedTests|VisibleLabelTests|ForeignOptionTests)/'
 FILE_B := '^EndToEndTests\.(CopyUnlabeledTests|ContainerDefaultsTests|SegmentedOutputTests|WatermarkEndToEndTests|VideoMarkEndToEndTests|LabelProfileTests|SpokenCueTests|ProvenanceTests|OutputGeometryTests|BadInputTests|AutoHoldTests|ServeURLTests)/'
 XCTEST := .build/debug/labelcastPackageTests.xctest
 test: deps

@@ -160,10 +160,12 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let origin = starts.min() ?? demuxer.startSeconds ?? 0
 
         // Provenance (GB 45438 metadata): reads the input's AIGC tag, which resolves --synthetic auto.
-        let provenance = ProvenanceWriter(job: job, inputTags: demuxer.metadata, logger: logger)
+        let c2paDeclaration = inputC2PADeclaration(demuxer: demuxer)
+        let provenance = ProvenanceWriter(job: job, inputTags: demuxer.metadata, logger: logger, c2paDeclaration: c2paDeclaration?.summary)
         provenance.signer = outputSigner
+        let declaredSource = provenance.inputMarking != nil ? "metadata" : "c2pa"
         let timeline = SyntheticTimeline(mode: provenance.syntheticMode, ranges: job.segments,
-                                         source: job.segments.isEmpty && provenance.syntheticMode == .all && job.synthetic == .auto ? "metadata" : "schedule")
+                                         source: job.segments.isEmpty && provenance.syntheticMode == .all && job.synthetic == .auto ? declaredSource : "schedule")
         onTimeline?(timeline)
         let context = PipelineContext(timeline: timeline, logger: logger, originSeconds: origin) { [inputInterrupter, outputInterrupter] in
             inputInterrupter.cancel()
@@ -271,6 +273,10 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             "watermark": job.watermark.map { ["payload_id": String(format: "0x%08X", $0.payloadID), "demo_key": $0.usesDemoKey] as [String: Any] } ?? NSNull(),
         ])
         for warning in job.startupWarnings { logger.warning("\(warning)") }
+        if let c2pa = c2paDeclaration, provenance.inputMarking == nil, job.segments.isEmpty {
+            audit?.record("marking_found", ["layer": "c2pa", "media_time": "0.000", "evidence": String(c2pa.summary.prefix(512)),
+                                            "validation": c2pa.validation, "changed": "true"])
+        }
 
         if job.synthetic == .auto && job.segments.isEmpty {
             markingWatch = InputMarkingWatch(timeline: timeline, clock: autoHold ?? self, offClock: self, declaredAtOpen: provenance.inputMarking != nil,
@@ -379,6 +385,22 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         if r.isEmpty { return "none" }
         if r.count == 1, r[0].start == 0, r[0].end == nil { return "all" }
         return r.map(\.description).joined(separator: ",")
+    }
+
+    /// `--synthetic auto` on a file without an AIGC field: a C2PA manifest (embedded, or the
+    /// `NAME.c2pa` sidecar) whose actions name an AI digital source type — validated by the
+    /// reference implementation; one that fails validation still declares (tier 2) and is
+    /// acted on, as labeling what may be synthetic is the safe side. nil otherwise.
+    private func inputC2PADeclaration(demuxer: Demuxer) -> (summary: String, validation: String)? {
+        guard job.synthetic == .auto, job.segments.isEmpty, AIGCMetadata.find(in: demuxer.metadata) == nil,
+              !job.inputIsLive, job.input != "-", FileManager.default.isReadableFile(atPath: job.input) else { return nil }
+        var notes: [String] = []
+        guard let layer = C2PAInspection.inspect(path: job.input, container: demuxer.formatName, trustPEM: nil, notes: &notes),
+              let tier = layer.tier, tier <= .possibly else {
+            for n in notes { logger.notice("--synthetic auto: \(n)") }
+            return nil
+        }
+        return (layer.summary, layer.c2pa?.validation ?? "unknown")
     }
 
     // MARK: lanes

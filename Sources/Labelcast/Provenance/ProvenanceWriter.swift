@@ -83,7 +83,10 @@ final class ProvenanceWriter: @unchecked Sendable {
         func contains(_ t: Double) -> Bool { t >= start - 1e-9 && (end.map { t < $0 } ?? true) }
     }
 
-    init(job: LabelJob, inputTags: [String: String], logger: Logger) {
+    /// `c2paDeclaration`: for `--synthetic auto`, what a C2PA manifest of the input says when it
+    /// names an AI digital source type (valid, or failing validation: a declaration either way),
+    /// used when the container carries no AIGC field.
+    init(job: LabelJob, inputTags: [String: String], logger: Logger, c2paDeclaration: String? = nil) {
         self.job = job
         self.settings = job.provenance
         self.logger = logger
@@ -96,10 +99,15 @@ final class ProvenanceWriter: @unchecked Sendable {
                 if job.segments.isEmpty {
                     logger.notice("--synthetic auto: the input declares AIGC metadata (tag '\(m.key)'): all of it is treated as synthetic")
                 }
+            } else if let c2pa = c2paDeclaration {
+                syntheticMode = .all
+                if job.segments.isEmpty {
+                    logger.notice("--synthetic auto: the input's C2PA manifest \(c2pa): all of it is treated as synthetic")
+                }
             } else {
                 syntheticMode = .none
                 if job.segments.isEmpty {
-                    logger.notice("--synthetic auto: the input has no AIGC metadata: it is treated as not synthetic")
+                    logger.notice("--synthetic auto: the input has no AIGC metadata or C2PA declaration: it is treated as not synthetic")
                 }
             }
         } else {
