@@ -13,7 +13,9 @@ import Logging
 /// are the spans between them; `copied` is 1 for a frame that went out as the input's own
 /// packet (`--copy-unlabeled`).
 final class FrameLog: Sendable {
-    static let header = "seq,lane,media_time,synthetic,labeled,read_us,decoded_us,processed_us,encoded_us,written_us,decode_us,process_us,encode_us,mux_us,total_us,copied"
+    static let header = headerBeforeCopied + ",copied"
+    /// The header of frame logs written before the `copied` column (`labelcast report` reads both).
+    static let headerBeforeCopied = "seq,lane,media_time,synthetic,labeled,read_us,decoded_us,processed_us,encoded_us,written_us,decode_us,process_us,encode_us,mux_us,total_us"
     let file: LogFile
     private let origin: UInt64
     var path: String { file.path }

@@ -24,7 +24,8 @@ public struct LatencyReport: Sendable {
             throw LabelcastError(FileManager.default.fileExists(atPath: path) ? "'\(path)' cannot be read" : "'\(path)' does not exist")
         }
         let text = String(decoding: data, as: UTF8.self)
-        if text.hasPrefix(FrameLog.header) { return try fromFrameLog(text, source: path) }
+        // Frame logs before the `copied` column (15 fields) read as well.
+        if text.hasPrefix(FrameLog.header) || text.hasPrefix(FrameLog.headerBeforeCopied) { return try fromFrameLog(text, source: path) }
         if text.trimmingCharacters(in: .whitespaces).hasPrefix("{") { return try fromMetrics(data, source: path) }
         throw LabelcastError("'\(path)' is neither a labelcast frame log (CSV with header '\(FrameLog.header.prefix(30))…') nor a --metrics-json report")
     }
@@ -36,8 +37,8 @@ public struct LatencyReport: Sendable {
         var frames: [String: Int] = [:]
         for (n, line) in text.split(whereSeparator: \.isNewline).enumerated() where n > 0 {
             let f = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard f.count == 15, let written = UInt64(f[9]) else {
-                throw LabelcastError("'\(source)' line \(n + 1): expected 15 comma-separated fields of a frame log")
+            guard f.count == 16 || f.count == 15, let written = UInt64(f[9]) else {
+                throw LabelcastError("'\(source)' line \(n + 1): expected 16 comma-separated fields of a frame log (15 before the copied column)")
             }
             let lane = String(f[1])
             frames[lane, default: 0] += 1
