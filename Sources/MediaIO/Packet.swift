@@ -69,6 +69,12 @@ public enum CodecExtradata {
         return Array(UnsafeBufferPointer(start: d, count: Int(par.pointee.extradata_size)))
     }
 
+    /// A codec context's extradata (an opened encoder's global header, a decoder's configuration).
+    public static func get(_ ctx: UnsafeMutablePointer<AVCodecContext>) -> [UInt8] {
+        guard let d = ctx.pointee.extradata, ctx.pointee.extradata_size > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: d, count: Int(ctx.pointee.extradata_size)))
+    }
+
     public static func set(_ par: UnsafeMutablePointer<AVCodecParameters>, _ bytes: [UInt8]) {
         av_freep(&par.pointee.extradata)
         let padding = Int(AV_INPUT_BUFFER_PADDING_SIZE)

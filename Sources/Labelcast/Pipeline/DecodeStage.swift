@@ -6,6 +6,8 @@ import MediaIO
 struct ReadPacket: @unchecked Sendable {
     let packet: Packet
     let readAt: UInt64
+    /// `--copy-unlabeled`: the packet holds an IDR picture (set by the decode stage, once).
+    var idr = false
 }
 
 /// What the demuxer hands a lane: a packet, or (after a live input reconnected) the new
@@ -59,9 +61,8 @@ final class DecodeStage: @unchecked Sendable {
     /// stream without picture reordering (each packet's picture comes straight back).
     var copyPerPicture = false
     private var copying = true
-    /// The packet just sent to the decoder (per-picture copying) and whether it is an IDR.
+    /// The packet just sent to the decoder (per-picture copying).
     private var sentPacket: ReadPacket?
-    private var sentIsIDR = false
     /// Reordering seen, or a reconnect to parameter sets the output cannot take: every
     /// picture from here on is re-encoded.
     private var copyStopped = false
@@ -90,19 +91,17 @@ final class DecodeStage: @unchecked Sendable {
             shift = newShift
             readTimes.removeAll()
             if let format = copyFormat, !copyStopped {
-                let ctx = newDecoder.context.pointee
-                let extradata = ctx.extradata.map { Array(UnsafeBufferPointer(start: $0, count: Int(ctx.extradata_size))) } ?? []
-                if !format.newSource(extradata: extradata) {
+                if !format.newSource(extradata: CodecExtradata.get(newDecoder.context)) {
                     stopCopying("the new connection's SPS/PPS differ from those in the output's header")
                 }
             }
-        case .data(.packet(let rp)):
+        case .data(.packet(var rp)):
             context.accounting.update(lane) { $0.packetsIn += 1 }
             guard let format = copyFormat else { return decode(rp) }
-            let idr = format.isIDR(rp.packet)
+            rp.idr = format.isIDR(rp.packet)
+            let idr = rp.idr
             if copyPerPicture {
                 sentPacket = rp
-                sentIsIDR = idr
                 decode(rp)
                 sentPacket = nil
                 return
@@ -141,7 +140,7 @@ final class DecodeStage: @unchecked Sendable {
             readTimes[rp.packet.pts] = rp.readAt
             if readTimes.count > 512 { readTimes.removeAll(keepingCapacity: true) }
         }
-        if copyFormat != nil {
+        if copyFormat != nil, !copyPerPicture {
             decoderFed = true
             decodedDTS.append(rp.packet.dts != MediaTime.noPTS ? rp.packet.dts : rp.packet.pts)
         }
@@ -156,6 +155,16 @@ final class DecodeStage: @unchecked Sendable {
     /// Media time of a packet timestamp on this lane's clock.
     private func mediaTime(_ ts: Int64) -> Double {
         (Double(ts) * sourceTimeBase.double + shift) - context.originSeconds
+    }
+
+    /// Whether this source's timestamps need moving onto the first connection's clock.
+    private var reclocked: Bool { shift != 0 || sourceTimeBase != timeBase }
+
+    /// A timestamp of the current source on the first connection's clock (in `timeBase`), so
+    /// media time runs on across a reconnect. Unchanged before any reconnect.
+    private func onFirstClock(_ ts: Int64) -> Int64 {
+        guard reclocked, ts != MediaTime.noPTS else { return ts }
+        return Int64(((Double(ts) * sourceTimeBase.double + shift) / timeBase.double).rounded())
     }
 
     /// `--copy-unlabeled`: decides the GOP read so far. Synthetic anywhere (by the Timeline,
@@ -192,11 +201,8 @@ final class DecodeStage: @unchecked Sendable {
         for rp in held {
             let p = rp.packet
             let at = mediaTime(p.pts)
-            if shift != 0 || sourceTimeBase != timeBase {
-                for ts in [\Packet.pts, \Packet.dts] where p[keyPath: ts] != MediaTime.noPTS {
-                    p[keyPath: ts] = Int64(((Double(p[keyPath: ts]) * sourceTimeBase.double + shift) / timeBase.double).rounded())
-                }
-            }
+            p.pts = onFirstClock(p.pts)
+            p.dts = onFirstClock(p.dts)
             var trace = FrameTrace(sequence: context.nextSequence(), lane: lane, mediaTime: at, synthetic: false,
                                    read: rp.readAt)
             trace.copied = true
@@ -204,7 +210,7 @@ final class DecodeStage: @unchecked Sendable {
             traces.append(trace)
             packets.append(p)
         }
-        return CopiedRun(packets: packets, traces: traces, start: start, end: end)
+        return CopiedRun(packets: packets, idr: held.map(\.idr), traces: traces, start: start, end: end)
     }
 
     private func stopCopying(_ why: String) {
@@ -231,10 +237,7 @@ final class DecodeStage: @unchecked Sendable {
     private func emit(_ frame: Frame) {
         let readAt = readTimes.removeValue(forKey: frame.pts) ?? lastReadAt
         let decodedPts = frame.pts
-        if shift != 0 || sourceTimeBase != timeBase, frame.pts != MediaTime.noPTS {
-            // After a reconnect: onto the first connection's clock, so media time runs on.
-            frame.pts = Int64(((Double(frame.pts) * sourceTimeBase.double + shift) / timeBase.double).rounded())
-        }
+        frame.pts = onFirstClock(frame.pts)
         // Frames without a timestamp continue the previous one's clock.
         var pts = frame.pts
         let duration: Int64
@@ -255,10 +258,14 @@ final class DecodeStage: @unchecked Sendable {
                                read: readAt)
         trace.stamp(.decoded)
         let lf = LaneFrame(frame: frame, mediaTime: mediaTime, synthetic: synthetic, trace: trace)
-        if copyFormat != nil, !decodedDTS.isEmpty {
-            let dts = decodedDTS.removeFirst()
-            lf.codedDTS = shift != 0 || sourceTimeBase != timeBase
-                ? Int64(((Double(dts) * sourceTimeBase.double + shift) / timeBase.double).rounded()) : dts
+        if copyPerPicture {
+            // The packet just sent gave this picture (no reordering): its DTS is the picture's.
+            // A reordered stream (copying stopped) is encoded on its pictures' own times.
+            if let sent = sentPacket, sent.packet.pts == decodedPts {
+                lf.codedDTS = onFirstClock(sent.packet.dts != MediaTime.noPTS ? sent.packet.dts : sent.packet.pts)
+            }
+        } else if copyFormat != nil, !decodedDTS.isEmpty {
+            lf.codedDTS = onFirstClock(decodedDTS.removeFirst())
         }
         if copyPerPicture, !copyStopped, let sent = sentPacket {
             if decodedPts != sent.packet.pts {
@@ -266,7 +273,7 @@ final class DecodeStage: @unchecked Sendable {
             } else {
                 if copying && synthetic {
                     copying = false
-                } else if !copying && !synthetic && sentIsIDR {
+                } else if !copying && !synthetic && sent.idr {
                     copying = true
                 }
                 if copying {

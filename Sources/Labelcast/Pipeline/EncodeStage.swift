@@ -144,8 +144,8 @@ final class EncodeStage: @unchecked Sendable {
             return
         }
         guard let format = copyFormat else { return }
-        for (packet, trace) in zip(run.packets, run.traces) {
-            let p = format.copied(packet)
+        for (i, (packet, trace)) in zip(run.packets, run.traces).enumerated() {
+            let p = format.copied(packet, idr: run.idr[i])
             if p.pts != MediaTime.noPTS { p.pts -= originInInput; lastPts = max(lastPts, p.pts) }
             if p.dts != MediaTime.noPTS { p.dts -= originInInput; lastDTS = max(lastDTS, p.dts) }
             var t = trace

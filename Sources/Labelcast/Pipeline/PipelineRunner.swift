@@ -494,10 +494,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let globalHeader = muxer.needsGlobalHeader
         let encoder = try Encoder(video: settings, globalHeader: globalHeader)
         if let copy {
-            let ctx = encoder.context.pointee
-            if let d = ctx.extradata, ctx.extradata_size > 0 {
-                copy.encoderConfig = AVCConfiguration(extradata: Array(UnsafeBufferPointer(start: d, count: Int(ctx.extradata_size))))
-            }
+            let extradata = CodecExtradata.get(encoder.context)
+            if !extradata.isEmpty { copy.encoderConfig = AVCConfiguration(extradata: extradata) }
         }
         let inputPar = stream.pointee.codecpar!
         let keepCopyParameters: (UnsafeMutablePointer<AVStream>) -> Void = { out in

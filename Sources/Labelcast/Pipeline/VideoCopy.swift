@@ -8,6 +8,8 @@ import MediaIO
 /// before it (and the muxer sees one stream in DTS order). Timestamps in the input's time base.
 struct CopiedRun: @unchecked Sendable {
     var packets: [Packet]
+    /// Which packets hold an IDR picture (read once, by the decode stage).
+    var idr: [Bool]
     var traces: [FrameTrace]
     /// Media time the GOP's pictures cover (first picture to the end of the last).
     let start: Double
@@ -110,13 +112,12 @@ final class H264CopyFormat: @unchecked Sendable {
         return units.contains { H264Bitstream.nalType($0) == H264Bitstream.idrSlice }
     }
 
-    /// An input packet in the output's form.
-    func copied(_ p: Packet) -> Packet {
+    /// An input packet in the output's form; `idr`: it holds an IDR picture (`isIDR`).
+    func copied(_ p: Packet, idr: Bool) -> Packet {
         if !outputAnnexB, input == .lengthPrefixed(4) { return p }
         guard let units = nals(p.data, form: input) else { return p }
         if outputAnnexB {
             var out = units
-            let idr = units.contains { H264Bitstream.nalType($0) == H264Bitstream.idrSlice }
             if idr && !units.contains(where: { H264Bitstream.nalType($0) == H264Bitstream.sps }) {
                 // Parameter sets in front of the IDR, after an access unit delimiter if any.
                 let at = units.first.map { H264Bitstream.nalType($0) == H264Bitstream.accessUnitDelimiter } == true ? 1 : 0
