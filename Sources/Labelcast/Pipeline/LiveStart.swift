@@ -69,7 +69,7 @@ extension PipelineRunner {
                 }
                 if isCancelled { throw e }
                 let reason: String
-                switch ConnectFailure.classify(e, url: job.input, atStart: true) {
+                switch ConnectFailure.classify(e, url: job.input, atStart: true, publishing: false) {
                 case .permanent(let why): throw LabelcastError("input '\(display)': \(why)")
                 case .transient(let why): reason = why
                 }
@@ -157,7 +157,7 @@ extension PipelineRunner {
             } catch let e as MediaError where e.call == "avio_open" && !isCancelled {
                 // Only a failed connection is retried: nothing of the output was opened yet.
                 let reason: String
-                switch ConnectFailure.classify(e, url: job.output, atStart: true) {
+                switch ConnectFailure.classify(e, url: job.output, atStart: true, publishing: true) {
                 case .permanent(let why): throw LabelcastError("output '\(display)': \(why)")
                 case .transient(let why): reason = why
                 }

@@ -65,7 +65,7 @@ struct Outage: Sendable {
 /// - **permanent** — the URL cannot work whatever the far end does: no host, an unknown
 ///   scheme, protocol, format or muxer, a bad option, a host name DNS says does not exist,
 ///   a file path that cannot be opened; and, at the start only, an RTMP server that accepted
-///   the TCP connection and then closed it during the handshake (nginx-rtmp's answer to an
+///   an output's TCP connection and then closed it during the handshake (nginx-rtmp's answer to an
 ///   unknown application, a `deny` rule or an `on_publish`/`on_play` hook that said no: a
 ///   wrong application name or stream key). A run that was streaming keeps retrying even
 ///   that (its URL worked): the server may be mid-restart or the key being rotated.
@@ -78,7 +78,10 @@ enum ConnectFailure {
     /// AVERROR_OPTION_NOT_FOUND (FFERRTAG(0xF8, 'O', 'P', 'T')).
     static let optionNotFound: Int32 = -(0xF8 | Int32(UInt8(ascii: "O")) << 8 | Int32(UInt8(ascii: "P")) << 16 | Int32(UInt8(ascii: "T")) << 24)
 
-    static func classify(_ e: MediaError, url: String, atStart: Bool) -> Verdict {
+    /// `publishing`: the URL is an output. nginx-rtmp also hangs up on a *player* of a stream
+    /// with no publisher when `idle_streams off` is set — a publisher not up yet, transient —
+    /// so a closed handshake is permanent only for an output.
+    static func classify(_ e: MediaError, url: String, atStart: Bool, publishing: Bool) -> Verdict {
         let permanentCodes = [lc_averror_protocol_not_found(), lc_averror_demuxer_not_found(), lc_averror_muxer_not_found(),
                               lc_averror_einval(), optionNotFound, -ENOENT, -EACCES, -EISDIR, -ENOTDIR]
         if permanentCodes.contains(e.code) { return .permanent(e.message) }
@@ -86,7 +89,7 @@ enum ConnectFailure {
         if e.code == lc_averror_exit() || e.code == lc_averror_etimedout() {
             return .transient("nothing received within the read timeout")
         }
-        if e.code == lc_averror_eio(), atStart, isRTMP(url), let (host, port) = hostAndPort(url), serverAnswers(host: host, port: port) {
+        if e.code == lc_averror_eio(), atStart, publishing, isRTMP(url), let (host, port) = hostAndPort(url), serverAnswers(host: host, port: port) {
             return .permanent("the server at \(host):\(port) accepted the connection, then closed it during the RTMP handshake: it refused the application or stream key (check both)")
         }
         if e.code == -EPERM, isRTMP(url) {
