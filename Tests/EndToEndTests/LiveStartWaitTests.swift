@@ -133,6 +133,34 @@ import TestSupport
         for text in artefacts { #expect(Self.leaks(text).isEmpty, "\(Self.leaks(text)) in \(text.prefix(2000))") }
     }
 
+    /// An RTMP input (labelcast calls it) whose server and publisher come 4 s late: waited for
+    /// like a reconnect (it used to end the run with exit 2), then labeled.
+    @Test(.timeLimit(.minutes(2)))
+    func rtmpInputUpLateIsWaitedFor() throws {
+        let rig = try LiveRTMPTests.rig()
+        rig.nginx.stop()
+        let control = LiveServers.freePort(), out = rig.dir + "/out.ts"
+        let lc = try LiveServers.Background(TestSupport.labelcastBinary, [
+            "run", "-i", rig.nginx.url("ingest", "s"), "-o", out, "--synthetic", "all", "--key-file", rig.key,
+            "--payload-id", "0xABCD", "--listen", "127.0.0.1:\(control)", "--audit-log", rig.dir + "/audit.jsonl", "--read-timeout", "3",
+        ], log: rig.dir + "/labelcast.log")
+        defer { lc.stop(SIGKILL) }
+        #expect(LiveRTMPTests.waitUntil(10) { Self.events(rig).contains("input_waiting") }, "\(lc.log)")
+        let waiting = LiveStartTests.health(control)
+        #expect(waiting.status == 503 && waiting.body["status"] as? String == "waiting"
+                && (waiting.body["reason"] as? String ?? "").contains("/ingest/*** not reachable"), "\(waiting)")
+        Thread.sleep(forTimeInterval: 3)
+        #expect(lc.process.isRunning, "\(lc.log)")
+        try rig.nginx.start()
+        let publisher = try LiveRTMPTests.publish(rig, seconds: 40, log: "publisher.log")
+        defer { publisher.stop(SIGKILL) }
+        #expect(Self.healthUntilOK(control, seconds: 25).ok, "\(LiveStartTests.health(control)) \(lc.log)")
+        #expect(Self.events(rig).contains("input_ready"), "\(Self.events(rig))")
+        Thread.sleep(forTimeInterval: 4)
+        #expect(lc.stop(SIGINT) == 130, "\(lc.log)")
+        try LiveTransportTests.check(out, key: rig.key)
+    }
+
     /// Mistakes no waiting mends end the run at once (exit 2, one line, no secret); a
     /// connection that stays refused ends it after `--reconnect-timeout`.
     @Test(.timeLimit(.minutes(2)))
