@@ -42,6 +42,10 @@ public struct LabelJob: Sendable {
     /// Live inputs: reopen a dropped or stalled input (capped exponential backoff) instead of
     /// ending the run. A live run then ends only on a signal or `cancel()`.
     public var reconnect = true
+    /// Live connections (`RetryPolicy`): seconds an outage — a live input or a network output
+    /// that does not answer, at the start or after a drop — may last before the run gives up
+    /// (exit 2); 0 waits for ever.
+    public var reconnectTimeout: Double = 0
 
     /// `--metrics-json`: the end-of-run report, written at the end (also after a failure).
     public var metricsJSONPath: String?

@@ -89,6 +89,8 @@ struct RunCommand: AsyncParsableCommand {
     var auditLog: String?
     @Flag(help: "End the run when a live input drops, instead of reconnecting.")
     var noReconnect = false
+    @Option(parsing: .unconditional, help: "Live inputs and network outputs: seconds a connection may stay unanswered (at the start or after a drop) before the run ends with exit 2; 0 waits for ever (default 0).")
+    var reconnectTimeout: Double = 0
 
     @OptionGroup var outputOptions: OutputOptions
 
@@ -133,6 +135,7 @@ struct RunCommand: AsyncParsableCommand {
         if let crf, !(0...63).contains(crf) { throw ValidationError("--crf \(crf) is out of range (0 to 51 for x264)") }
         guard gop > 0, gop <= 60, gop.isFinite else { throw ValidationError("--gop \(gop) is out of range: seconds between keyframes, more than 0 and at most 60") }
         guard readTimeout > 0, readTimeout.isFinite else { throw ValidationError("--read-timeout must be a positive number of seconds") }
+        guard reconnectTimeout >= 0, reconnectTimeout.isFinite else { throw ValidationError("--reconnect-timeout \(reconnectTimeout) is out of range: seconds, 0 (wait for ever) or more") }
         guard probeTimeout >= 0, probeTimeout <= 120, probeTimeout.isFinite else { throw ValidationError("--probe-timeout \(probeTimeout) is out of range: seconds from 0 (off) to 120") }
         if let videoBitrate { _ = try parseBitRate(videoBitrate, option: "--video-bitrate") }
         _ = try parseBitRate(audioBitrate, option: "--audio-bitrate")
@@ -210,6 +213,7 @@ struct RunCommand: AsyncParsableCommand {
         job.control.allowedHosts = allowedHost
         job.auditLogPath = auditLog
         job.reconnect = !noReconnect
+        job.reconnectTimeout = reconnectTimeout
         job.readTimeout = readTimeout
         job.probeTimeout = probeTimeout
         return job

@@ -475,7 +475,7 @@ import TestSupport
     func unreachableURLFailsQuickly() throws {
         let dir = try TestSupport.temporaryDirectory("labelcast-hardening")
         let started = Date()
-        let r = try TestSupport.labelcast(["run", "-i", "rtmp://127.0.0.1:1/x/y", "-o", dir + "/out.flv"], timeout: 60)
+        let r = try TestSupport.labelcast(["run", "-i", "rtmp://127.0.0.1:1/x/y", "-o", dir + "/out.flv", "--no-reconnect"], timeout: 60)
         #expect(Date().timeIntervalSince(started) < 5)
         #expect(r.status >= 2)
         #expect(r.errorLines.count == 1, "\(r.stderr)")

@@ -7,44 +7,91 @@ import Synchronization
 /// an SRT listener no caller has reached), and saying loudly when a declared stream did not
 /// come (`LiveProbe`).
 extension PipelineRunner {
-    /// Opens the input. A live input that listens (an SRT `mode=listener`, UDP/RTP, an RTMP or
-    /// TCP `listen=1` server), with reconnects on, waits for its sender as long as it takes
-    /// (`Demuxer(untimedOpen:)`) instead of ending the run after `--read-timeout`: `/healthz`
-    /// says "waiting" (503) meanwhile, and the audit log records `input_waiting` (after 1 s
-    /// without a sender) and `input_ready`. SIGINT/SIGTERM cancel the wait. An input
-    /// labelcast connects to (an RTMP or SRT caller URL) that refuses at the start still ends
-    /// the run at once with exit 2: at the start that is most often a wrong address, and an
-    /// operator should hear of it (a reconnect later waits for ever).
+    /// The run's one retry policy (`RetryPolicy`): start-up waits, input reconnects and
+    /// output reconnects all use it.
+    var retryPolicy: RetryPolicy { RetryPolicy(limit: job.reconnectTimeout) }
+
+    /// Opens the input. A live input with reconnects on that is not there yet waits for it
+    /// under the reconnect's policy instead of ending the run:
+    /// - one that listens (an SRT `mode=listener`, UDP/RTP, an RTMP or TCP `listen=1` server)
+    ///   waits for its sender (`Demuxer(untimedOpen:)`: re-arming it every few seconds would
+    ///   refuse a caller arriving in between), re-listening 0.5 s after a sender that came and
+    ///   went;
+    /// - one labelcast calls (RTMP, an SRT caller, RTSP, TCP) is retried with the policy's
+    ///   backoff while the failure is transient (`ConnectFailure`); a permanent one (a host
+    ///   that does not exist, a server that refused the stream key) ends the run at once.
+    /// `/healthz` says "waiting" (503) with the reason meanwhile, the audit log records
+    /// `input_waiting` (once the wait is noticeable) and `input_ready`, and `--reconnect-timeout`
+    /// bounds the wait. SIGINT/SIGTERM cancel it.
     func openInputWaiting(_ open: () throws -> Demuxer) throws -> Demuxer {
-        guard job.inputIsLive && job.reconnect && Self.listens(job.input) else { return try open() }
+        guard job.inputIsLive && job.reconnect else { return try open() }
         let display = Redaction.url(job.input)
+        let listens = Self.listens(job.input)
         telemetry.setInputPhase(.waiting)
-        // Said once the wait is noticeable, not for a sender that is already there.
+        defer { telemetry.setInputWaiting(nil) }
+        var outage = Outage(policy: retryPolicy)
+        // A listener is said once the wait is noticeable, not for a sender that is already there.
         let said = Atomic<Bool>(false)
-        let notice = DispatchWorkItem { [logger, audit] in
+        let notice = DispatchWorkItem { [logger, audit, telemetry] in
+            guard listens else { return }
             said.store(true, ordering: .relaxed)
-            logger.warning("input \(display): no sender yet; waiting for one (Ctrl-C to stop)")
-            audit?.record("input_waiting", ["input": display])
+            let reason = "input \(display): no sender yet, waiting for one"
+            telemetry.setInputWaiting(reason)
+            logger.warning("\(reason) (Ctrl-C to stop)")
+            audit?.record("input_waiting", ["input": display, "reason": "no sender yet"])
         }
         DispatchQueue.global().asyncAfter(deadline: .now() + 1, execute: notice)
         defer { notice.cancel() }
-        var attempts = 0
+        // A listener's open is not timed: --reconnect-timeout ends it from outside.
+        let gaveUp = Atomic<Bool>(false)
+        let bound = DispatchWorkItem { [inputInterrupter] in
+            gaveUp.store(true, ordering: .relaxed)
+            inputInterrupter.cancel()
+        }
+        if listens, let limit = outage.remaining { DispatchQueue.global().asyncAfter(deadline: .now() + limit, execute: bound) }
+        defer { bound.cancel() }
+        var lastReason: String? = nil
         while true {
-            attempts += 1
             do {
                 let demuxer = try open()
                 notice.cancel()
+                bound.cancel()
                 if said.load(ordering: .relaxed) {
-                    logger.notice("input \(display): a sender came")
-                    audit?.record("input_ready", ["attempts": attempts])
+                    logger.notice("input \(display): \(listens ? "a sender came" : "answered") after \(RetryPolicy.text(outage.elapsed)) s")
+                    audit?.record("input_ready", ["attempts": outage.attempts + 1, "waited": LiveControl.round(outage.elapsed)])
                 }
                 telemetry.setInputPhase(.running)
                 return demuxer
             } catch let e as MediaError {
-                if isCancelled || !Self.worthWaiting(e) { throw e }
-                // The sender came and went, or sent nothing readable in time: listen again.
-                logger.debug("input attempt \(attempts): \(e.message)")
-                let until = Date().addingTimeInterval(0.5)
+                if gaveUp.load(ordering: .relaxed) {
+                    audit?.record("input_gave_up", ["input": display, "reason": lastReason ?? "no sender", "waited": LiveControl.round(outage.elapsed)])
+                    throw outage.gaveUp("input '\(display)'", reason: lastReason ?? "no sender")
+                }
+                if isCancelled { throw e }
+                let reason: String
+                switch ConnectFailure.classify(e, url: job.input, atStart: true, publishing: false) {
+                case .permanent(let why): throw LabelcastError("input '\(display)': \(why)")
+                case .transient(let why): reason = why
+                }
+                guard let pause = outage.failed() else {
+                    audit?.record("input_gave_up", ["input": display, "reason": reason, "waited": LiveControl.round(outage.elapsed)])
+                    throw outage.gaveUp("input '\(display)'", reason: reason)
+                }
+                if listens {
+                    // The sender came and went, or sent nothing readable in time: listen again.
+                    logger.debug("input attempt \(outage.attempts): \(e.message)")
+                } else if reason != lastReason {
+                    // One line per kind of failure, not one per attempt.
+                    notice.cancel()
+                    said.store(true, ordering: .relaxed)
+                    telemetry.setInputWaiting("input \(display) not reachable (\(reason)), retrying")
+                    logger.warning("input \(display) not reachable (\(reason)): \(retryPolicy.describe)")
+                    audit?.record("input_waiting", ["input": display, "reason": reason])
+                } else {
+                    logger.debug("input attempt \(outage.attempts): \(e.message)")
+                }
+                lastReason = reason
+                let until = Date().addingTimeInterval(listens ? RetryPolicy.firstDelay : pause)
                 while Date() < until && !isCancelled { usleep(50_000) }
             }
         }
@@ -57,14 +104,6 @@ extension PipelineRunner {
         guard let q = lower.firstIndex(of: "?") else { return false }
         let query = lower[lower.index(after: q)...].split(separator: "&")
         return query.contains("mode=listener") || query.contains("listen=1") || query.contains("listen")
-    }
-
-    /// Whether an open failure can go away by itself (the far end not up yet), rather than
-    /// being a mistake in the command (a protocol or format FFmpeg does not have, a bad option).
-    static func worthWaiting(_ e: MediaError) -> Bool {
-        let permanent = [lc_averror_protocol_not_found(), lc_averror_demuxer_not_found(), lc_averror_muxer_not_found(),
-                         lc_averror_einval()]
-        return !permanent.contains(e.code)
     }
 
     /// Reports what the live probe found: a declared stream that did not show up is a warning,
@@ -93,43 +132,54 @@ extension PipelineRunner {
 
 extension PipelineRunner {
     /// Writes the output's header; a network output that does not answer yet (the server is
-    /// down at the start) is waited for instead of ending the run, with the reconnect's
-    /// backoff. With a live input the run starts at once and the mux stage treats the output
-    /// as dropped (`MuxStage.startDown`): the input keeps being read, so the stream is current
+    /// down at the start) is waited for under the reconnect's policy instead of ending the run,
+    /// while the failure is transient (`ConnectFailure`; a permanent one ends the run at once).
+    /// With a live input the run starts at once and the mux stage treats the output as
+    /// dropped (`MuxStage.startDown`): the input keeps being read, so the stream is current
     /// when the server comes, not seconds stale. A file input is not read until the output is
-    /// there. `/healthz` says "waiting" (503) until the first frame is written; the audit log
-    /// records `output_waiting` (then `output_reconnected` or `output_ready`).
+    /// there. `/healthz` says "waiting" (503) with the reason until the first frame is written;
+    /// the audit log records `output_waiting` (then `output_reconnected` or `output_ready`);
+    /// `--reconnect-timeout` bounds the wait.
     func writeHeaderWaiting(_ muxer: Muxer, options: [String: String], mux: MuxStage) throws {
         let network = !Muxer.isFilePath(job.output) && job.output != "-"
         guard network && job.reconnect else { return try muxer.writeHeader(options: options) }
         let display = Redaction.url(job.output)
-        var attempts = 0
-        var delay = 0.5
+        var outage = Outage(policy: retryPolicy)
+        var lastReason: String? = nil
         while true {
-            attempts += 1
             do {
                 try muxer.writeHeader(options: options)
-                if attempts > 1 {
-                    logger.notice("output \(display) answered after \(attempts) attempt(s)")
-                    audit?.record("output_ready", ["attempts": attempts])
+                if outage.attempts > 0 {
+                    logger.notice("output \(display) answered after \(outage.attempts + 1) attempt(s), \(RetryPolicy.text(outage.elapsed)) s")
+                    audit?.record("output_ready", ["attempts": outage.attempts + 1, "waited": LiveControl.round(outage.elapsed)])
                 }
                 return
-            } catch let e as MediaError where e.call == "avio_open" && !isCancelled && Self.worthWaiting(e) {
+            } catch let e as MediaError where e.call == "avio_open" && !isCancelled {
                 // Only a failed connection is retried: nothing of the output was opened yet.
-                if attempts == 1 {
-                    logger.warning("output \(display) is not there yet (\(e.message)): waiting, retrying with backoff (Ctrl-C to stop)")
-                    audit?.record("output_waiting", ["output": display, "reason": e.message])
-                    telemetry.setOutputWaiting()
+                let reason: String
+                switch ConnectFailure.classify(e, url: job.output, atStart: true, publishing: true) {
+                case .permanent(let why): throw LabelcastError("output '\(display)': \(why)")
+                case .transient(let why): reason = why
+                }
+                let pause = outage.failed()
+                if reason != lastReason {
+                    logger.warning("output \(display) not reachable (\(reason)): \(retryPolicy.describe)")
+                    audit?.record("output_waiting", ["output": display, "reason": reason])
+                    telemetry.setOutputWaiting("output \(display) not reachable (\(reason)), retrying")
+                    lastReason = reason
                 }
                 if job.inputIsLive {
                     muxer.abort()
-                    mux.startDown()
+                    mux.startDown(reason: reason)
                     return
                 }
-                let until = Date().addingTimeInterval(delay)
+                guard let pause else {
+                    audit?.record("output_gave_up", ["output": display, "reason": reason, "waited": LiveControl.round(outage.elapsed)])
+                    throw outage.gaveUp("output '\(display)'", reason: reason)
+                }
+                let until = Date().addingTimeInterval(pause)
                 while Date() < until && !isCancelled { usleep(50_000) }
                 if isCancelled { throw e }
-                delay = min(delay * 2, 8)
             }
         }
     }

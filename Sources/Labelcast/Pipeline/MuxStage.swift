@@ -26,9 +26,14 @@ final class MuxStage: @unchecked Sendable {
     /// For network outputs: builds the output anew (same streams, header written) after it dropped.
     var reopen: (() throws -> Muxer)?
     var onEvent: (@Sendable (String, [String: String]) -> Void)?
+    /// Told why the output is down (for `/healthz`), when it goes down.
+    var onDown: (@Sendable (String) -> Void)?
+    /// The run's retry policy (`RetryPolicy`); the current outage while the output is down.
+    var policy = RetryPolicy(limit: 0)
+    private var outage: Outage?
+    private var downReason = ""
     private var down = false
     private var nextAttempt = Date.distantPast
-    private var backoff = 0.5
     private var waitingForKeyframe = false
     let hasVideo: Bool
     let context: PipelineContext
@@ -71,14 +76,13 @@ final class MuxStage: @unchecked Sendable {
             } catch {
                 guard reopen != nil, !context.failed else { return context.fail(error, stage: "mux") }
                 // A live output dropped: keep the pipeline running, drop packets while it is
-                // down, and reopen it with capped exponential backoff.
+                // down, and reopen it under the run's retry policy.
                 let reason = (error as? MediaError)?.message ?? "\(error)"
-                context.logger.warning("output lost (\(reason)); reconnecting to \(muxer.displayName)")
+                context.logger.warning("output lost (\(reason)); reconnecting to \(muxer.displayName): \(policy.describe)")
                 onEvent?("output_lost", ["reason": reason])
+                onDown?("output \(muxer.displayName) lost (\(reason)), reconnecting")
                 muxer.abort()
-                down = true
-                backoff = 0.5
-                nextAttempt = Date()
+                startDown(reason: reason)
                 drop(p, reason: "output-down")
             }
         case .end(let lane):
@@ -93,27 +97,35 @@ final class MuxStage: @unchecked Sendable {
     /// A live output that could not be opened at the start: the run goes on as if it had just
     /// dropped (packets dropped as `output-down`, reopened with the same backoff). Before any
     /// packet arrives.
-    func startDown() {
+    func startDown(reason: String) {
         down = true
-        backoff = 0.5
+        downReason = reason
+        outage = Outage(policy: policy)
         nextAttempt = Date()
     }
 
     /// Whether the output is back. Attempts at most once per backoff interval, so packets keep
     /// flowing (and being counted as dropped) while the far end is away.
     private func tryReopen() -> Bool {
-        guard let reopen, Date() >= nextAttempt else { return false }
+        guard let reopen, Date() >= nextAttempt, !context.failed else { return false }
         do {
             muxer = try reopen()
             down = false
+            outage = nil
             waitingForKeyframe = hasVideo
             context.logger.notice("output reconnected to \(muxer.displayName)")
             onEvent?("output_reconnected", [:])
             return true
         } catch {
             context.logger.debug("output reconnect failed: \(error)")
-            nextAttempt = Date().addingTimeInterval(backoff)
-            backoff = min(backoff * 2, 8)
+            if let e = error as? MediaError { downReason = e.message }
+            guard let pause = outage?.failed() else {
+                // --reconnect-timeout passed: the run ends (exit 2) with one line.
+                onEvent?("output_gave_up", ["reason": downReason])
+                if let outage { context.fail(outage.gaveUp("output '\(muxer.displayName)'", reason: downReason), stage: "mux") }
+                return false
+            }
+            nextAttempt = Date().addingTimeInterval(pause)
             return false
         }
     }

@@ -187,6 +187,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             self.auditSegmentEdge(trace, timeline: timeline)
             self.onFrameWritten?(trace)
         }
+        muxStage.policy = retryPolicy
+        muxStage.onDown = { [telemetry] reason in telemetry.setOutputWaiting(reason) }
         self.mux = muxStage
 
         var laneInfo: [(Lane, String, String, [any StageDepth])] = []
@@ -746,7 +748,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             let result: Demuxer.ReadResult
             var lost: String? = nil
             do { result = try demuxer.read() } catch {
-                if !job.inputIsLive || !job.reconnect || isCancelled {
+                if !job.inputIsLive || !job.reconnect || isCancelled || context.failed {
                     context.fail(error, stage: "demux")
                     break
                 }
@@ -754,7 +756,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                 result = .endOfInput
             }
             guard case .packet(let packet) = result else {
-                if isCancelled || !job.inputIsLive || !job.reconnect { break }
+                if isCancelled || !job.inputIsLive || !job.reconnect || context.failed { break }
                 // A live input dropped or stalled: reopen it with capped exponential backoff; the
                 // output stays up and media time carries on from where the input stopped.
                 telemetry.setInputPhase(.reconnecting)
@@ -762,6 +764,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                 // open one would stay subscribed at the server (a ghost player) for the whole run.
                 demuxer.closeInput()
                 guard let (next, newRoutes, newCopies, newShift) = reconnect(reason: lost ?? "the input ended", context: context) else { break }
+                telemetry.setInputWaiting(nil)
                 telemetry.setInputPhase(.running)
                 demuxer = next
                 routes = newRoutes
@@ -841,12 +844,21 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
     /// its stream → lane routes, and the clock shift, after handing each lane its new decoder.
     private func reconnect(reason: String, context: PipelineContext) -> (Demuxer, [Int: DecodeStage], [Int: CopyLane], Double)? {
         let resumeAt = newestMediaTime ?? 0
-        logger.warning("input lost (\(reason)); reconnecting to \(Redaction.url(job.input))")
+        logger.warning("input lost (\(reason)); reconnecting to \(Redaction.url(job.input)): \(retryPolicy.describe)")
         onEvent?("input_lost", ["reason": reason, "media_time": String(format: "%.3f", resumeAt)])
-        var delay = 0.5
-        var attempts = 0
+        telemetry.setInputWaiting("input \(Redaction.url(job.input)) lost (\(reason)), reconnecting")
+        var outage = Outage(policy: retryPolicy)
+        // A listener's open is not timed: --reconnect-timeout ends it from outside.
+        let gaveUp = Atomic<Bool>(false)
+        let bound = DispatchWorkItem { [inputInterrupter] in
+            gaveUp.store(true, ordering: .relaxed)
+            inputInterrupter.cancel()
+        }
+        if Self.listens(job.input), let limit = outage.remaining { DispatchQueue.global().asyncAfter(deadline: .now() + limit, execute: bound) }
+        defer { bound.cancel() }
+        var lastError = reason
         while !isCancelled {
-            attempts += 1
+            let attempts = outage.attempts + 1
             do {
                 let demuxer = try openInput(reconnecting: true)
                 var routes: [Int: DecodeStage] = [:]
@@ -874,10 +886,16 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                 return (demuxer, routes, copies, shift)
             } catch {
                 logger.debug("reconnect attempt \(attempts) failed: \(error)")
+                if let e = error as? MediaError { lastError = e.message }
+                guard !gaveUp.load(ordering: .relaxed), let pause = outage.failed() else {
+                    // --reconnect-timeout passed: the run ends (exit 2) with one line.
+                    onEvent?("input_gave_up", ["reason": lastError])
+                    context.fail(outage.gaveUp("input '\(Redaction.url(job.input))'", reason: lastError), stage: "demux")
+                    return nil
+                }
                 // Sleep in small steps so a signal still stops the run at once.
-                let until = Date().addingTimeInterval(delay)
+                let until = Date().addingTimeInterval(Self.listens(job.input) ? RetryPolicy.firstDelay : pause)
                 while Date() < until && !isCancelled { usleep(50_000) }
-                delay = min(delay * 2, 8)
             }
         }
         return nil

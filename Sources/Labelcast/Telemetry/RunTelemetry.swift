@@ -23,9 +23,17 @@ public final class RunTelemetry: Sendable {
     enum InputPhase: Int { case running = 0, reconnecting = 1, ended = 2, waiting = 3 }
     func setInputPhase(_ phase: InputPhase) { inputPhase.store(phase.rawValue, ordering: .relaxed) }
 
-    /// A live output that was down at the start: "waiting" until the first frame is written.
+    /// A live output that does not answer (down at the start, or dropped): "waiting" before
+    /// the first frame, "reconnecting" after, until a frame is written again.
     private let outputWaiting = Atomic<Bool>(false)
-    func setOutputWaiting() { outputWaiting.store(true, ordering: .relaxed) }
+    /// Why the input or output is being waited for (`"output rtmp://…/*** not reachable
+    /// (Connection refused), retrying"`), by side; shown by `/healthz` while it lasts.
+    private let outages = Mutex<[String: String]>([:])
+    func setOutputWaiting(_ reason: String) {
+        outages.withLock { $0["output"] = reason }
+        outputWaiting.store(true, ordering: .relaxed)
+    }
+    func setInputWaiting(_ reason: String?) { outages.withLock { $0["input"] = reason } }
 
     /// Conditions that make a running stream "degraded" (503) without stopping it, by key
     /// (e.g. "input-video": the input declared video that never came).
@@ -52,7 +60,10 @@ public final class RunTelemetry: Sendable {
         frameLog?.append(trace)
         lastWritten.store(trace[.written], ordering: .relaxed)
         framesWritten.add(1, ordering: .relaxed)
-        if outputWaiting.load(ordering: .relaxed) { outputWaiting.store(false, ordering: .relaxed) }
+        if outputWaiting.load(ordering: .relaxed) {
+            outputWaiting.store(false, ordering: .relaxed)
+            outages.withLock { $0["output"] = nil }
+        }
     }
 
     func attach(_ source: @escaping @Sendable () -> ProgressSnapshot?) { snapshotSource.withLock { $0 = source } }
@@ -72,8 +83,8 @@ public final class RunTelemetry: Sendable {
         logs.withLock { $0 }.map { ("labelcast_log_write_errors_total", [("log", $0.name)], $0.writeErrors) }
     }
 
-    /// `GET /healthz`: healthy while frames keep coming out (none for 10 s after the first is a
-    /// stall) or the input has ended and the run is finishing; a live input being reconnected
+    /// `GET /healthz`: healthy while frames keep coming out (none yet is "starting", none for
+    /// 10 s after the first is a stall) or the input has ended and the run is finishing; a live input being reconnected
     /// is unhealthy ("reconnecting") until it answers again. A log that cannot be written
     /// (a full disk) makes an otherwise healthy run "degraded" (503): the stream is fine, the
     /// record of it is not, and an operator has to know.
@@ -86,7 +97,10 @@ public final class RunTelemetry: Sendable {
         case .ended: status = "finishing"
         case .reconnecting: status = "reconnecting"
         case .waiting: status = "waiting"
-        case .running: status = outputWaiting.load(ordering: .relaxed) ? "waiting" : last == 0 || idle < 10 ? "ok" : "stalled"
+        case .running:
+            // No frame written yet is not health: "starting" (503) until frames flow.
+            if outputWaiting.load(ordering: .relaxed) { status = last == 0 ? "waiting" : "reconnecting" }
+            else { status = last == 0 ? "starting" : idle < 10 ? "ok" : "stalled" }
         }
         var failing = logs.withLock { $0 }.compactMap { log in log.failure.map { "\(log.name) log: \($0)" } }
         failing += conditions.withLock { $0 }.sorted { $0.key < $1.key }.map(\.value)
@@ -96,6 +110,8 @@ public final class RunTelemetry: Sendable {
                                    "seconds_since_last_frame": (idle * 1000).rounded() / 1000,
                                    "uptime_seconds": (Date().timeIntervalSince(startedAt) * 1000).rounded() / 1000]
         if !failing.isEmpty { body["degraded"] = failing }
+        let waitingFor = outages.withLock { $0 }.sorted { $0.key < $1.key }.map(\.value)
+        if !waitingFor.isEmpty && !healthy { body["reason"] = waitingFor.joined(separator: "; ") }
         if let s = snapshot() {
             body["speed"] = (s.speed * 1000).rounded() / 1000
             // Frames the input never delivered, per lane (UpstreamLoss): the source's fault,
