@@ -11,8 +11,12 @@ import TestSupport
     static let width = 320, height = 180
 
     /// An HEVC clip: 6 s at 25 fps, an IDR every second (0, 1, … 5 s), closed GOPs, tone audio.
+    /// Coding tools unlike labelcast's x265 (no SAO, no WPP, transform skip…), so its SPS/PPS
+    /// differ where slices depend on them: a copied IDR decoded with the re-encoded stretch's
+    /// parameter sets (no in-band VPS/SPS/PPS at the join) fails to parse.
     static func makeClip(_ path: String, bframes: Int, pixelFormat: String = "yuv420p") throws {
         let params = "log-level=error:bframes=\(bframes):keyint=25:min-keyint=25:scenecut=0:open-gop=0"
+            + ":sao=0:wpp=0:strong-intra-smoothing=0:signhide=0:tskip=1:amp=1"
         try TestSupport.makeMedia(path, seconds: 6, video: "mandelbrot=size=\(width)x\(height):rate=25",
                                   audio: "sine=frequency=660:sample_rate=48000",
                                   extra: ["-c:v", "libx265", "-preset", "veryfast", "-x265-params", params, "-pix_fmt", pixelFormat, "-c:a", "aac"])
