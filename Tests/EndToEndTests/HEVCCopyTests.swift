@@ -76,3 +76,26 @@ import TestSupport
         #expect(a.count == b.count && same == 100 && run.copied == 100, "\(same) identical of \(b.count), \(run.copied) copied")
     }
 }
+
+/// Per-picture copying (the live path: `--realtime` paces a file as a live input and copies
+/// picture by picture) on an HEVC input without B-frames: copied up to the first synthetic
+/// picture, re-encoded from it (the encoder opens on it with an IDR) to the next input IDR
+/// after the segment, copied again from there. Runs on a clock (6 s): serial.
+@Suite(.serialized) struct HEVCRealtimeCopyTests {
+    @Test(arguments: ["mp4", "ts"])
+    func copiesPictureByPicture(container: String) throws {
+        let dir = try TestSupport.temporaryDirectory()
+        let input = dir + "/in.mp4", output = dir + "/out.\(container)"
+        try HEVCCopyTests.makeClip(input, bframes: 0)
+        let run = try CopyUnlabeledTests.run(input, output, segments: "2.5-3.5", extra: ["--realtime"])
+        #expect(!run.stderr.contains("does not apply") && !run.stderr.contains("stops"), "\(run.stderr)")
+        let complaints = try CopyUnlabeledTests.decodeComplaints(output)
+        #expect(complaints.isEmpty, "the output does not decode cleanly: \(complaints.prefix(3))")
+        let a = try CopyUnlabeledTests.pictureHashes(input), b = try CopyUnlabeledTests.pictureHashes(output)
+        #expect(a.count == 150 && b.count == 150, "\(a.count) pictures in, \(b.count) out")
+        let same = Set(zip(a, b).enumerated().filter { $0.element.0 == $0.element.1 }.map(\.offset))
+        // Picture 63 (2.52 s) is the first at or after 2.5 s; the IDR after the segment is at 4 s.
+        #expect(same == Set(0..<63).union(100..<150), "identical: \(same.count), first differing \(Set(0..<150).subtracting(same).min() ?? -1)")
+        #expect(run.copied == same.count && run.copiedCount == same.count, "frame log \(run.copied), report \(run.copiedCount), identical \(same.count)")
+    }
+}
