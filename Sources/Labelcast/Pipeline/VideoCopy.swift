@@ -41,7 +41,6 @@ enum VideoCopyCodec: Equatable, Sendable {
     var name: String { self == .h264 ? "H.264" : "HEVC" }
     /// The encoder the re-encoded stretches need (options it is given: `VideoCopyFormat.configure`).
     var encoderName: String { self == .h264 ? "libx264" : "libx265" }
-    var codecID: AVCodecID { self == .h264 ? AV_CODEC_ID_H264 : AV_CODEC_ID_HEVC }
 
     func nalType(_ nal: ArraySlice<UInt8>) -> UInt8 {
         self == .h264 ? H264Bitstream.nalType(nal) : HEVCBitstream.nalType(nal)
