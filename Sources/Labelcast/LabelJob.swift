@@ -133,8 +133,8 @@ public struct VideoEncoding: Sendable, Equatable {
     public var bitRate: Int64?
     /// Keyframe interval in seconds.
     public var gopSeconds: Double = 2
-    /// `--copy-unlabeled`: H.264 input packets go out as they are outside synthetic GOPs
-    /// (`H264CopyFormat`); only GOPs a synthetic segment touches are re-encoded.
+    /// `--copy-unlabeled`: H.264 and HEVC input packets go out as they are outside synthetic GOPs
+    /// (`VideoCopyFormat`); only GOPs a synthetic segment touches are re-encoded.
     public var copyUnlabeled = false
     public init() {}
 }

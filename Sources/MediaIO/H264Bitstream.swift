@@ -1,11 +1,10 @@
-/// H.264 access units as the two containers carry them — Annex B (start codes: MPEG-TS, raw
-/// .h264) and length-prefixed NAL units (MP4, Matroska, FLV, with the parameter sets out of
-/// band in an `avcC` record) — and the few syntax elements a packet copy needs: NAL unit
-/// types (is this an IDR?) and parameter-set ids (which SPS/PPS a slice uses).
+/// The few H.264 syntax elements a packet copy needs: NAL unit types (is this an IDR?) and
+/// parameter-set ids (which SPS/PPS a slice uses). Framing (Annex B, length-prefixed) is
+/// `NALUnits`'s.
 ///
-/// Copying a stream's packets between re-encoded stretches (`--copy-unlabeled`) means both
-/// kinds of packet must reach the muxer in the one form its stream declares, and a decoder
-/// must find both sets of parameter sets: the input's and the encoder's, under distinct ids.
+/// Copying a stream's packets between re-encoded stretches (`--copy-unlabeled`) means a
+/// decoder must find both sets of parameter sets: the input's and the encoder's, under
+/// distinct ids.
 public enum H264Bitstream {
     /// NAL unit types used here (ITU-T H.264 table 7-1).
     public static let idrSlice: UInt8 = 5
@@ -14,69 +13,6 @@ public enum H264Bitstream {
     public static let accessUnitDelimiter: UInt8 = 9
 
     public static func nalType(_ nal: ArraySlice<UInt8>) -> UInt8 { nal.first.map { $0 & 0x1F } ?? 0 }
-
-    /// Whether the bytes start with an Annex B start code (00 00 01 or 00 00 00 01).
-    public static func isAnnexB(_ b: [UInt8]) -> Bool {
-        b.count >= 3 && b[0] == 0 && b[1] == 0 && (b[2] == 1 || (b.count >= 4 && b[2] == 0 && b[3] == 1))
-    }
-
-    /// The NAL units of an Annex B byte stream, without their start codes (trailing zero
-    /// bytes before the next start code are not part of a NAL unit).
-    public static func splitAnnexB(_ b: [UInt8]) -> [ArraySlice<UInt8>] {
-        var starts: [(code: Int, payload: Int)] = []
-        var i = 0
-        let n = b.count
-        while i + 2 < n {
-            if b[i] == 0 && b[i + 1] == 0 && b[i + 2] == 1 {
-                starts.append((i, i + 3))
-                i += 3
-            } else {
-                i += 1
-            }
-        }
-        var out: [ArraySlice<UInt8>] = []
-        for (k, s) in starts.enumerated() {
-            var end = k + 1 < starts.count ? starts[k + 1].code : n
-            while end > s.payload && b[end - 1] == 0 { end -= 1 }
-            if end > s.payload { out.append(b[s.payload..<end]) }
-        }
-        return out
-    }
-
-    /// The NAL units of a length-prefixed access unit; nil when the lengths do not tile it.
-    public static func splitLengthPrefixed(_ b: [UInt8], lengthSize: Int) -> [ArraySlice<UInt8>]? {
-        guard (1...4).contains(lengthSize) else { return nil }
-        var out: [ArraySlice<UInt8>] = []
-        var i = 0
-        while i < b.count {
-            guard i + lengthSize <= b.count else { return nil }
-            var len = 0
-            for k in 0..<lengthSize { len = len << 8 | Int(b[i + k]) }
-            i += lengthSize
-            guard len > 0, i + len <= b.count else { return nil }
-            out.append(b[i..<(i + len)])
-            i += len
-        }
-        return out
-    }
-
-    public static func annexB<S: Collection>(_ nals: S) -> [UInt8] where S.Element == ArraySlice<UInt8> {
-        var out: [UInt8] = []
-        out.reserveCapacity(nals.reduce(0) { $0 + $1.count + 4 })
-        for nal in nals { out += [0, 0, 0, 1]; out += nal }
-        return out
-    }
-
-    public static func lengthPrefixed<S: Collection>(_ nals: S) -> [UInt8] where S.Element == ArraySlice<UInt8> {
-        var out: [UInt8] = []
-        out.reserveCapacity(nals.reduce(0) { $0 + $1.count + 4 })
-        for nal in nals {
-            let n = UInt32(nal.count)
-            out += [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)]
-            out += nal
-        }
-        return out
-    }
 
     /// `seq_parameter_set_id` of an SPS NAL unit.
     public static func spsID(_ nal: ArraySlice<UInt8>) -> Int? {
@@ -164,8 +100,8 @@ public struct AVCConfiguration: Equatable, Sendable {
     /// From extradata in either form (an `avcC` record, or Annex B SPS/PPS).
     public init?(extradata b: [UInt8]) {
         if let c = Self(avcC: b) { self = c; return }
-        guard H264Bitstream.isAnnexB(b) else { return nil }
-        self.init(parameterSets: H264Bitstream.splitAnnexB(b))
+        guard NALUnits.isAnnexB(b) else { return nil }
+        self.init(parameterSets: NALUnits.splitAnnexB(b))
     }
 
     /// From parameter-set NAL units (others are ignored); nil without an SPS and a PPS.
@@ -225,7 +161,7 @@ public struct AVCConfiguration: Equatable, Sendable {
     }
 
     /// The parameter sets as Annex B (SPS first).
-    public var annexB: [UInt8] { H264Bitstream.annexB((sps + pps).map { $0[...] }) }
+    public var annexB: [UInt8] { NALUnits.annexB((sps + pps).map { $0[...] }) }
 
     /// SPS ids in use.
     public var spsIDs: Set<Int> { Set(sps.compactMap { H264Bitstream.spsID($0[...]) }) }

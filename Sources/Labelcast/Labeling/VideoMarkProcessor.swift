@@ -28,7 +28,7 @@ public final class VideoMarkProcessor: FrameProcessor, @unchecked Sendable {
         do { try embedder.mark(plane, time: lf.mediaTime) } catch let e as VideoMarkError {
             throw MediaError(call: "video mark", code: 0, message: e.description)
         }
-        let out = frame === lf.frame ? lf : LaneFrame(frame: frame, mediaTime: lf.mediaTime, synthetic: lf.synthetic, trace: lf.trace)
+        let out = lf.carrying(frame)
         out.layers = lf.layers.union(.videoMark)
         out.labeled = true
         return .emit([out])

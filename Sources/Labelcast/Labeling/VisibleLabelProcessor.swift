@@ -89,7 +89,7 @@ public final class VisibleLabelProcessor: FrameProcessor, @unchecked Sendable {
                                  matrixName: Self.name(av_color_space_name(frame.pointer.pointee.colorspace)),
                                  height: frame.height, fallback: streamColour)
         try painter.paint(planes: planes, linesizes: linesizes, width: frame.width, height: frame.height, layout: layout, colour: colour)
-        let out = frame === lf.frame ? lf : LaneFrame(frame: frame, mediaTime: lf.mediaTime, synthetic: lf.synthetic, trace: lf.trace)
+        let out = lf.carrying(frame)
         out.layers = lf.layers
         out.labeled = true
         out.layers.insert(.overlay)

@@ -38,10 +38,10 @@ final class DecodeStage: @unchecked Sendable {
     private var lastPts: Int64 = MediaTime.noPTS
     private var lastDuration: Int64 = 0
     private var loggedErrors = 0
-    /// `--copy-unlabeled` (H.264 files): the GOP being read, from its IDR. At the next IDR the
+    /// `--copy-unlabeled` (H.264 and HEVC files): the GOP being read, from its IDR. At the next IDR the
     /// GOP is decided as a whole: copied when none of its pictures is synthetic, else decoded
     /// (and then labeled and re-encoded). Copied GOPs are never decoded.
-    var copyFormat: H264CopyFormat?
+    var copyFormat: VideoCopyFormat?
     private var gop: [ReadPacket] = []
     /// The GOP under way grew past `gopLimit` packets: decoded as it comes (memory stays bounded).
     private var gopDecoding = false
@@ -92,7 +92,7 @@ final class DecodeStage: @unchecked Sendable {
             readTimes.removeAll()
             if let format = copyFormat, !copyStopped {
                 if !format.newSource(extradata: CodecExtradata.get(newDecoder.context)) {
-                    stopCopying("the new connection's SPS/PPS differ from those in the output's header")
+                    stopCopying("the new connection's parameter sets differ from those in the output's header")
                 }
             }
         case .data(.packet(var rp)):
@@ -269,7 +269,7 @@ final class DecodeStage: @unchecked Sendable {
         }
         if copyPerPicture, !copyStopped, let sent = sentPacket {
             if decodedPts != sent.packet.pts {
-                stopCopying("the input reorders pictures (B-frames); per-picture copying needs a stream without, e.g. x264 -tune zerolatency")
+                stopCopying("the input reorders pictures (B-frames); per-picture copying needs a stream without, e.g. x264 -tune zerolatency, x265 bframes=0")
             } else {
                 if copying && synthetic {
                     copying = false
@@ -373,9 +373,7 @@ final class ProcessStage: @unchecked Sendable {
         }
         let converted = try conformer!.convert(lf.frame)
         converted.pts = lf.frame.pts
-        let conformed = LaneFrame(frame: converted, mediaTime: lf.mediaTime, synthetic: lf.synthetic, trace: lf.trace)
-        conformed.codedDTS = lf.codedDTS
-        return conformed
+        return lf.carrying(converted)
     }
 
     private func pass(_ f: LaneFrame) {

@@ -31,10 +31,10 @@ final class EncodeStage: @unchecked Sendable {
     private var encoder: Encoder
     private let context: PipelineContext
     /// `--copy-unlabeled`: the packet form of the output, and a fresh encoder for each
-    /// re-encoded stretch (the one before is flushed when copied packets follow it; x264
-    /// cannot go on after a flush). Its first picture is an IDR; every picture that was an
+    /// re-encoded stretch (the one before is flushed when copied packets follow it; neither x264
+    /// nor x265 can go on after a flush). Its first picture is an IDR; every picture that was an
     /// IDR in the input is one again, so the GOPs keep their edges.
-    var copyFormat: H264CopyFormat?
+    var copyFormat: VideoCopyFormat?
     var makeEncoder: (() throws -> Encoder)?
     /// Frames sent to the current encoder since it opened; a flushed one is spent.
     private var encoderFed = false

@@ -71,6 +71,20 @@ public final class LaneFrame: @unchecked Sendable {
     public init(frame: Frame, mediaTime: Double, synthetic: Bool, trace: FrameTrace) {
         self.frame = frame; self.mediaTime = mediaTime; self.synthetic = synthetic; self.trace = trace
     }
+
+    /// This picture in another frame (a processor that could not write in place, a size
+    /// conversion): everything else carried over, `codedDTS` included; `self` when `frame`
+    /// is its own. (A copy that dropped the coded DTS put a re-encoded stretch's DTS onto
+    /// its pts, out of order with the copied GOP after it, whenever the decoder's frames
+    /// were not writable: HEVC's are not.)
+    public func carrying(_ frame: Frame) -> LaneFrame {
+        guard frame !== self.frame else { return self }
+        let out = LaneFrame(frame: frame, mediaTime: mediaTime, synthetic: synthetic, trace: trace)
+        out.labeled = labeled
+        out.layers = layers
+        out.codedDTS = codedDTS
+        return out
+    }
 }
 
 /// What a processor did with a frame.

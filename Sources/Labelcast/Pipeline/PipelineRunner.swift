@@ -477,15 +477,9 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         plan.apply(to: &settings)
         let copy = copyFormat(stream: stream, decoder: decoder, plan: plan, pixelFormat: pixelFormat, muxer: muxer)
         if let copy {
-            // Re-encoded stretches decode with the same decoder set-up as the copied ones:
-            // the input's profile and level, no B-frames (so the input's DTS sequence fits),
-            // the input's IDRs kept as IDRs, parameter sets under an id the input does not use.
-            let params = (settings.options["x264-params"].map { [$0] } ?? []) + ["sps-id=\(copy.encoderParameterSetID)"]
-            settings.options["x264-params"] = params.joined(separator: ":")
-            settings.options["forced-idr"] = "1"
-            settings.options["bf"] = "0"
-            if let p = copy.profileName { settings.options["profile"] = p }
-            if let l = copy.levelName { settings.options["level"] = l }
+            // Re-encoded stretches decode with the same decoder set-up as the copied ones
+            // (profile, level, no B-frames, IDRs kept, distinguishable parameter sets).
+            copy.configure(&settings)
             if job.video.crf == nil, job.video.bitRate == nil, settings.bitRate > 0 {
                 // At the input's rate these stretches come out below a full transcode's quality
                 // (no B-frames, rate control started afresh at each join): measured on a 480x270
@@ -497,7 +491,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let encoder = try Encoder(video: settings, globalHeader: globalHeader)
         if let copy {
             let extradata = CodecExtradata.get(encoder.context)
-            if !extradata.isEmpty { copy.encoderConfig = AVCConfiguration(extradata: extradata) }
+            if copy.codec == .h264, !extradata.isEmpty { copy.encoderConfig = AVCConfiguration(extradata: extradata) }
         }
         let inputPar = stream.pointee.codecpar!
         let keepCopyParameters: (UnsafeMutablePointer<AVStream>) -> Void = { out in
@@ -574,21 +568,27 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
     /// `--copy-unlabeled`: the copy format for this video stream, or nil (every frame
     /// re-encoded) with a notice saying why when it was asked for and cannot apply.
     private func copyFormat(stream: UnsafeMutablePointer<AVStream>, decoder: Decoder, plan: VideoOutputPlan,
-                            pixelFormat: AVPixelFormat, muxer: Muxer) -> H264CopyFormat? {
+                            pixelFormat: AVPixelFormat, muxer: Muxer) -> VideoCopyFormat? {
         guard job.video.copyUnlabeled else { return nil }
         let dctx = decoder.context.pointee
         let perPicture = copyPerPicture
         var reason: String?
-        let annexB = H264CopyFormat.outputAnnexB(formatName: muxer.formatName,
-                                                 hlsSegmentType: job.muxerOptions.last { $0.key == "hls_segment_type" }?.value)
-        if dctx.codec_id != AV_CODEC_ID_H264 {
-            reason = "the input's video is \(avcodec_get_name(dctx.codec_id).map { String(cString: $0) } ?? "not H.264") (H.264 only so far)"
-        } else if plan.codecName != "libx264" {
-            reason = "the video encoder is \(plan.codecName) (libx264 only)"
+        let codec = VideoCopyCodec(dctx.codec_id)
+        let annexB = codec.flatMap {
+            VideoCopyFormat.outputAnnexB(codec: $0, formatName: muxer.formatName,
+                                         hlsSegmentType: job.muxerOptions.last { $0.key == "hls_segment_type" }?.value)
+        }
+        if codec == nil {
+            reason = "the input's video is \(avcodec_get_name(dctx.codec_id).map { String(cString: $0) } ?? "unknown") (H.264 and HEVC only)"
+        } else if codec == .hevc, !OutputCodecPolicy(muxer: muxer).takes(AV_CODEC_ID_HEVC) {
+            reason = "the \(muxer.formatName) output does not take HEVC"
+        } else if plan.codecName != codec!.encoderName {
+            reason = "the video encoder is \(plan.codecName) (\(codec!.encoderName) for \(codec!.name) input)"
         } else if annexB == nil {
-            reason = "the \(muxer.formatName) output (MP4/MOV, Matroska, FLV, MPEG-TS, HLS and DASH only)"
+            reason = codec == .h264 ? "the \(muxer.formatName) output (MP4/MOV, Matroska, FLV, MPEG-TS, HLS and DASH only)"
+                : "the \(muxer.formatName) output (MP4/MOV, Matroska, MPEG-TS, HLS and DASH only for HEVC)"
         } else if perPicture && (dctx.has_b_frames > 0 || stream.pointee.codecpar.pointee.video_delay > 0) {
-            reason = "the live input reorders pictures (B-frames): a live copy needs a stream without, e.g. x264 -tune zerolatency"
+            reason = "the live input reorders pictures (B-frames): a live copy needs a stream without, e.g. x264 -tune zerolatency, x265 bframes=0"
         } else if inputMarkKey != nil {
             reason = "--synthetic auto reads the input's watermark in every frame"
         } else if autoHold != nil {
@@ -602,8 +602,9 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             logger.notice("video: --copy-unlabeled does not apply (\(reason)): every frame is re-encoded")
             return nil
         }
-        guard let format = H264CopyFormat(stream: stream, outputAnnexB: annexB!) else {
-            logger.notice("video: --copy-unlabeled does not apply (the input's SPS/PPS cannot be read from its stream header): every frame is re-encoded")
+        guard let format = VideoCopyFormat(codec: codec!, stream: stream, outputAnnexB: annexB!) else {
+            let sets = codec == .h264 ? "SPS/PPS" : "VPS/SPS/PPS"
+            logger.notice("video: --copy-unlabeled does not apply (the input's \(sets) cannot be read from its stream header): every frame is re-encoded")
             return nil
         }
         return format
