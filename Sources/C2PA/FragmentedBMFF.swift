@@ -93,6 +93,11 @@ public enum FragmentedBMFF {
         public let location: Int
     }
 
+    /// Whether `bytes` are a non-empty sequence of boxes (what `hash` needs; headers only).
+    public static func isBoxSequence(_ bytes: [UInt8]) -> Bool {
+        topLevel(bytes).map { !$0.isEmpty } ?? false
+    }
+
     /// Whether `bytes` hold a top-level C2PA `uuid` box (a manifest store or a Merkle box).
     public static func hasC2PABox(_ bytes: [UInt8]) -> Bool {
         (topLevel(bytes) ?? []).contains { isC2PABox(bytes, $0) }
