@@ -110,4 +110,28 @@ import TestSupport
         #expect(rep.findings["sequence_problems"] as? [String] == ["position 3 ('\(segs[2])') repeats segment 2, already listed at position 2"]
                     + ["1 signed segment is not listed: 3"], "\(rep.findings)")
     }
+
+    /// The `c2pa` span of the run report: per media segment the mux-queue step (Merkle box) and
+    /// the SHA-256 (on the signer's own queue), and the init segment's signing, one entry each.
+    @Test func theRunReportCarriesTheC2PASpanPerSegment() throws {
+        let pki = try C2PATests.makePKI()
+        let dir = try TestSupport.temporaryDirectory("labelcast-c2pa-span")
+        try C2PATests.makeInput(dir + "/in.mp4", seconds: 3)
+        let r = try C2PATests().sign(["-i", dir + "/in.mp4", "-o", dir + "/out.m3u8", "--synthetic", "all", "--muxer-opt", "hls_segment_type=fmp4",
+                                      "--muxer-opt", "hls_time=1", "--gop", "1", "--metrics-json", dir + "/m.json"], pki: pki)
+        #expect(r.status == 0, "\(r.stderr)")
+        let segments = try C2PASegmentedTests.listed(dir + "/out.m3u8")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/m.json"))) as? [String: Any])
+        let span = try #require((report["latency"] as? [String: Any])?["c2pa"] as? [String: [String: Any]], "\(report["latency"] ?? "none")")
+        #expect((span["segment_mux"]?["count"] as? Int) == segments.count, "\(span)")
+        #expect((span["segment_hash"]?["count"] as? Int) == segments.count, "\(span)")
+        #expect((span["init_sign"]?["count"] as? Int) == 1 && (span["init_sign"]?["max"] as? Int ?? 0) > 0, "\(span)")
+        let c2pa = try #require(report["c2pa"] as? [String: Any])
+        #expect((c2pa["segment_hash_micros_mean"] as? Double ?? 0) > 0, "\(c2pa)")
+        // A run without signing has no c2pa span.
+        let plain = try TestSupport.labelcast(["run", "-q", "-i", dir + "/in.mp4", "-o", dir + "/plain.mp4", "--synthetic", "all", "--metrics-json", dir + "/p.json"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let p = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/p.json"))) as? [String: Any]
+        #expect((p?["latency"] as? [String: Any])?["c2pa"] == nil)
+    }
 }
