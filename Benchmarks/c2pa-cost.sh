@@ -44,7 +44,7 @@ import json, sys
 c = json.load(open("m.json"))["c2pa"]
 print("%s: init signing %.1f ms (%d init, %d media segments, manifest %d bytes); per media segment on the mux queue %.0f us mean, %.0f us max%s%s" % (
     sys.argv[1], c["sign_millis"], c["init_segments"], c["fragments"], c["manifest_bytes"], c["fragment_hash_micros_mean"],
-    c["fragment_hash_micros_max"], "; SHA-256 off the mux queue %.0f us mean, %.0f us max" % (c["segment_hash_micros_mean"], c["segment_hash_micros_max"]) if "segment_hash_micros_mean" in c else "",
+    c["fragment_hash_micros_max"], (" (CPU %.0f us mean, %.0f us max)" % (c["fragment_cpu_micros_mean"], c["fragment_cpu_micros_max"]) if "fragment_cpu_micros_mean" in c else "") + ("; SHA-256 off the mux queue %.0f us mean, %.0f us max" % (c["segment_hash_micros_mean"], c["segment_hash_micros_max"]) if "segment_hash_micros_mean" in c else ""),
     "; live re-signings %d, longest %.1f ms" % (c["live_resignings"], c["live_resign_millis_max"]) if c.get("live_resignings") else ""))'
 for s in 10 120; do
   for mode in all partial; do

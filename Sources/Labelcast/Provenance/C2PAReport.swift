@@ -29,6 +29,10 @@ public struct C2PAReport: Sendable, Codable, Equatable {
     public var fragments: Int? = nil
     public var fragmentHashMicrosMean: Double? = nil
     public var fragmentHashMicrosMax: Double? = nil
+    /// The mux-queue step per media segment in the mux thread's CPU time, µs (the wall time
+    /// above includes preemption by the run's other threads).
+    public var fragmentCPUMicrosMean: Double? = nil
+    public var fragmentCPUMicrosMax: Double? = nil
     /// The SHA-256 per media segment on the signer's own queue (off the mux queue), µs.
     public var segmentHashMicrosMean: Double? = nil
     public var segmentHashMicrosMax: Double? = nil

@@ -167,6 +167,7 @@ final class OutputSigner: @unchecked Sendable {
                                 parentManifestKept: hasManifest, library: signer.libraryVersion,
                                 initSegments: outcome.initSegments, fragments: outcome.fragments,
                                 fragmentHashMicrosMean: outcome.fragmentMicrosMean, fragmentHashMicrosMax: outcome.fragmentMicrosMax,
+                                fragmentCPUMicrosMean: outcome.fragmentCPUMicrosMean, fragmentCPUMicrosMax: outcome.fragmentCPUMicrosMax,
                                 segmentHashMicrosMean: outcome.hashMicrosMean, segmentHashMicrosMax: outcome.hashMicrosMax,
                                 liveResignings: live.count, liveResignMillisMax: live.count > 0 ? live.maxMillis : nil)
             logger.notice("C2PA: signed \(Redaction.url(job.output)): \(outcome.initSegments) init segment(s) binding \(outcome.fragments) media segment(s) (\(signer.credentials.algorithm.rawValue.uppercased()), manifest \(outcome.manifestBytes) bytes, \(String(format: "%.0f", millis)) ms; per media segment \(String(format: "%.0f", outcome.fragmentMicrosMean)) µs mean, \(String(format: "%.0f", outcome.fragmentMicrosMax)) µs max on the mux queue, SHA-256 \(String(format: "%.0f", outcome.hashMicrosMean)) µs mean off it\(live.count > 0 ? "; re-signed \(live.count) time(s) while live, at most \(String(format: "%.0f", live.maxMillis)) ms" : ""))\(hasManifest ? "; the input's manifest is kept as parent ingredient" : "")")
