@@ -9,6 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/.build/debug/labelcast}
 reps=${REPS:-3}
+echo "# c2pa-cost: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -n), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), $bin, REPS=$reps ONLY=${ONLY:-all}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
