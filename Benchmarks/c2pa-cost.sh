@@ -2,13 +2,14 @@
 # C2PA signing cost per file: labelcast's own `c2pa.sign_millis` (--metrics-json) for 720p30
 # MP4s of 10 s and 2 min, all synthetic and partly synthetic, REPS runs each (default 3); then the
 # same inputs as HLS-fMP4 (2 s segments): the end-of-run signing of the init segment, the cost per
-# media segment on the mux queue, and a 20 s `--realtime` run's re-signing while live.
+# media segment on the mux queue (Merkle box) and its SHA-256 on the signer's own queue, and a 20 s `--realtime` run's re-signing while live.
 # ONLY=files or ONLY=segmented runs one half.
 # Usage: Benchmarks/c2pa-cost.sh [LABELCAST_BINARY]   (needs `make deps` for .deps/c2pa)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/.build/debug/labelcast}
 reps=${REPS:-3}
+echo "# c2pa-cost: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -n), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), $bin, REPS=$reps ONLY=${ONLY:-all}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -42,9 +43,10 @@ done
 report='
 import json, sys
 c = json.load(open("m.json"))["c2pa"]
-print("%s: init signing %.1f ms (%d init, %d media segments, manifest %d bytes); per media segment %.0f us mean, %.0f us max%s" % (
+print("%s: init signing %.1f ms (%d init, %d media segments, manifest %d bytes); per media segment on the mux queue %.0f us mean, %.0f us max%s%s" % (
     sys.argv[1], c["sign_millis"], c["init_segments"], c["fragments"], c["manifest_bytes"], c["fragment_hash_micros_mean"],
-    c["fragment_hash_micros_max"], "; live re-signings %d, longest %.1f ms" % (c["live_resignings"], c["live_resign_millis_max"]) if c.get("live_resignings") else ""))'
+    c["fragment_hash_micros_max"], (" (CPU %.0f us mean, %.0f us max)" % (c["fragment_cpu_micros_mean"], c["fragment_cpu_micros_max"]) if "fragment_cpu_micros_mean" in c else "") + ("; SHA-256 off the mux queue %.0f us mean, %.0f us max" % (c["segment_hash_micros_mean"], c["segment_hash_micros_max"]) if "segment_hash_micros_mean" in c else ""),
+    "; live re-signings %d, longest %.1f ms" % (c["live_resignings"], c["live_resign_millis_max"]) if c.get("live_resignings") else ""))'
 for s in 10 120; do
   for mode in all partial; do
     for rep in $(seq "$reps"); do

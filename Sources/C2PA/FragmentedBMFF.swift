@@ -84,6 +84,48 @@ public enum FragmentedBMFF {
         return [UInt8(size >> 24), UInt8((size >> 16) & 0xFF), UInt8((size >> 8) & 0xFF), UInt8(size & 0xFF)] + Array("uuid".utf8) + body
     }
 
+    /// What a media segment's C2PA Merkle box says about its place: the Merkle map it belongs
+    /// to (`uniqueId`, `localId`) and its leaf index (`location`); nil when the segment has no
+    /// readable box of purpose `merkle` (any writer's, not only labelcast's).
+    public struct MerklePlace: Sendable, Equatable {
+        public let uniqueId: Int
+        public let localId: Int
+        public let location: Int
+    }
+
+    /// Whether `bytes` are a non-empty sequence of boxes (what `hash` needs; headers only).
+    public static func isBoxSequence(_ bytes: [UInt8]) -> Bool {
+        topLevel(bytes).map { !$0.isEmpty } ?? false
+    }
+
+    /// Whether `bytes` hold a top-level C2PA `uuid` box (a manifest store or a Merkle box).
+    public static func hasC2PABox(_ bytes: [UInt8]) -> Bool {
+        (topLevel(bytes) ?? []).contains { isC2PABox(bytes, $0) }
+    }
+
+    public static func merklePlace(in bytes: [UInt8]) -> MerklePlace? {
+        guard let boxes = topLevel(bytes) else { return nil }
+        for box in boxes where isC2PABox(bytes, box) {
+            // size, type, extended type, version + flags, purpose (NUL-terminated), CBOR.
+            var at = box.offset + 28
+            let end = box.offset + box.size
+            guard let nul = bytes[at..<end].firstIndex(of: 0) else { continue }
+            guard String(decoding: bytes[at..<nul], as: UTF8.self) == "merkle" else { continue }
+            at = nul + 1
+            var reader = CBOR.Reader(bytes: bytes, at: at, end: end)
+            guard let count = reader.mapCount() else { continue }
+            var fields: [String: Int] = [:]
+            for _ in 0..<min(count, 64) {
+                guard let key = reader.text() else { break }
+                if let n = reader.unsignedIfNext() { fields[key] = n } else if !reader.skip() { break }
+            }
+            if let u = fields["uniqueId"], let l = fields["localId"], let loc = fields["location"] {
+                return MerklePlace(uniqueId: u, localId: l, location: loc)
+            }
+        }
+        return nil
+    }
+
     /// The `c2pa.hash.bmff.v3` assertion's data, as c2pa-rs reads it from a manifest
     /// definition (byte strings as arrays of numbers): no file-level `hash` (a fragmented
     /// asset must not have one), one Merkle map for the rendition with every leaf.
@@ -123,5 +165,71 @@ enum CBOR {
     static func text(_ s: String) -> [UInt8] {
         let utf8 = Array(s.utf8)
         return head(3, UInt64(utf8.count)) + utf8
+    }
+
+    /// A bounded reader for the few CBOR items the Merkle box holds (definite lengths only).
+    struct Reader {
+        let bytes: [UInt8]
+        var at: Int
+        let end: Int
+
+        /// The head's major type and argument; nil past the end or on an indefinite length.
+        mutating func head() -> (major: UInt8, n: Int)? {
+            guard at < end else { return nil }
+            let b = bytes[at]
+            at += 1
+            let info = b & 0x1F
+            var n = 0
+            switch info {
+            case 0..<24: n = Int(info)
+            case 24...27:
+                let len = 1 << Int(info - 24)
+                guard at + len <= end else { return nil }
+                for k in 0..<len { n = n << 8 | Int(bytes[at + k]) }
+                guard len < 8 || bytes[at] < 0x80 else { return nil }
+                at += len
+            default: return nil
+            }
+            return (b >> 5, n)
+        }
+
+        mutating func mapCount() -> Int? {
+            guard let h = head(), h.major == 5 else { return nil }
+            return h.n
+        }
+
+        mutating func text() -> String? {
+            guard let h = head(), h.major == 3, h.n <= end - at else { return nil }
+            defer { at += h.n }
+            return String(decoding: bytes[at..<(at + h.n)], as: UTF8.self)
+        }
+
+        /// An unsigned integer if one is next (consumed); otherwise nothing is consumed.
+        mutating func unsignedIfNext() -> Int? {
+            let saved = at
+            if let h = head(), h.major == 0 { return h.n }
+            at = saved
+            return nil
+        }
+
+        /// Skips one item (nested at most 8 deep); false when it cannot be read.
+        mutating func skip(depth: Int = 0) -> Bool {
+            guard depth < 8, let h = head() else { return false }
+            switch h.major {
+            case 0, 1, 7: return true
+            case 2, 3:
+                guard h.n <= end - at else { return false }
+                at += h.n
+                return true
+            case 4:
+                for _ in 0..<min(h.n, end - at) where !skip(depth: depth + 1) { return false }
+                return true
+            case 5:
+                for _ in 0..<min(h.n, end - at) where !(skip(depth: depth + 1) && skip(depth: depth + 1)) { return false }
+                return true
+            case 6: return skip(depth: depth + 1)
+            default: return false
+            }
+        }
     }
 }

@@ -40,6 +40,7 @@ public final class LabelRunner: Sendable {
         let telemetry = try RunTelemetry(frameLogPath: job.frameLogPath, logger: logger)
         let runner = PipelineRunner(job: job, logger: logger, telemetry: telemetry)
         runner.outputSigner = signer
+        signer?.telemetry = runner.telemetry
         // The runner owns the telemetry, and the closures below are kept by the telemetry, the
         // runner and the live control: a strong capture of the runner in them would be a cycle
         // that keeps every run (decoders, encoders, histograms) alive after it ended.

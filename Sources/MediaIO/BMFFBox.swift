@@ -158,7 +158,10 @@ public struct BMFFBox: Sendable, Equatable {
     public static func inserting(_ boxes: [UInt8], beforeFirstMoofIn bytes: [UInt8]) -> [UInt8]? {
         let top = list(bytes)
         guard let moof = top.first(where: { $0.type == "moof" }) else { return nil }
-        var out = Array(bytes[..<moof.offset])
+        var out: [UInt8] = []
+        // One allocation for the result, with the room a later step appends into (the C2PA box).
+        out.reserveCapacity(bytes.count + boxes.count + SegmentedOutput.appendRoom)
+        out.append(contentsOf: bytes[..<moof.offset])
         for sidx in top where sidx.type == "sidx" && sidx.end <= moof.offset {
             // first_offset counts from the end of this sidx to the first referenced byte.
             let version = out[sidx.payloadOffset]
@@ -180,7 +183,8 @@ public struct BMFFBox: Sendable, Equatable {
                 put(&rest, at, u64(readU64(rest, at) &+ UInt64(boxes.count)))
             }
         }
-        return out + rest
+        out.append(contentsOf: rest)
+        return out
     }
 
     /// An init segment with a metadata tag `key` = `value` in its `moov`, written as FFmpeg's

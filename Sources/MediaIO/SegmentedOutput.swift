@@ -75,17 +75,27 @@ public final class SegmentedOutput: @unchecked Sendable {
             var buffer: UnsafeMutablePointer<UInt8>? = nil
             let size = avio_close_dyn_buf(pb, &buffer)
             defer { av_free(buffer) }
-            let bytes = size > 0 && buffer != nil ? Array(UnsafeBufferPointer(start: buffer, count: Int(size))) : []
-            return me.finished(url: url, bytes: bytes)
+            // Room for what a transform appends (a C2PA Merkle box, ~100 bytes), so appending
+            // neither reallocates nor copies the segment (a debug build copies it byte by byte).
+            var bytes: [UInt8] = []
+            if size > 0, let buffer {
+                bytes.reserveCapacity(Int(size) + SegmentedOutput.appendRoom)
+                bytes.append(contentsOf: UnsafeBufferPointer(start: buffer, count: Int(size)))
+            }
+            return me.finished(url: url, bytes: consume bytes)
         }
     }
 
     /// Whether a file could still be open in memory (the muxer was not closed).
     public var hasOpenFiles: Bool { lock.withLock { !open.isEmpty } }
 
-    private func finished(url: String, bytes: [UInt8]) -> Int32 {
+    /// Spare capacity given to each file's bytes for a transform's trailer.
+    public static let appendRoom = 512
+
+    private func finished(url: String, bytes: consuming [UInt8]) -> Int32 {
         let path = url.hasPrefix("file:") ? String(url.dropFirst(5)) : url
-        var file = File(path: path, kind: Self.kind(of: bytes), bytes: bytes)
+        let kind = Self.kind(of: bytes)
+        var file = File(path: path, kind: kind, bytes: consume bytes)
         do {
             try transform?(&file)
             try Self.write(file.bytes, to: path)

@@ -83,7 +83,10 @@ enum C2PAInspection {
     /// Reads c2pa-rs's manifest store JSON into the report's terms and decides the tier:
     /// a valid manifest naming an AI source type declares (1); the same failing validation is
     /// possibly (2); a valid manifest without AI origin declares nothing (no tier).
-    static func layer(fromStoreJSON json: String, mode: String, sidecar: String?, place: String, trusted: Bool, library: String?) -> InspectionReport.Layer {
+    /// `extraFailures`: integrity failures found besides the library's (a playlist's segment
+    /// order, `SegmentedC2PACheck`), listed first.
+    static func layer(fromStoreJSON json: String, mode: String, sidecar: String?, place: String, trusted: Bool, library: String?,
+                      extraFailures: [String] = []) -> InspectionReport.Layer {
         let store = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
         let activeLabel = store["active_manifest"] as? String
         let manifests = store["manifests"] as? [String: Any] ?? [:]
@@ -93,6 +96,7 @@ enum C2PAInspection {
         if results == nil, let status = store["validation_status"] as? [[String: Any]] {
             failures = status.compactMap { $0["code"] as? String }.filter { !$0.hasSuffix(".match") && !$0.hasSuffix(".validated") && !$0.hasSuffix(".trusted") }
         }
+        if !extraFailures.isEmpty { failures = extraFailures + failures.filter { !extraFailures.contains($0) } }
         let state = store["validation_state"] as? String
         let integrityFailures = failures.filter { !trustOnlyCodes.contains($0) }
         let validation: String

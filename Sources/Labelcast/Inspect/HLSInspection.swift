@@ -1,3 +1,4 @@
+import C2PA
 import CFFmpeg
 import Foundation
 import MediaIO
@@ -22,6 +23,12 @@ struct HLSInspection {
         var layers: [InspectionReport.Layer]
         var notes: [String]
         var truncated: Bool
+        /// fMP4 segments: the C2PA layer from the init segment validated with each media
+        /// segment and the playlist order checked (`SegmentedC2PACheck`), nil without a manifest.
+        var c2pa: InspectionReport.Layer?
+        /// fMP4 segments: C2PA was checked per segment, so the joined copy (which no manifest
+        /// binds as one file) must not be read for it.
+        var c2paChecked: Bool
         func remove() { unlink(path) }
     }
 
@@ -32,6 +39,8 @@ struct HLSInspection {
     let display: String
     let maxBytes: Int64
     let fetch: Fetch
+    /// PEM trust anchors for the segments' C2PA validation.
+    var trustPEM: String? = nil
 
     /// Whether `input` names an HLS playlist: `.m3u8` in its path, or an `hls+` URL.
     static func isPlaylist(_ input: String) -> Bool {
@@ -90,9 +99,11 @@ struct HLSInspection {
             written += Int64(n)
         }
         var tracks: [UInt32: (timescale: UInt32, defaultDuration: UInt32)] = [:]
+        var c2pa: SegmentedC2PACheck?
         if let initURI = media.initURI {
             let bytes = try fetch(HLSPlaylist.resolve(initURI, against: mediaLocation), maxBytes)
             tracks = BMFFBox.trackTimescales(initSegment: bytes)
+            if FragmentedBMFF.hasC2PABox(bytes) { c2pa = SegmentedC2PACheck(initSegment: bytes, trustPEM: trustPEM) }
             try append(bytes)
         }
         // emsg events by id: one range each (labelcast repeats an event in every segment it covers).
@@ -120,6 +131,7 @@ struct HLSInspection {
                     }
                 }
             }
+            c2pa?.add(position: info.segments, uri: segment.uri, bytes: bytes)
             try append(bytes)
             info.segments += 1
             if written >= maxBytes { truncated = true; break }
@@ -140,8 +152,16 @@ struct HLSInspection {
                 layers.append(Inspector.aigcLayer(place: "fMP4 emsg ID3 (TXXX AIGC)", key: AIGCMetadata.tagName, value: value, timed: true, ranges: ranges))
             }
         }
+        var c2paLayer: InspectionReport.Layer?
+        if let c2pa {
+            let library = try? C2PALibrary.shared()
+            if library == nil { notes.append("C2PA not checked: the C2PA library was not found (`make deps`, or LABELCAST_C2PA_LIB)") }
+            if c2pa.entries.count >= SegmentedC2PACheck.maxSegments { notes.append("C2PA: the first \(SegmentedC2PACheck.maxSegments) segments were validated") }
+            c2paLayer = library == nil ? nil : c2pa.layer(endList: media.endList && !truncated, library: library?.versionString)
+        }
         ok = true
-        return Spooled(path: path, info: info, layers: layers, notes: notes, truncated: truncated || !media.endList)
+        return Spooled(path: path, info: info, layers: layers, notes: notes, truncated: truncated || !media.endList,
+                       c2pa: c2paLayer, c2paChecked: c2pa != nil)
     }
 
     private func playlist(at location: String) throws -> HLSPlaylist {

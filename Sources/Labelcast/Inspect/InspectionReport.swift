@@ -144,7 +144,8 @@ public struct InspectionReport: Codable, Sendable, Equatable {
 
     /// What a C2PA manifest store says.
     public struct C2PAFindings: Codable, Sendable, Equatable {
-        /// `embedded` or `sidecar`.
+        /// `embedded`, `sidecar`, or `segmented` (an HLS-fMP4 playlist's init segment, validated
+        /// with each media segment).
         public var mode: String
         /// The sidecar's file name, for `sidecar`.
         public var sidecar: String?
@@ -161,6 +162,26 @@ public struct InspectionReport: Codable, Sendable, Equatable {
         public var ingredients: [Ingredient]
         /// The c2pa-rs version that read it.
         public var library: String?
+        /// An HLS-fMP4 playlist (`mode` `segmented`): each listed media segment as validated
+        /// with the init segment, and where its C2PA Merkle box places it.
+        public var segments: [Segment]?
+        /// An HLS-fMP4 playlist: segments listed out of their signed order, twice, missing,
+        /// foreign or unbound (`SegmentedC2PACheck`); empty when the order is intact.
+        public var sequenceProblems: [String]?
+
+        public struct Segment: Codable, Sendable, Equatable {
+            /// Its place in the playlist, from 0.
+            public var position: Int
+            public var uri: String
+            /// The leaf index its Merkle box declares (nil: no box).
+            public var location: Int?
+            /// The Merkle map its box names (the rendition).
+            public var uniqueId: Int?
+            /// As for the layer: trusted, valid, invalid, unreadable.
+            public var validation: String
+            public var failures: [String]
+            enum CodingKeys: String, CodingKey { case position, uri, location, uniqueId = "unique_id", validation, failures }
+        }
 
         public struct Signer: Codable, Sendable, Equatable {
             public var issuer: String?
@@ -184,6 +205,7 @@ public struct InspectionReport: Codable, Sendable, Equatable {
         }
         enum CodingKeys: String, CodingKey {
             case mode, sidecar, validation, validationState = "validation_state", failures, signer, actions, ingredients, library
+            case segments, sequenceProblems = "sequence_problems"
         }
     }
 

@@ -111,15 +111,19 @@ public struct Inspector: Sendable {
             }
             fetch = HLSInspection.plainFetch(readTimeout: readTimeout)
         }
-        let hls = try HLSInspection(source: location, display: display, maxBytes: maxBytes, fetch: fetch).run()
+        var inspection = HLSInspection(source: location, display: display, maxBytes: maxBytes, fetch: fetch)
+        inspection.trustPEM = trustPEM
+        let hls = try inspection.run()
         defer { hls.remove() }
-        var report = try inspectFile(path: hls.path, display: display, isCopy: true, windowed: hls.truncated, extraLayers: hls.layers, extraNotes: hls.notes)
+        var report = try inspectFile(path: hls.path, display: display, isCopy: true, windowed: hls.truncated, extraLayers: hls.layers, extraNotes: hls.notes,
+                                     c2paChecked: hls.c2paChecked ? hls.c2pa.map { [$0] } ?? [] : nil)
         report.hls = hls.info
         return report
     }
 
     private func inspectFile(path: String, display: String, isCopy: Bool, windowed: Bool,
-                             extraLayers: [InspectionReport.Layer] = [], extraNotes: [String] = []) throws -> InspectionReport {
+                             extraLayers: [InspectionReport.Layer] = [], extraNotes: [String] = [],
+                             c2paChecked: [InspectionReport.Layer]? = nil) throws -> InspectionReport {
         var notes: [String] = extraNotes
         let container = try ContainerMarkingScan(url: path, display: display, interrupter: IOInterrupter(), live: false).run()
         var detection: DetectionReport?
@@ -130,7 +134,10 @@ public struct Inspector: Sendable {
         }
         var layers = metadataLayers(container) + extraLayers
         // A copy of standard input has no sidecar beside it, but an embedded manifest still reads.
-        if let c2pa = C2PAInspection.inspect(path: path, container: container.container, trustPEM: trustPEM, notes: &notes) {
+        if let c2paChecked {
+            // An HLS-fMP4 playlist: checked per segment (`SegmentedC2PACheck`).
+            layers += c2paChecked
+        } else if let c2pa = C2PAInspection.inspect(path: path, container: container.container, trustPEM: trustPEM, notes: &notes) {
             layers.append(c2pa)
         }
         if let detection { layers += watermarkLayers(detection) }

@@ -378,8 +378,16 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                                                  maxQueueDepth: l.3.map(\.highestDepth).max() ?? 0)
                          },
                          syntheticRanges: context?.timeline.ranges ?? job.segments, interrupted: isCancelled,
-                         startedAt: formatter.string(from: startedAt), latency: telemetry.latency.summaries(),
+                         startedAt: formatter.string(from: startedAt), latency: latencySummaries(),
                          queueMaxDepth: depths, c2pa: outputSigner?.report, error: error)
+    }
+
+    /// The lanes' spans, and `c2pa` (segmented signing's steps) when there were any.
+    private func latencySummaries() -> [String: [String: LatencySummary]] {
+        var out = telemetry.latency.summaries()
+        let c2pa = telemetry.c2paSummaries()
+        if !c2pa.isEmpty { out["c2pa"] = c2pa }
+        return out
     }
 
     private func describe(_ t: SyntheticTimeline) -> String {

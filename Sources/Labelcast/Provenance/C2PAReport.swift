@@ -23,11 +23,19 @@ public struct C2PAReport: Sendable, Codable, Equatable {
     /// c2pa-rs version.
     public var library: String
     /// `segmented` mode (HLS-fMP4, DASH): init segments signed, media segments they bind,
-    /// and the per-segment cost on the mux queue (Merkle box + SHA-256), in microseconds.
+    /// and the per-segment cost on the mux queue (Merkle box and box walk; the name is older
+    /// than the move of the SHA-256 off that queue), in microseconds.
     public var initSegments: Int? = nil
     public var fragments: Int? = nil
     public var fragmentHashMicrosMean: Double? = nil
     public var fragmentHashMicrosMax: Double? = nil
+    /// The mux-queue step per media segment in the mux thread's CPU time, µs (the wall time
+    /// above includes preemption by the run's other threads).
+    public var fragmentCPUMicrosMean: Double? = nil
+    public var fragmentCPUMicrosMax: Double? = nil
+    /// The SHA-256 per media segment on the signer's own queue (off the mux queue), µs.
+    public var segmentHashMicrosMean: Double? = nil
+    public var segmentHashMicrosMax: Double? = nil
     /// Live/`--realtime` segmented runs: how often the init segments were re-signed while
     /// the run wrote segments (off the mux queue), and the longest of those, in milliseconds.
     public var liveResignings: Int? = nil

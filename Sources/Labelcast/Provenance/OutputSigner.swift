@@ -35,6 +35,8 @@ final class OutputSigner: @unchecked Sendable {
     private(set) var report: C2PAReport?
     /// For an HLS-fMP4 or DASH output: the segments' hashes and the init segments to sign.
     let segments: SegmentSigner?
+    /// The run's telemetry, for the `c2pa` span (set by `LabelRunner` before the run).
+    var telemetry: RunTelemetry?
 
     /// MIME types of containers signed with a sidecar, by muxer name.
     static let sidecarFormats: [String: String] = [
@@ -115,9 +117,14 @@ final class OutputSigner: @unchecked Sendable {
         guard let segments else { return }
         let marking = output.transform
         let live = job.inputIsLive || job.realtime
+        segments.onSegmentHashed = { [weak self] micros in self?.telemetry?.recordC2PA("segment_hash", micros: micros) }
         output.transform = { [weak self, weak provenance] file in
             try marking?(&file)
+            let started = DispatchTime.now().uptimeNanoseconds
             try segments.process(&file)
+            if file.kind == .mediaSegment {
+                self?.telemetry?.recordC2PA("segment_mux", micros: Double(DispatchTime.now().uptimeNanoseconds - started) / 1000)
+            }
             if live, file.kind == .mediaSegment, let self, let provenance {
                 self.requestLiveSigning(ranges: provenance.writtenSyntheticRanges, aigcValue: provenance.markingValue, mediaEnd: segments.mediaEnd)
             }
@@ -153,14 +160,17 @@ final class OutputSigner: @unchecked Sendable {
                 throw LabelcastError("C2PA signing of '\(Redaction.url(job.output))' failed: \(e.message)")
             }
             let millis = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            telemetry?.recordC2PA("init_sign", micros: millis * 1000)
             let live = liveStats.withLock { $0 }
             report = C2PAReport(mode: "segmented", format: format, algorithm: signer.credentials.algorithm.rawValue,
                                 manifestBytes: outcome.manifestBytes, signMillis: millis, checkMillis: checkMillis, sidecar: nil,
                                 parentManifestKept: hasManifest, library: signer.libraryVersion,
                                 initSegments: outcome.initSegments, fragments: outcome.fragments,
                                 fragmentHashMicrosMean: outcome.fragmentMicrosMean, fragmentHashMicrosMax: outcome.fragmentMicrosMax,
+                                fragmentCPUMicrosMean: outcome.fragmentCPUMicrosMean, fragmentCPUMicrosMax: outcome.fragmentCPUMicrosMax,
+                                segmentHashMicrosMean: outcome.hashMicrosMean, segmentHashMicrosMax: outcome.hashMicrosMax,
                                 liveResignings: live.count, liveResignMillisMax: live.count > 0 ? live.maxMillis : nil)
-            logger.notice("C2PA: signed \(Redaction.url(job.output)): \(outcome.initSegments) init segment(s) binding \(outcome.fragments) media segment(s) (\(signer.credentials.algorithm.rawValue.uppercased()), manifest \(outcome.manifestBytes) bytes, \(String(format: "%.0f", millis)) ms; per media segment \(String(format: "%.0f", outcome.fragmentMicrosMean)) µs mean, \(String(format: "%.0f", outcome.fragmentMicrosMax)) µs max on the mux queue\(live.count > 0 ? "; re-signed \(live.count) time(s) while live, at most \(String(format: "%.0f", live.maxMillis)) ms" : ""))\(hasManifest ? "; the input's manifest is kept as parent ingredient" : "")")
+            logger.notice("C2PA: signed \(Redaction.url(job.output)): \(outcome.initSegments) init segment(s) binding \(outcome.fragments) media segment(s) (\(signer.credentials.algorithm.rawValue.uppercased()), manifest \(outcome.manifestBytes) bytes, \(String(format: "%.0f", millis)) ms; per media segment \(String(format: "%.0f", outcome.fragmentMicrosMean)) µs mean, \(String(format: "%.0f", outcome.fragmentMicrosMax)) µs max on the mux queue, SHA-256 \(String(format: "%.0f", outcome.hashMicrosMean)) µs mean off it\(live.count > 0 ? "; re-signed \(live.count) time(s) while live, at most \(String(format: "%.0f", live.maxMillis)) ms" : ""))\(hasManifest ? "; the input's manifest is kept as parent ingredient" : "")")
             return
         }
         let signed = (sidecarPath ?? path) + ".c2pa-signing"
@@ -269,6 +279,7 @@ final class OutputSigner: @unchecked Sendable {
                 }, ingredient: job.ingredient)
                 let millis = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
                 liveStats.withLock { $0.count += 1; $0.maxMillis = max($0.maxMillis, millis) }
+                telemetry?.recordC2PA("live_resign", micros: millis * 1000)
                 logger.debug("C2PA: init segment(s) re-signed in \(String(format: "%.0f", millis)) ms")
             } catch {
                 if !warnedLiveFailure {

@@ -10,7 +10,8 @@ import MediaIO
 ///
 /// Media segments are handled as the muxer finishes them, on the mux queue (after the AIGC
 /// marking, so the `emsg`s are covered): a C2PA Merkle box naming the segment's place is
-/// appended and the segment hashed (SHA-256 of ~50 KB-1 MB; no signing there). Init segments
+/// appended there (the file reaches the disk with it); the segment's SHA-256 (~50 KB-1 MB)
+/// runs on this signer's own serial queue, in segment order, so the mux queue never waits for it. Init segments
 /// are signed once the last segment's hash is known (`signAll`, after the trailer): the
 /// manifest must list every leaf, so an init segment written before its segments is rewritten
 /// then (temporary name + rename).
@@ -36,14 +37,30 @@ final class SegmentSigner: @unchecked Sendable {
         var initSegments = 0
         var fragments = 0
         var manifestBytes = 0
-        /// Hashing and Merkle-box cost per media segment, on the mux queue (µs).
+        /// Cost per media segment on the mux queue (Merkle box, box walk), µs.
         var fragmentMicrosMean = 0.0
         var fragmentMicrosMax = 0.0
+        /// The mux-queue step in that thread's CPU time, µs.
+        var fragmentCPUMicrosMean = 0.0
+        var fragmentCPUMicrosMax = 0.0
+        /// SHA-256 per media segment, on the signer's hash queue (off the mux queue), µs.
+        var hashMicrosMean = 0.0
+        var hashMicrosMax = 0.0
     }
 
     private let lock = NSLock()
     private var renditions: [Rendition] = []
+    /// Mux-queue time per media segment (Merkle box, box walk), µs.
     private var fragmentMicros: [Double] = []
+    /// The same in the mux thread's CPU time (wall time includes the scheduler's preemptions
+    /// by the run's own encoder threads on a busy machine), µs.
+    private var fragmentCPUMicros: [Double] = []
+    /// SHA-256 time per media segment on `hashQueue`, µs.
+    private var hashMicrosList: [Double] = []
+    /// The segments' SHA-256, one at a time in the order they were written, off the mux queue.
+    private let hashQueue = DispatchQueue(label: "labelcast.c2pa.segment-hash")
+    /// Told each segment's hashing time, on `hashQueue` (the `c2pa` telemetry).
+    var onSegmentHashed: (@Sendable (Double) -> Void)?
     private var writtenUntil = 0.0
 
     /// The end of the latest media segment's media time, in seconds (for a live manifest's
@@ -66,6 +83,7 @@ final class SegmentSigner: @unchecked Sendable {
             }
         case .mediaSegment:
             let started = DispatchTime.now().uptimeNanoseconds
+            let cpuStarted = Self.threadCPUNanos()
             let name = (file.path as NSString).lastPathComponent
             guard let i = lock.withLock({ renditionIndex(for: file.path) }) else {
                 throw LabelcastError("C2PA: the media segment '\(name)' was written before any init segment, so it cannot be bound to a manifest")
@@ -74,19 +92,41 @@ final class SegmentSigner: @unchecked Sendable {
             let span = BMFFBox.segmentSpan(file.bytes, tracks: tracks)
             let box = FragmentedBMFF.merkleBox(rendition: id, location: location)
             file.bytes += box
-            guard let leaf = FragmentedBMFF.hash(file.bytes) else {
+            // Only the box walk here (box headers); the SHA-256 runs on `hashQueue`. The bytes
+            // go to the disk as they are now (the box is in them), and `signAll` waits for
+            // every hash, so no signature can miss a leaf.
+            guard FragmentedBMFF.isBoxSequence(file.bytes) else {
                 file.bytes.removeLast(box.count)
                 throw LabelcastError("C2PA: the media segment '\(name)' is not a sequence of MP4 boxes: it cannot be signed")
             }
-            let micros = Double(DispatchTime.now().uptimeNanoseconds - started) / 1000
+            let bytes = file.bytes
             lock.withLock {
-                renditions[i].leaves.append(leaf)
-                fragmentMicros.append(micros)
+                renditions[i].leaves.append([])
                 if let span { writtenUntil = max(writtenUntil, span.end) }
             }
+            hashQueue.async { [self] in
+                let hashStarted = DispatchTime.now().uptimeNanoseconds
+                let leaf = FragmentedBMFF.hash(bytes) ?? []
+                let hashMicros = Double(DispatchTime.now().uptimeNanoseconds - hashStarted) / 1000
+                lock.withLock {
+                    renditions[i].leaves[location] = leaf
+                    hashMicrosList.append(hashMicros)
+                }
+                onSegmentHashed?(hashMicros)
+            }
+            let micros = Double(DispatchTime.now().uptimeNanoseconds - started) / 1000
+            let cpuMicros = Double(Self.threadCPUNanos() &- cpuStarted) / 1000
+            lock.withLock { fragmentMicros.append(micros); fragmentCPUMicros.append(cpuMicros) }
         case .playlist, .manifest, .other:
             break
         }
+    }
+
+    /// The calling thread's CPU time, ns.
+    static func threadCPUNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
     /// The AIGC marking rewrote the init segment at `path` (the run turned synthetic after it
@@ -110,6 +150,8 @@ final class SegmentSigner: @unchecked Sendable {
     /// checked to be unchanged.
     func signAll(signer: C2PASigner, definition: (String, [String: Any]) -> String,
                  ingredient: (json: String, format: String, path: String)?) throws -> Outcome {
+        // Every segment written so far is hashed first.
+        hashQueue.sync {}
         let all = lock.withLock { renditions }
         var outcome = Outcome()
         guard !all.isEmpty else {
@@ -154,6 +196,16 @@ final class SegmentSigner: @unchecked Sendable {
         if !micros.isEmpty {
             outcome.fragmentMicrosMean = micros.reduce(0, +) / Double(micros.count)
             outcome.fragmentMicrosMax = micros.max() ?? 0
+        }
+        let cpu = lock.withLock { fragmentCPUMicros }
+        if !cpu.isEmpty {
+            outcome.fragmentCPUMicrosMean = cpu.reduce(0, +) / Double(cpu.count)
+            outcome.fragmentCPUMicrosMax = cpu.max() ?? 0
+        }
+        let hashes = lock.withLock { hashMicrosList }
+        if !hashes.isEmpty {
+            outcome.hashMicrosMean = hashes.reduce(0, +) / Double(hashes.count)
+            outcome.hashMicrosMax = hashes.max() ?? 0
         }
         return outcome
     }

@@ -34,6 +34,11 @@ final class PrometheusExporter: Sendable {
         timers = t
     }
 
+    /// A C2PA signing step's duration (`labelcast_c2pa_seconds{step}`), from any thread.
+    func recordC2PA(_ step: String, nanoseconds: Int64) {
+        CoreMetrics.Timer(label: "labelcast_c2pa_seconds", dimensions: [("step", step)], factory: factory).recordNanoseconds(nanoseconds)
+    }
+
     /// Called on the mux queue for each complete trace.
     func record(_ trace: FrameTrace) {
         guard trace.isComplete, let spans = timers[trace.lane.firstOfKind] else { return }

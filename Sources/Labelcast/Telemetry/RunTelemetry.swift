@@ -1,4 +1,5 @@
 import Foundation
+import Histogram
 import Logging
 import Synchronization
 
@@ -7,6 +8,8 @@ import Synchronization
 /// progress line and the HTTP server from any thread.
 public final class RunTelemetry: Sendable {
     let latency = LatencyRecorder()
+    /// C2PA signing steps of a segmented output (the `c2pa` span): per step, µs histograms.
+    private let c2paTimes = Mutex<[String: Histogram<UInt64>]>([:])
     let prometheus = PrometheusExporter()
     let frameLog: FrameLog?
     /// Monotonic origin of the run (uptime ns): frame-log stamps count from here.
@@ -64,6 +67,20 @@ public final class RunTelemetry: Sendable {
             outputWaiting.store(false, ordering: .relaxed)
             outages.withLock { $0["output"] = nil }
         }
+    }
+
+    /// One C2PA step's duration: `segment_mux` (a media segment's Merkle box, on the mux queue),
+    /// `segment_hash` (its SHA-256, on the signer's queue), `init_sign` (the end-of-run init
+    /// segment signing), `live_resign` (a live re-signing). Any thread.
+    func recordC2PA(_ step: String, micros: Double) {
+        let value = UInt64(max(1, micros.rounded()))
+        c2paTimes.withLock { _ = $0[step, default: LatencyRecorder.makeHistogram()].record(value) }
+        prometheus.recordC2PA(step, nanoseconds: Int64(micros * 1000))
+    }
+
+    /// step → summary (µs), for the report's `latency.c2pa`; empty when nothing was signed.
+    func c2paSummaries() -> [String: LatencySummary] {
+        c2paTimes.withLock { Dictionary(uniqueKeysWithValues: $0.map { ($0.key, LatencySummary($0.value)) }) }
     }
 
     func attach(_ source: @escaping @Sendable () -> ProgressSnapshot?) { snapshotSource.withLock { $0 = source } }
