@@ -57,13 +57,17 @@ demo: release
 
 # labelcast vs the ffmpeg CLI, same job and encoder settings (Benchmarks/bench.sh; ~15 min on
 # 2 cores; BENCH_LONG=1 adds a 10-minute memory run), then --copy-unlabeled against ffmpeg on a
-# 10-minute 1080p file and a live-like run (Benchmarks/copy-unlabeled.sh, ~15 min). Also needs /usr/bin/time and jq.
+# 10-minute 1080p file and a live-like run (Benchmarks/copy-unlabeled.sh, ~15 min), the HEVC copy
+# against ffmpeg drawtext + libx265 (Benchmarks/hevc-copy-unlabeled.sh) and the segmented C2PA
+# signing cost per segment (Benchmarks/c2pa-cost.sh). Also needs /usr/bin/time and jq.
 bench: deps
 	@for p in time jq; do dpkg -s $$p >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends time jq; break; }; done
 	$(SWIFT) build -c release --product labelcast
 	$(SWIFT) build -c release --product audiomark-bench
 	Benchmarks/bench.sh
 	Benchmarks/copy-unlabeled.sh
+	Benchmarks/hevc-copy-unlabeled.sh --bin .build/release
+	ONLY=segmented REPS=2 Benchmarks/c2pa-cost.sh .build/release/labelcast > Benchmarks/results/c2pa-segmented-release.md
 
 # The test suite under AddressSanitizer (with LeakSanitizer) or ThreadSanitizer, built in
 # .build-asan / .build-tsan (the normal .build is left alone); the end-to-end tests then run
