@@ -121,24 +121,12 @@ public struct AVCConfiguration: Equatable, Sendable {
         profile = b[1]; compatibility = b[2]; level = b[3]
         lengthSize = Int(b[4] & 3) + 1
         var i = 5
-        func sets(_ count: Int) -> [[UInt8]]? {
-            var out: [[UInt8]] = []
-            for _ in 0..<count {
-                guard i + 2 <= b.count else { return nil }
-                let n = Int(b[i]) << 8 | Int(b[i + 1])
-                i += 2
-                guard n > 0, i + n <= b.count else { return nil }
-                out.append(Array(b[i..<(i + n)]))
-                i += n
-            }
-            return out
-        }
         let spsCount = Int(b[i] & 0x1F)
         i += 1
-        guard let s = sets(spsCount), i < b.count else { return nil }
+        guard let s = NALUnits.readSized(b, at: &i, count: spsCount), i < b.count else { return nil }
         let ppsCount = Int(b[i])
         i += 1
-        guard let p = sets(ppsCount) else { return nil }
+        guard let p = NALUnits.readSized(b, at: &i, count: ppsCount) else { return nil }
         sps = s
         pps = p
         if [100, 110, 122, 144].contains(Int(profile)), i + 3 <= b.count {

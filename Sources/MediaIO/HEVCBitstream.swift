@@ -113,15 +113,7 @@ public struct HEVCConfiguration: Equatable, Sendable {
             let complete = b[i] & 0x80 != 0, type = b[i] & 0x3F
             let count = Int(b[i + 1]) << 8 | Int(b[i + 2])
             i += 3
-            var units: [[UInt8]] = []
-            for _ in 0..<count {
-                guard i + 2 <= b.count else { return nil }
-                let n = Int(b[i]) << 8 | Int(b[i + 1])
-                i += 2
-                guard n > 0, i + n <= b.count else { return nil }
-                units.append(Array(b[i..<(i + n)]))
-                i += n
-            }
+            guard let units = NALUnits.readSized(b, at: &i, count: count) else { return nil }
             arrays.append(NALArray(type: type, complete: complete, units: units))
         }
         guard lengthSize != 3 else { return nil }

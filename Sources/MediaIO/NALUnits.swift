@@ -32,6 +32,23 @@ public enum NALUnits {
         return out
     }
 
+    /// `count` NAL units each behind a 16-bit length, as decoder configuration records
+    /// (`avcC`, `hvcC`) list their parameter sets, read from `i` on; `i` ends past the last.
+    /// Nil when a length is zero or runs past the end.
+    public static func readSized(_ b: [UInt8], at i: inout Int, count: Int) -> [[UInt8]]? {
+        var out: [[UInt8]] = []
+        out.reserveCapacity(count)
+        for _ in 0..<count {
+            guard i + 2 <= b.count else { return nil }
+            let n = Int(b[i]) << 8 | Int(b[i + 1])
+            i += 2
+            guard n > 0, i + n <= b.count else { return nil }
+            out.append(Array(b[i..<(i + n)]))
+            i += n
+        }
+        return out
+    }
+
     /// The NAL units of a length-prefixed access unit; nil when the lengths do not tile it.
     public static func splitLengthPrefixed(_ b: [UInt8], lengthSize: Int) -> [ArraySlice<UInt8>]? {
         guard (1...4).contains(lengthSize) else { return nil }
