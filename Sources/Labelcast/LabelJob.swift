@@ -136,7 +136,20 @@ public struct VideoEncoding: Sendable, Equatable {
     /// `--copy-unlabeled`: H.264 and HEVC input packets go out as they are outside synthetic GOPs
     /// (`VideoCopyFormat`); only GOPs a synthetic segment touches are re-encoded.
     public var copyUnlabeled = false
+    /// `--copy-decode`: with per-picture copying (live-like runs), whether the decoder runs
+    /// through copied stretches. nil: `.ahead` when the Timeline is known in advance (no
+    /// control API, not `--synthetic auto`), else `.continuous`.
+    public var copyDecode: CopyDecode?
     public init() {}
+}
+
+/// How a live copy keeps its decoder ready for the next synthetic picture.
+public enum CopyDecode: String, Sendable, Equatable, CaseIterable {
+    /// Decode only from the IDR before each synthetic start (the longest GOP seen ahead of it);
+    /// a start not known in advance decodes the GOP so far in a burst when it comes.
+    case ahead
+    /// Decode every picture, so a switch at any instant finds the decoder ready.
+    case continuous
 }
 
 /// Audio encoder settings (CLI: --audio-codec, --audio-bitrate).

@@ -59,6 +59,8 @@ struct RunCommand: AsyncParsableCommand {
     var gop: Double = 2
     @Flag(help: "H.264 inputs: copy the video packets, bit-exact, outside synthetic segments; files re-encode only the GOPs a segment touches, live inputs from the switch to the next IDR (other inputs: every frame re-encoded, with a notice).")
     var copyUnlabeled = false
+    @Option(help: ArgumentHelp("Live-like --copy-unlabeled runs: 'ahead' decodes only from the IDR before each synthetic start (default without --listen or --synthetic auto); 'continuous' decodes every picture, so a switch at any instant finds the decoder ready (default with them).", valueName: "ahead|continuous"))
+    var copyDecode: String?
     @Option(help: "Audio encoder (default aac, or the container's own: PCM for wav, FLAC for flac).")
     var audioCodec: String?
     @Option(help: "Audio bit rate (default 128k).")
@@ -120,6 +122,9 @@ struct RunCommand: AsyncParsableCommand {
             Redaction.register(url: o)
             if let t = try token() { Redaction.register(t.value) }
         } catch let e as LabelcastError { throw ValidationError(e.message) }
+        if let copyDecode, CopyDecode(rawValue: copyDecode) == nil {
+            throw ValidationError("--copy-decode '\(copyDecode)' is not one of ahead, continuous")
+        }
         guard SyntheticMode(rawValue: synthetic) != nil else {
             throw ValidationError("--synthetic '\(synthetic)' is not one of all, none, auto")
         }
@@ -196,6 +201,7 @@ struct RunCommand: AsyncParsableCommand {
         job.video.bitRate = try videoBitrate.map { try parseBitRate($0, option: "--video-bitrate") }
         job.video.gopSeconds = gop
         job.video.copyUnlabeled = copyUnlabeled
+        job.video.copyDecode = copyDecode.flatMap(CopyDecode.init(rawValue:))
         job.audio.codec = audioCodec
         job.audio.bitRate = try parseBitRate(audioBitrate, option: "--audio-bitrate")
         job.overlay = try label.style()

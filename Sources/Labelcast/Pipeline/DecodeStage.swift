@@ -66,6 +66,20 @@ final class DecodeStage: @unchecked Sendable {
     /// Reordering seen, or a reconnect to parameter sets the output cannot take: every
     /// picture from here on is re-encoded.
     private var copyStopped = false
+    /// Per-picture copying with a Timeline known ahead (`CopyDecode.ahead`): while copying, the
+    /// decoder sleeps from an IDR on and wakes at the IDR before the next synthetic start (the
+    /// longest GOP seen ahead of it), so only the GOPs next to synthetic stretches are decoded.
+    /// A start it did not see coming (a switch through the control API) wakes it at once: the
+    /// packets since the GOP's IDR are decoded first, in a burst, their pictures not handed on.
+    var decodeAhead = false
+    private var asleep = false
+    /// Packets since the IDR the decoder fell asleep at or the last one since (to catch up).
+    private var skipped: [ReadPacket] = []
+    private var skippedOverflow = false
+    private var lastIDRTime: Double?
+    private var longestGOP: Double?
+    /// Decoding skipped packets to catch up: their pictures are not handed on.
+    private var catchingUp = false
 
     init(lane: Lane, decoder: Decoder, timeBase: Rational, nominalDuration: Int64, context: PipelineContext,
          capacity: Int, downstream: @escaping (StageItem<LaneFrame>) -> Void) {
@@ -90,6 +104,10 @@ final class DecodeStage: @unchecked Sendable {
             sourceTimeBase = tb
             shift = newShift
             readTimes.removeAll()
+            asleep = false
+            skipped.removeAll()
+            skippedOverflow = false
+            lastIDRTime = nil
             if let format = copyFormat, !copyStopped {
                 if !format.newSource(extradata: CodecExtradata.get(newDecoder.context)) {
                     stopCopying("the new connection's parameter sets differ from those in the output's header")
@@ -101,6 +119,7 @@ final class DecodeStage: @unchecked Sendable {
             rp.idr = format.isIDR(rp.packet)
             let idr = rp.idr
             if copyPerPicture {
+                if decodeAhead, sleeps(rp) { return }
                 sentPacket = rp
                 decode(rp)
                 sentPacket = nil
@@ -150,6 +169,89 @@ final class DecodeStage: @unchecked Sendable {
             decodeError(error)
         }
         drain()
+    }
+
+    /// `decodeAhead`: whether this packet goes out copied without being decoded (true), or is
+    /// decoded as usual (false, after waking the decoder if it slept).
+    private func sleeps(_ rp: ReadPacket) -> Bool {
+        let p = rp.packet
+        guard copying, !copyStopped, p.pts != MediaTime.noPTS else {
+            if asleep { wake(rp) }
+            return false
+        }
+        let t = mediaTime(p.pts)
+        if rp.idr {
+            if let last = lastIDRTime, t > last { longestGOP = max(longestGOP ?? 0, t - last) }
+            lastIDRTime = t
+        }
+        let needed = decoderNeeded(at: t, idr: rp.idr)
+        if asleep {
+            if needed || (skippedOverflow && rp.idr) {
+                if skippedOverflow && !rp.idr {
+                    // Nothing to catch up from until the next IDR: out as the input's own, so
+                    // the gate before the encoder withholds what is synthetic (never bare).
+                    copyOut(rp, at: t)
+                    return true
+                }
+                wake(rp)
+                if skippedOverflow {
+                    skippedOverflow = false
+                    decodeAhead = false
+                    context.logger.notice("\(lane.rawValue): no IDR picture in \(Self.gopLimit) packets: the decoder stays awake from here on")
+                }
+                return false
+            }
+            if rp.idr { skipped.removeAll(keepingCapacity: true) }
+            if skipped.count < Self.gopLimit { skipped.append(kept(rp)) } else { skippedOverflow = true }
+            copyOut(rp, at: t)
+            return true
+        }
+        guard !needed, rp.idr else { return false }
+        asleep = true
+        skipped = [kept(rp)]
+        copyOut(rp, at: t)
+        return true
+    }
+
+    /// Whether the decoder must be awake for the picture at `t`: it is synthetic, or the next
+    /// synthetic start could come before the next IDR. At an IDR that is when the start is
+    /// within the longest GOP seen (plus two pictures); between IDRs, when the start comes
+    /// before the IDR due next (or, once that is overdue, within two pictures) — which happens
+    /// only when the Timeline changed since the last IDR or a GOP runs longer than any before.
+    /// Until two IDRs have been seen the GOP is unknown: awake.
+    private func decoderNeeded(at t: Double, idr: Bool) -> Bool {
+        guard let gop = longestGOP, let lastIDR = lastIDRTime else { return true }
+        if context.timeline.isSynthetic(at: t) { return true }
+        guard let next = context.timeline.nextBoundary(after: t) else { return false }
+        let margin = 2 * Double(nominalDuration) * timeBase.double
+        if idr { return next - t <= gop + margin }
+        return next < max(lastIDR + gop, t) + margin
+    }
+
+    /// Wakes the decoder before `rp`: unless `rp` is an IDR, the packets it slept through
+    /// since the last IDR are decoded first (their pictures went out as copied packets).
+    private func wake(_ rp: ReadPacket) {
+        asleep = false
+        let held = skipped
+        skipped.removeAll()
+        guard !rp.idr, !skippedOverflow else { return }
+        catchingUp = true
+        for p in held { decode(p) }
+        catchingUp = false
+    }
+
+    /// A reference of its own to the packet's data: the muxer takes the copied packet over
+    /// (and empties it), and an empty packet sent to a decoder would start draining it.
+    private func kept(_ rp: ReadPacket) -> ReadPacket {
+        ReadPacket(packet: rp.packet.clone(), readAt: rp.readAt, idr: rp.idr)
+    }
+
+    /// A packet out as the input's own, not decoded (the decoder sleeps).
+    private func copyOut(_ rp: ReadPacket, at t: Double) {
+        let d = rp.packet.duration > 0 ? Double(rp.packet.duration) * sourceTimeBase.double : Double(nominalDuration) * timeBase.double
+        let end = t + d
+        lastReadAt = rp.readAt
+        downstream(.copied(copiedRun([rp], start: t, end: end)))
     }
 
     /// Media time of a packet timestamp on this lane's clock.
@@ -236,6 +338,7 @@ final class DecodeStage: @unchecked Sendable {
 
     private func emit(_ frame: Frame) {
         let readAt = readTimes.removeValue(forKey: frame.pts) ?? lastReadAt
+        if catchingUp { return }   // went out as a copied packet while the decoder slept
         let decodedPts = frame.pts
         frame.pts = onFirstClock(frame.pts)
         // Frames without a timestamp continue the previous one's clock.

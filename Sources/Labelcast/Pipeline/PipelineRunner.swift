@@ -564,6 +564,12 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                                  context: context, capacity: 32) { hold?.stage.submit($0) ?? process.stage.submit($0) }
         decode.copyFormat = copy
         decode.copyPerPicture = copyPerPicture
+        if copy != nil, copyPerPicture {
+            let known = job.listen == nil && job.synthetic != .auto
+            let mode = job.video.copyDecode ?? (known ? .ahead : .continuous)
+            decode.decodeAhead = mode == .ahead
+            logger.info("video: --copy-unlabeled: the decoder \(mode == .ahead ? "runs only ahead of synthetic stretches" : "runs through copied stretches") (--copy-decode \(mode.rawValue))")
+        }
         if copy != nil { logger.info("video: --copy-unlabeled: GOPs without synthetic frames are copied as they are; the others are re-encoded with \(codecName)") }
         logger.debug("video: \(info.codecName) \(settings.width)x\(settings.height) \(Scaler.name(pixelFormat)) \(rate) fps → \(encoder.codecName), gop \(settings.gopSize)")
         return (decode, (lane, info.codecName, encoder.codecName, ([decode.stage] as [any StageDepth]) + (hold.map { [$0.stage] } ?? []) + [process.stage, encode.stage, mux.stage]))
