@@ -22,8 +22,11 @@ import TestSupport
     }
 
     /// Mean absolute luma difference over the bottom half (away from the label).
-    static func bottomDiff(_ a: [UInt8], _ b: [UInt8]) -> Double {
-        let from = width * (height / 2)
+    static func bottomDiff(_ a: [UInt8], _ b: [UInt8]) -> Double { meanDiff(a, b, width: width, fromRow: height / 2) }
+
+    /// Mean absolute luma difference from row `fromRow` down.
+    static func meanDiff(_ a: [UInt8], _ b: [UInt8], width: Int, fromRow: Int) -> Double {
+        let from = width * fromRow
         let n = min(a.count, b.count) - from
         guard n > 0 else { return .infinity }
         var sum = 0

@@ -30,15 +30,19 @@ import TestSupport
         return r.stdoutText.split(separator: "\n").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }.min() ?? 0
     }
 
-    @Test func copiesUntilTheSwitchAndFromTheNextIDRAfterIt() throws {
+    /// Default (`--copy-decode continuous` with a control API: the decoder runs through copied
+    /// stretches) and `ahead` (it sleeps; the switch wakes it mid-GOP and the pictures since the
+    /// GOP's IDR are decoded first, so the first labeled picture is the input's, not a guess).
+    @Test(arguments: [nil, "ahead"] as [String?])
+    func copiesUntilTheSwitchAndFromTheNextIDRAfterIt(copyDecode: String?) throws {
         let dir = try TestSupport.temporaryDirectory()
         let port = LiveServers.freePort(), control = LiveServers.freePort()
         let token = "live-copy-token"
         let output = dir + "/out.ts", reference = dir + "/ref.ts"
         let lc = try LiveServers.Background(TestSupport.labelcastBinary, [
-            "run", "-q", "-i", "udp://127.0.0.1:\(port)", "-o", output, "--copy-unlabeled",
-            "--listen", "127.0.0.1:\(control)", "--control-token", token,
-        ], log: dir + "/labelcast.log")
+            "run", "-i", "udp://127.0.0.1:\(port)", "-o", output, "--copy-unlabeled",
+            "--listen", "127.0.0.1:\(control)", "--control-token", token, "-v",
+        ] + (copyDecode.map { ["--copy-decode", $0] } ?? []), log: dir + "/labelcast.log")
         defer { lc.stop(SIGKILL) }
         try #require(waitFor(10) { LiveServers.canConnect(port: control) }, "the control API did not come up: \(lc.log)")
         // A live encoder's stream: no B-frames (zerolatency), an IDR every 2 s, 25 fps.
@@ -80,6 +84,12 @@ import TestSupport
         func inked(_ i: Int) -> Int { zip(fin[first + i], fout[i]).filter { abs(Int($0) - Int($1)) > 100 }.count }
         #expect(inked(onIndex) > 300, "the first picture at/after the switch carries no label")
         #expect(inked(onIndex - 1) == 0, "the picture before the switch carries ink")
+        // Re-encoded from the input's pictures (below the label: coding noise only).
+        for i in [onIndex, onIndex + 5] {
+            let d = LiveCopyAheadTests.meanDiff(fin[first + i], fout[i], width: w, fromRow: h / 2)
+            #expect(d < 3, "picture \(i) after the switch differs from the publisher's by \(String(format: "%.2f", d)) below the label")
+        }
+        #expect(lc.log.contains("--copy-decode \(copyDecode ?? "continuous")"), "\(lc.log)")
     }
 
     static func mediaTime(_ body: String) -> Double? {
