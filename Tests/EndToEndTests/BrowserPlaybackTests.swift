@@ -66,6 +66,33 @@ struct BrowserPlaybackTests {
         return stride(from: 0, to: bytes.count - frame + 1, by: frame).map { Array(bytes[$0..<($0 + n)]) }
     }
 
+    /// Each picture's presentation time (ffprobe), in presentation order, from the first one.
+    static func pictureTimes(_ path: String) throws -> [Double] {
+        let r = try TestSupport.run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0", path])
+        let t = r.stdoutText.split(separator: "\n").compactMap { Double($0.split(separator: ",")[0].trimmingCharacters(in: .whitespaces)) }
+        return t.map { $0 - (t.first ?? 0) }
+    }
+
+    /// Shows the pictures `looked` (indices in presentation order) in the browser: seeks half a
+    /// picture past each one's time and checks the browser presents it at that time (within
+    /// 1 ms of ffprobe's, from the first picture); returns the playback and the luma shown.
+    static func show(_ dir: String, _ src: String, output: String, looked: [Int],
+                     sourceLocation: SourceLocation = #_sourceLocation) throws -> (Playback, [[UInt8]]) {
+        let times = try pictureTimes(output)
+        let p = try play(dir, src, at: looked.map { (times.indices.contains($0) ? times[$0] : 0) + 0.02 })
+        #expect(p.frames.count == looked.count, "\(p.frames.count) pictures shown of \(looked.count)", sourceLocation: sourceLocation)
+        for (i, f) in zip(looked, p.frames) where times.indices.contains(i) {
+            #expect(f.format == "I420" && f.width == width && f.height == height, "picture \(i): \(f.format ?? "?") \(f.width)x\(f.height)", sourceLocation: sourceLocation)
+            let at = f.mediaTime - (p.firstMediaTime ?? 0)
+            #expect(abs(at - times[i]) < 0.001, "picture \(i) at \(at) s in the browser, \(times[i]) s by ffprobe", sourceLocation: sourceLocation)
+        }
+        return (p, p.frames.map { [UInt8](Data(base64Encoded: $0.luma) ?? Data()) })
+    }
+
+    /// Label ink: luma samples that differ from the input's by more than 86 (video range: the
+    /// 100 of full-range gray the other label tests use).
+    static func ink(_ a: [UInt8], _ b: [UInt8]) -> Int { zip(a, b).filter { abs(Int($0) - Int($1)) > 86 }.count }
+
     /// labelcast with `--copy-unlabeled` and a synthetic segment at 3.5-4.5 s (its GOPs at 2 and
     /// 4 s re-encoded: pictures 50-149): fragmented MP4 as labelcast writes it to a pipe
     /// (`-o - -f mp4`), or HLS with fMP4 segments. Returns the path to serve and what ffmpeg reads.
@@ -109,18 +136,13 @@ struct BrowserPlaybackTests {
         let decoded = try Self.lumaPlanes(out.output), original = try Self.lumaPlanes(out.input)
         #expect(decoded.count == 200 && original.count == 200)
 
-        // Three quarters into each picture's 40 ms (the first picture's time is the origin).
-        let p = try Self.play(dir, out.src, at: Self.looked.map { Double($0) * 0.04 + 0.03 })
+        let (p, pictures) = try Self.show(dir, out.src, output: out.output, looked: Self.looked)
         check(p, expectedPictures: expected)
-
-        #expect(p.frames.count == Self.looked.count, "\(p.frames.count) pictures shown of \(Self.looked.count)")
-        for (i, f) in zip(Self.looked, p.frames) {
-            #expect(f.format == "I420" && f.width == Self.width && f.height == Self.height, "picture \(i): \(f.format ?? "?") \(f.width)x\(f.height)")
-            let shown = [UInt8](Data(base64Encoded: f.luma) ?? Data())
+        for (i, shown) in zip(Self.looked, pictures) {
             guard shown.count == Self.width * Self.height, i < decoded.count else { continue }
             let differing = zip(shown, decoded[i]).filter { $0 != $1 }.count
-            #expect(differing == 0, "picture \(i) (\(f.mediaTime) s in the browser): \(differing) luma samples differ from ffmpeg's decode")
-            let ink = zip(shown, original[i]).filter { abs(Int($0) - Int($1)) > 100 }.count
+            #expect(differing == 0, "picture \(i): \(differing) luma samples differ from ffmpeg's decode")
+            let ink = Self.ink(shown, original[i])
             if i == 100 {
                 #expect(ink > 300, "no label on picture \(i) in the browser: \(ink) samples changed")
             } else {
@@ -131,7 +153,7 @@ struct BrowserPlaybackTests {
 
     /// The playback assertions: no MediaError or SourceBuffer error, to the end, every picture
     /// decoded, none corrupted, one buffered range from the start to the end.
-    func check(_ p: Playback, expectedPictures: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+    func check(_ p: Playback, expectedPictures: Int, duration minimum: Double = 7.9, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(p.supported == true, "\(p.browser) does not take \(p.mime ?? "?")", sourceLocation: sourceLocation)
         #expect(p.problems.isEmpty, "\(p.problems.prefix(3))", sourceLocation: sourceLocation)
         let q = p.quality
@@ -142,7 +164,70 @@ struct BrowserPlaybackTests {
         let duration = p.duration ?? 0
         #expect(ranges.count == 1 && (ranges.first?[0] ?? 1) <= (p.firstMediaTime ?? 0) && (ranges.first?[1] ?? 0) >= duration - 0.05,
                 "buffered \(ranges), duration \(duration)", sourceLocation: sourceLocation)
-        #expect(duration > 7.9 && (p.currentTime ?? 0) >= duration - 0.001, "played to \(p.currentTime ?? 0) s of \(duration)", sourceLocation: sourceLocation)
+        #expect(duration > minimum && (p.currentTime ?? 0) >= duration - 0.001, "played to \(p.currentTime ?? 0) s of \(duration)", sourceLocation: sourceLocation)
+    }
+
+    /// A live input switched through the control API (LiveCopyTests' set-up): the encoder
+    /// starts with an IDR at the answered instant, in the middle of the publisher's GOP, and
+    /// re-encodes to the publisher's next IDR after the switch off. Written as fragmented MP4
+    /// (a fragment per keyframe), it plays through both joins in the browser; the pictures on
+    /// either side of each join are ffmpeg's decode bit for bit, the label on the switched ones.
+    @Test func liveSwitchMidGOPPlaysAcrossTheJoins() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        let port = LiveServers.freePort(), control = LiveServers.freePort()
+        let token = "browser-live-token"
+        let output = dir + "/live.mp4", reference = dir + "/ref.ts"
+        let lc = try LiveServers.Background(TestSupport.labelcastBinary, [
+            "run", "-q", "-i", "udp://127.0.0.1:\(port)", "-o", output, "--copy-unlabeled",
+            "--muxer-opt", "movflags=+frag_keyframe+empty_moov+default_base_moof",
+            "--listen", "127.0.0.1:\(control)", "--control-token", token,
+        ], log: dir + "/labelcast.log")
+        defer { lc.stop(SIGKILL) }
+        let up = Date().addingTimeInterval(10)
+        while !LiveServers.canConnect(port: control) && Date() < up { usleep(100_000) }
+        try #require(LiveServers.canConnect(port: control), "the control API did not come up: \(lc.log)")
+        let publisher = try LiveServers.Background("ffmpeg", [
+            "-v", "error", "-re", "-f", "lavfi", "-i", "mandelbrot=size=480x270:rate=25", "-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000",
+            "-t", "9", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac",
+            "-map", "0:v", "-map", "1:a", "-f", "tee", "[f=mpegts]udp://127.0.0.1:\(port)?pkt_size=1316|[f=mpegts]\(reference)",
+        ], log: dir + "/publisher.log")
+        defer { publisher.stop(SIGKILL) }
+        Thread.sleep(forTimeInterval: 3.3)
+        let on = try LiveServers.http("PUT", "http://127.0.0.1:\(control)/synthetic", body: #"{"synthetic":true}"#, token: token)
+        Thread.sleep(forTimeInterval: 1.5)
+        let off = try LiveServers.http("PUT", "http://127.0.0.1:\(control)/synthetic", body: #"{"synthetic":false}"#, token: token)
+        let tOn = try #require(LiveCopyTests.mediaTime(on.body)), tOff = try #require(LiveCopyTests.mediaTime(off.body))
+        publisher.process.waitUntilExit()
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(lc.stop(SIGINT) == 130, "\(lc.log)")
+
+        // Which output pictures are copied (the publisher's own), found as LiveCopyTests does.
+        let ref = try LiveCopyTests.pictures(reference), out = try LiveCopyTests.pictures(output)
+        try #require(ref.count >= 200 && out.count >= 150, "\(ref.count) reference pictures, \(out.count) out")
+        let first = try #require(ref.firstIndex { $0.md5 == out[0].md5 }, "the output's first picture is not the publisher's")
+        let copied = out.indices.map { first + $0 < ref.count && out[$0].md5 == ref[first + $0].md5 }
+        let onIndex = try #require(copied.firstIndex(of: false), "nothing re-encoded (switch at \(tOn)-\(tOff))")
+        let backIndex = try #require(copied[onIndex...].firstIndex(of: true), "never copied again after \(tOff)")
+        #expect(copied[backIndex...].allSatisfy { $0 } && !copied[onIndex..<backIndex].contains(true))
+        #expect(first + onIndex < ref.count && !ref[first + onIndex].key, "the switch landed on one of the publisher's keyframes (picture \(onIndex)): not mid-GOP")
+
+        let expected = try TestSupport.probe(output).first { $0.codecType == "video" }?.frames ?? 0
+        #expect(expected == out.count, "ffprobe counts \(expected), framemd5 \(out.count)")
+        let decoded = try Self.lumaPlanes(output), original = try Self.lumaPlanes(reference)
+        let looked = [onIndex - 1, onIndex, onIndex + 5, backIndex - 1, backIndex, out.count - 5]
+        let (p, pictures) = try Self.show(dir, "live.mp4", output: output, looked: looked)
+        check(p, expectedPictures: expected, duration: Double(out.count) * 0.04 - 0.2)
+        for (i, shown) in zip(looked, pictures) {
+            guard shown.count == Self.width * Self.height, i < decoded.count, first + i < original.count else { continue }
+            let differing = zip(shown, decoded[i]).filter { $0 != $1 }.count
+            #expect(differing == 0, "picture \(i): \(differing) luma samples differ from ffmpeg's decode")
+            let ink = Self.ink(shown, original[first + i])
+            if i == onIndex || i == onIndex + 5 {
+                #expect(ink > 300, "no label on picture \(i) in the browser: \(ink) samples changed")
+            } else if i == onIndex - 1 || i >= backIndex {
+                #expect(ink == 0, "picture \(i) carries ink in the browser: \(ink) samples")
+            }
+        }
     }
 
     /// The checks fail on broken joins: the fMP4 output without the re-encoded stretch's
