@@ -55,7 +55,7 @@ test: deps
 # Browser playback (BrowserPlaybackTests): Debian's headless Chromium plays --copy-unlabeled
 # outputs (fragmented MP4, HLS-fMP4) through Media Source Extensions across the joins. Not in
 # DEB_PACKAGES: it adds 26 packages, ~100 MB download and ~300 MB installed (about a third more than
-# the rest) for one ~1-minute suite (Benchmarks/results/browser-playback.md); `make test` runs
+# the rest) for one ~1.5-minute suite (Benchmarks/results/browser-playback.md); `make test` runs
 # the suite when Chromium is there and skips it, saying so, when it is not.
 BROWSER_PACKAGES := chromium-headless-shell
 browser-test: deps
