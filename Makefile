@@ -7,7 +7,8 @@ SWIFT ?= swift
 # librsvg (SVG/PNG badges) and libespeak-ng (the spoken audio label, in-process).
 DEB_PACKAGES := ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
 	pkg-config libfreetype-dev libfontconfig-dev fontconfig fonts-wqy-zenhei fonts-dejavu-core \
-	espeak-ng sox nginx libnginx-mod-rtmp curl librsvg2-dev libespeak-ng-dev python3-jsonschema
+	espeak-ng sox nginx libnginx-mod-rtmp curl librsvg2-dev libespeak-ng-dev python3-jsonschema \
+	chromium-headless-shell
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The C2PA reference implementation (c2pa-rs): its C library libc2pa_c.so, which labelcast
 # loads at run time to sign (--c2pa-cert/--c2pa-key), and the Python Reader the tests
@@ -42,7 +43,7 @@ release: deps
 # streams, timing assertions: mostly waiting on the clock, ~0.4 core), so the clock-bound
 # minutes overlap the CPU-bound ones. The file log is printed whole when both are done.
 DSP_SUITES := '^(MarkCoreTests|AudioMarkTests|VideoMarkTests)\.'
-FILE_SUITES := '^EndToEndTests\.(InspectTests|C2PAAutoTests|HLSInspectTests|AudioGapBoundaryTests|AuditSegmentTests|PreservationTests|AutoWatermarkTests|PictureKeepTests|C2PATests|C2PASegmentedTests|VisibleLabelTests|ForeignOptionTests|CopyUnlabeledTests|ContainerDefaultsTests|SegmentedOutputTests|WatermarkEndToEndTests|VideoMarkEndToEndTests|LabelProfileTests|SpokenCueTests|ProvenanceTests|OutputGeometryTests|BadInputTests|AutoHoldTests|ServeURLTests|HEVCCopyTests|C2PASegmentOrderTests)/'
+FILE_SUITES := '^EndToEndTests\.(BrowserPlaybackTests|InspectTests|C2PAAutoTests|HLSInspectTests|AudioGapBoundaryTests|AuditSegmentTests|PreservationTests|AutoWatermarkTests|PictureKeepTests|C2PATests|C2PASegmentedTests|VisibleLabelTests|ForeignOptionTests|CopyUnlabeledTests|ContainerDefaultsTests|SegmentedOutputTests|WatermarkEndToEndTests|VideoMarkEndToEndTests|LabelProfileTests|SpokenCueTests|ProvenanceTests|OutputGeometryTests|BadInputTests|AutoHoldTests|ServeURLTests|HEVCCopyTests|C2PASegmentOrderTests)/'
 XCTEST := .build/debug/labelcastPackageTests.xctest
 test: deps
 	$(SWIFT) build --build-tests
@@ -53,10 +54,10 @@ test: deps
 	  echo "file suites exit $$rf, live and timing suites exit $$rl"; [ $$rf -eq 0 ] && [ $$rl -eq 0 ]
 
 # Browser playback (BrowserPlaybackTests): Debian's headless Chromium plays --copy-unlabeled
-# outputs (fragmented MP4, HLS-fMP4) through Media Source Extensions across the joins. Not in
-# DEB_PACKAGES: it adds 26 packages, ~100 MB download and ~300 MB installed (about a third more than
-# the rest) for one ~1.5-minute suite (Benchmarks/results/browser-playback.md); `make test` runs
-# the suite when Chromium is there and skips it, saying so, when it is not.
+# outputs (fragmented MP4, HLS-fMP4) through Media Source Extensions across the joins. In
+# DEB_PACKAGES (26 packages, ~100 MB download, ~300 MB installed: Benchmarks/results/browser-playback.md),
+# so `make test` runs it, in the file-suite process (~1.5 min beside the longer live process);
+# `make browser-test` runs it alone.
 BROWSER_PACKAGES := chromium-headless-shell
 browser-test: deps
 	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { echo "installing Debian packages: $(BROWSER_PACKAGES)"; \
