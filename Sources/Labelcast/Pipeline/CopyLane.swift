@@ -37,6 +37,25 @@ final class CopyLane: @unchecked Sendable {
         offset = shift - context.originSeconds
     }
 
+    /// Whether the lane carries SCTE-35 splice information.
+    var carriesSpliceInfo: Bool { codecName == "scte_35" }
+
+    /// SCTE-35: appends the section's place on the input clock — its timestamp as demuxed,
+    /// before any re-basing — for the MPEG-TS writer's filter to move its pts_adjustment onto
+    /// the output clock (`SCTE35TSFilter`). A section the demuxer could not time (it came
+    /// before the input's first PCR) is timed at `newestMediaTime` (media time 0 before any
+    /// picture or sound was read), on this connection's clock: the filter then measures the
+    /// same shift the pictures get. Called on the demux queue before `submit`.
+    func noteInputClock(_ packet: Packet, newestMediaTime: Double?) {
+        guard carriesSpliceInfo else { return }
+        if packet.pts == MediaTime.noPTS {
+            let t = MediaTime.timestamp(seconds: (newestMediaTime ?? 0) - offset, timeBase)
+            packet.pts = t
+            packet.dts = t
+        }
+        SCTE35TSFilter.noteInputPTS(on: packet, timeBase: timeBase)
+    }
+
     func submit(_ input: Packet) {
         context.accounting.update(lane) { $0.packetsIn += 1 }
         var packet = input

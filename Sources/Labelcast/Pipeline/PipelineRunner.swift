@@ -800,6 +800,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             }
             let lane = routes[packet.streamIndex], copy = copies[packet.streamIndex]
             guard lane != nil || copy != nil else { continue }
+            copy?.noteInputClock(packet, newestMediaTime: newestMediaTime)
             let readAt = FrameTrace.now()
             let tb = demuxer.streams[packet.streamIndex].timeBase
             if job.inputIsLive, let t = MediaTime.seconds(packet.dts != MediaTime.noPTS ? packet.dts : packet.pts, tb) {

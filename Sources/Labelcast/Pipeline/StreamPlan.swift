@@ -165,7 +165,9 @@ struct StreamPlan {
         let par = st.pointee.codecpar.pointee
         let codec = avcodec_get_name(par.codec_id).map { String(cString: $0) } ?? "unknown"
         if par.codec_id == AV_CODEC_ID_SCTE_35 {
-            return "SCTE-35 splice information: FFmpeg 5.1's writers declare it as private data (MPEG-TS stream type 0x06), which receivers would not recognise"
+            // MPEG-TS carries it as SCTE 35 defines (the muxer's SCTE35TSFilter); no other
+            // container FFmpeg 5.1 writes has a place for splice information.
+            return formatName == "mpegts" ? nil : "the \(formatName) output has no place for SCTE-35 splice information (MPEG-TS outputs carry it)"
         }
         if par.codec_type == AVMEDIA_TYPE_ATTACHMENT {
             // Matroska writes an attachment from its bytes, file name and MIME type, whatever the codec.
