@@ -2,12 +2,27 @@ import CFFmpeg
 import Foundation
 
 extension Muxer {
-    /// Whether this output carries SCTE-35 (an MPEG-TS output: `SCTE35TSFilter` turns FFmpeg
-    /// 5.1's private-data PES back into SCTE 35 sections on a 0x86 PID).
-    public var carriesSCTE35: Bool { formatName == "mpegts" }
+    /// Whether this output carries SCTE-35: an MPEG-TS output (`SCTE35TSFilter` turns FFmpeg
+    /// 5.1's private-data PES back into SCTE 35 sections on a 0x86 PID), or an HLS output whose
+    /// TS segments pass through `scte35SegmentFilter()` on their way to the disk.
+    public var carriesSCTE35: Bool { formatName == "mpegts" || segmentsCarrySCTE35 }
 
     /// What the SCTE-35 filter did so far (nil when the output has no SCTE-35 stream).
     public var scte35Statistics: SCTE35TSFilter.Statistics? { filteredIO?.filter.statistics }
+
+    /// For an HLS output with TS segments caught by `SegmentedOutput`: gives each SCTE-35 stream
+    /// its PID (the HLS writer's nested MPEG-TS writer keeps stream ids) and returns the filter
+    /// each segment goes through, in order (nil when there is no SCTE-35 stream). Before the header.
+    public func scte35SegmentFilter() -> SCTE35TSFilter? {
+        guard formatName == "hls" else { return nil }
+        let streams = (0..<Int(context.pointee.nb_streams)).map { context.pointee.streams[$0]! }
+        let scte = streams.indices.filter { streams[$0].pointee.codecpar.pointee.codec_id == AV_CODEC_ID_SCTE_35 }
+        guard !scte.isEmpty else { return nil }
+        let pids = Self.scte35PIDs(ids: streams.map { Int($0.pointee.id) }, scte35: Set(scte), startPID: 0x100,
+                                   pmtStartPID: 0x1000, programs: 1, m2ts: false)
+        for (index, pid) in pids { streams[index].pointee.id = Int32(pid) }
+        return SCTE35TSFilter(pids: Set(pids.values))
+    }
 
     /// For an MPEG-TS output with SCTE-35 streams: gives each its PID and puts the filter in
     /// front of the opened I/O (before the header, so the first PMT is rewritten too).

@@ -24,6 +24,8 @@ public final class Muxer: @unchecked Sendable {
     /// For an MPEG-TS output with SCTE-35 streams: the filter between the muxer and its I/O
     /// (see `SCTE35TSFilter`); detached before the I/O is closed.
     var filteredIO: FilteredOutputIO?
+    /// Set by the caller for an HLS output whose TS segments it filters (`scte35SegmentFilter`).
+    public var segmentsCarrySCTE35 = false
 
     /// Whether `url` names a local file (as opposed to stdout or a network URL).
     public static func isFilePath(_ url: String) -> Bool {

@@ -78,15 +78,20 @@ import TestSupport
 
     /// Checks that `output` carries `input`'s sections as SCTE 35 sections whose splice times
     /// land on the same pictures.
-    static func expectSameCues(input: String, output: String) throws {
+    /// `program`: the number and service name the output's program keeps (HLS's TS segments
+    /// have FFmpeg's own single program).
+    static func expectSameCues(input: String, output: String, program: (Int, String)? = (7, "Channel7")) throws {
         let inRead = try read(input), outRead = try read(output)
         // ffprobe (FFmpeg's demuxer) recognises the stream: 0x86 and 'CUEI' in the program loop.
         let probed = try probe(output)
         #expect(probed.streams.contains("data/scte_35"), "\(probed.streams)")
-        #expect(probed.programs.map(\.0) == [7] && probed.programs.first?.1 == "Channel7", "\(probed.programs)")
-        #expect(probed.programs.first?.2.contains("scte_35") == true, "\(probed.programs)")
+        if let program {
+            #expect(probed.programs.map(\.0) == [program.0] && probed.programs.first?.1 == program.1, "\(probed.programs)")
+            #expect(probed.programs.first?.2.contains("scte_35") == true, "\(probed.programs)")
+        }
         // The PMT, read by the script: the program keeps its number, declares 0x86 and CUEI.
-        #expect(outRead.programs.count == 1 && outRead.programs[0].number == 7 && outRead.programs[0].cuei == true, "\(outRead.programs)")
+        #expect(outRead.programs.count == 1 && outRead.programs[0].cuei == true, "\(outRead.programs)")
+        if let program { #expect(outRead.programs.first?.number == program.0) }
         #expect(outRead.scte_pids.count == 1)
         // Sections, not PES; continuity counted; 0xFF stuffing.
         #expect(outRead.ts.pes_starts == 0 && outRead.ts.cc_errors == 0 && outRead.ts.bad_stuffing == 0, "\(outRead.ts)")
@@ -143,6 +148,25 @@ import TestSupport
     }
 
     @Test(.timeLimit(.minutes(2)))
+    func hlsTSSegmentsCarryThem() throws {
+        let dir = try TestSupport.temporaryDirectory("labelcast-scte35-hls")
+        let input = try Self.input(dir)
+        let r = try TestSupport.labelcast(["run", "-i", input, "-o", dir + "/out.m3u8", "--synthetic", "all", "-q"])
+        #expect(r.status == 0, "\(r.stderr)")
+        // The segments in playlist order, one after the other: the stream a player reads.
+        let playlist = try String(contentsOfFile: dir + "/out.m3u8", encoding: .utf8)
+        let segments = playlist.split(separator: "\n").filter { $0.hasSuffix(".ts") }.map { dir + "/" + $0 }
+        #expect(segments.count >= 2, "\(playlist)")
+        var joined = Data()
+        for s in segments { joined += try Data(contentsOf: URL(fileURLWithPath: s)) }
+        let all = dir + "/joined.ts"
+        try joined.write(to: URL(fileURLWithPath: all))
+        try Self.expectSameCues(input: input, output: all, program: nil)
+        // Each segment declares the stream on its own (a player may start at any one).
+        for s in segments { #expect(try Self.read(s).programs.first?.cuei == true, "\(s)") }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
     func outputsWithoutAPlaceForItNameTheStream() throws {
         let dir = try TestSupport.temporaryDirectory("labelcast-scte35-mp4")
         let input = try Self.input(dir)
@@ -152,5 +176,37 @@ import TestSupport
         let name = "data stream #2 (scte_35)"
         #expect(r.stderr.components(separatedBy: name).count == 2 && r.stderr.contains("no place for SCTE-35"), "one notice: \(r.stderr)")
         #expect(try Self.probe(out).streams.sorted() == ["audio/aac", "video/h264"])
+    }
+}
+
+/// SCTE-35 over a live MPEG-TS output (UDP on loopback): the same writer and filter as a file.
+/// A real socket, so it runs with the live suites (not in the file-only process).
+@Suite(.serialized) struct SCTE35LiveTests {
+    @Test(.timeLimit(.minutes(1)))
+    func aUDPOutputCarriesThem() throws {
+        let dir = try TestSupport.temporaryDirectory("labelcast-scte35-udp")
+        let input = try SCTE35Tests.input(dir)
+        let port = LiveServers.freePort(), rec = dir + "/rec.ts"
+        // The datagrams as they arrive, written one after the other (python3's socket: no
+        // demuxer between the wire and the file), until 3 s without one.
+        let receiver = try LiveServers.Background("python3", ["-c", """
+            import socket, sys
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+            s.bind(("127.0.0.1", int(sys.argv[1])))
+            s.settimeout(30)
+            out = open(sys.argv[2], "wb")
+            try:
+                while True:
+                    out.write(s.recv(65536)); out.flush(); s.settimeout(3)
+            except socket.timeout:
+                pass
+            """, String(port), rec], log: dir + "/rec.log")
+        defer { receiver.stop(SIGKILL) }
+        Thread.sleep(forTimeInterval: 0.5)
+        let r = try TestSupport.labelcast(["run", "-i", input, "-o", "udp://127.0.0.1:\(port)?pkt_size=1316", "--synthetic", "all", "-q"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(LiveRTMPTests.waitUntil(15) { !receiver.process.isRunning }, "the receiver ends 3 s after the last datagram")
+        try SCTE35Tests.expectSameCues(input: input, output: rec)
     }
 }

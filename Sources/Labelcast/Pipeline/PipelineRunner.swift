@@ -126,6 +126,9 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             throw LabelcastError("output '\(displayOut)': \(e.message)")
         }
         self.muxer = muxer
+        // HLS TS segments written to a folder pass through SegmentMarking, which carries SCTE-35.
+        let fmp4Segments = ["fmp4", "1"].contains(job.muxerOptions.last { $0.key == "hls_segment_type" }?.value.lowercased() ?? "")
+        muxer.segmentsCarrySCTE35 = muxer.formatName == "hls" && Muxer.isFilePath(job.output) && !fmp4Segments
         // Every input stream a lane: processed (each video, each audio track), copied, or left
         // out with a notice naming it.
         let plan: StreamPlan
@@ -237,10 +240,12 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             }
             if !Muxer.isFilePath(job.output) { muxOptions["flush_packets"] = "1" }
             // --muxer-opt, and HLS/DASH segment names and markings (SegmentMarking).
-            _ = try SegmentMarking.attach(to: muxer, job: job, provenance: provenance, logger: logger, options: &muxOptions)
+            let segmentMarking = try SegmentMarking.attach(to: muxer, job: job, provenance: provenance, logger: logger, options: &muxOptions)
             try provenance.prepare(muxer: muxer, timeline: timeline)
             keepPrograms(demuxer: demuxer, plan: plan, muxer: muxer)
             if provenance.reservedMatroskaTag { muxOptions["write_crc32"] = "0" }  // the tag is patched after the trailer
+            // Every stream is there now (labelcast's timed metadata too): the SCTE-35 PIDs can be chosen.
+            segmentMarking?.scte35 = muxer.scte35SegmentFilter()
             try writeHeaderWaiting(muxer, options: muxOptions, mux: muxStage)
             if !Muxer.isFilePath(job.output) && job.output != "-" {
                 // A live output that drops is reopened with the same streams and metadata.
