@@ -7,8 +7,8 @@ extension Muxer {
     /// TS segments pass through `scte35SegmentFilter()` on their way to the disk.
     public var carriesSCTE35: Bool { formatName == "mpegts" || segmentsCarrySCTE35 }
 
-    /// What the SCTE-35 filter did so far (nil when the output has no SCTE-35 stream).
-    public var scte35Statistics: SCTE35TSFilter.Statistics? { filteredIO?.filter.statistics }
+    /// What the SCTE-35 filter did (nil when the output has no SCTE-35 stream), also after `finish()`.
+    public var scte35Statistics: SCTE35TSFilter.Statistics? { filteredIO?.filter.statistics ?? detachedSCTE35Statistics }
 
     /// For an HLS output with TS segments caught by `SegmentedOutput`: gives each SCTE-35 stream
     /// its PID (the HLS writer's nested MPEG-TS writer keeps stream ids) and returns the filter

@@ -24,6 +24,7 @@ public final class Muxer: @unchecked Sendable {
     /// For an MPEG-TS output with SCTE-35 streams: the filter between the muxer and its I/O
     /// (see `SCTE35TSFilter`); detached before the I/O is closed.
     var filteredIO: FilteredOutputIO?
+    var detachedSCTE35Statistics: SCTE35TSFilter.Statistics?
     /// Set by the caller for an HLS output whose TS segments it filters (`scte35SegmentFilter`).
     public var segmentsCarrySCTE35 = false
 
@@ -266,6 +267,7 @@ public final class Muxer: @unchecked Sendable {
         guard let io = filteredIO else { return 0 }
         filteredIO = nil
         let r = io.detach()
+        detachedSCTE35Statistics = io.filter.statistics
         context.pointee.pb = io.inner
         return r
     }
