@@ -69,11 +69,24 @@ final class CopyLane: @unchecked Sendable {
                 return
             }
         }
+        send(packet)
+    }
+
+    /// The packet on the output's clock, to the mux stage.
+    private func send(_ packet: Packet) {
         let ticks = MediaTime.timestamp(seconds: offset, timeBase)
         if packet.pts != MediaTime.noPTS { packet.pts += ticks }
         if packet.dts != MediaTime.noPTS { packet.dts += ticks }
         mux.stage.submit(.packet(EncodedPacket(packet: packet, streamIndex: outputIndex, timeBase: timeBase, lane: lane, trace: nil)))
     }
 
-    func end() { mux.stage.submit(.end(lane)) }
+    func end() {
+        // A converter's decoder may still hold the last event (a CEA-608 caption on screen).
+        do {
+            if let last = try converter?.flush() { send(last) }
+        } catch {
+            context.logger.warning("\(lane.rawValue): the last subtitle event could not be converted (\(error)): left out")
+        }
+        mux.stage.submit(.end(lane))
+    }
 }
