@@ -179,8 +179,9 @@ import TestSupport
     }
 }
 
-/// SCTE-35 over a live MPEG-TS output (UDP on loopback): the same writer and filter as a file.
-/// A real socket, so it runs with the live suites (not in the file-only process).
+/// SCTE-35 over live MPEG-TS (UDP on loopback): out of a live output (the same writer and filter
+/// as a file), and from a live input into a file. Real sockets, so it runs with the live suites
+/// (not in the file-only process).
 @Suite(.serialized) struct SCTE35LiveTests {
     @Test(.timeLimit(.minutes(1)))
     func aUDPOutputCarriesThem() throws {
@@ -208,5 +209,33 @@ import TestSupport
         #expect(r.status == 0, "\(r.stderr)")
         #expect(LiveRTMPTests.waitUntil(15) { !receiver.process.isRunning }, "the receiver ends 3 s after the last datagram")
         try SCTE35Tests.expectSameCues(input: input, output: rec)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aLiveUDPInputKeepsThem() throws {
+        let dir = try TestSupport.temporaryDirectory("labelcast-scte35-udp-in")
+        let input = try SCTE35Tests.input(dir)
+        let port = LiveServers.freePort(), out = dir + "/out.ts"
+        let lc = try LiveServers.Background(TestSupport.labelcastBinary, [
+            "run", "-i", "udp://127.0.0.1:\(port)", "-o", out, "--synthetic", "all", "--read-timeout", "2"],
+            log: dir + "/lc.log")
+        defer { lc.stop(SIGKILL) }
+        Thread.sleep(forTimeInterval: 1)
+        // The input's bytes as a live feed: 7 TS packets a datagram, paced over its 4 s.
+        let send = try TestSupport.run("python3", ["-c", """
+            import socket, sys, time
+            data = open(sys.argv[1], "rb").read()
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            chunks = [data[i:i + 1316] for i in range(0, len(data), 1316)]
+            for c in chunks:
+                s.sendto(c, ("127.0.0.1", int(sys.argv[2])))
+                time.sleep(4.0 / len(chunks))
+            """, input, String(port)])
+        #expect(send.status == 0, "\(send.stderr)")
+        // The feed is over once labelcast has read it all (2 s without data: it would reconnect);
+        // Ctrl-C then finalizes the output.
+        #expect(LiveRTMPTests.waitUntil(30) { lc.log.contains("input lost") }, "\(lc.log)")
+        #expect(lc.stop(SIGINT) == 130, "\(lc.log)")
+        try SCTE35Tests.expectSameCues(input: input, output: out)
     }
 }
