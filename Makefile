@@ -43,7 +43,7 @@ release: deps
 # streams, timing assertions: mostly waiting on the clock, ~0.4 core), so the clock-bound
 # minutes overlap the CPU-bound ones. The file log is printed whole when both are done.
 DSP_SUITES := '^(MarkCoreTests|AudioMarkTests|VideoMarkTests)\.'
-FILE_SUITES := '^EndToEndTests\.(BrowserPlaybackTests|InspectTests|C2PAAutoTests|HLSInspectTests|AudioGapBoundaryTests|AuditSegmentTests|PreservationTests|AutoWatermarkTests|PictureKeepTests|C2PATests|C2PASegmentedTests|VisibleLabelTests|ForeignOptionTests|CopyUnlabeledTests|ContainerDefaultsTests|SegmentedOutputTests|WatermarkEndToEndTests|VideoMarkEndToEndTests|LabelProfileTests|SpokenCueTests|ProvenanceTests|OutputGeometryTests|BadInputTests|AutoHoldTests|ServeURLTests|HEVCCopyTests|C2PASegmentOrderTests)/'
+FILE_SUITES := '^EndToEndTests\.(BrowserPlaybackTests|InspectTests|C2PAAutoTests|HLSInspectTests|AudioGapBoundaryTests|AuditSegmentTests|PreservationTests|AutoWatermarkTests|PictureKeepTests|C2PATests|C2PASegmentedTests|VisibleLabelTests|ForeignOptionTests|CopyUnlabeledTests|ContainerDefaultsTests|SegmentedOutputTests|WatermarkEndToEndTests|VideoMarkEndToEndTests|LabelProfileTests|SpokenCueTests|ProvenanceTests|OutputGeometryTests|BadInputTests|AutoHoldTests|ServeURLTests|HEVCCopyTests|C2PASegmentOrderTests|SCTE35Tests|CaptionTrackTests)/'
 XCTEST := .build/debug/labelcastPackageTests.xctest
 test: deps
 	$(SWIFT) build --build-tests

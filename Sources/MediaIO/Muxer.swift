@@ -21,6 +21,12 @@ public final class Muxer: @unchecked Sendable {
     private var headerWritten = false
     private var finished = false
     private var ioOpened = false
+    /// For an MPEG-TS output with SCTE-35 streams: the filter between the muxer and its I/O
+    /// (see `SCTE35TSFilter`); detached before the I/O is closed.
+    var filteredIO: FilteredOutputIO?
+    var detachedSCTE35Statistics: SCTE35TSFilter.Statistics?
+    /// Set by the caller for an HLS output whose TS segments it filters (`scte35SegmentFilter`).
+    public var segmentsCarrySCTE35 = false
 
     /// Whether `url` names a local file (as opposed to stdout or a network URL).
     public static func isFilePath(_ url: String) -> Bool {
@@ -121,6 +127,8 @@ public final class Muxer: @unchecked Sendable {
         try check(avcodec_parameters_copy(s.pointee.codecpar, input.pointee.codecpar), "avcodec_parameters_copy")
         s.pointee.codecpar.pointee.codec_tag = 0
         s.pointee.time_base = input.pointee.time_base
+        // SCTE-35 keeps its input PID where the output has it free (`writeHeader` checks).
+        if s.pointee.codecpar.pointee.codec_id == AV_CODEC_ID_SCTE_35 { s.pointee.id = input.pointee.id }
         return Int(s.pointee.index)
     }
 
@@ -145,6 +153,7 @@ public final class Muxer: @unchecked Sendable {
             interrupter.disarm()
             try check(r, "avio_open", context: displayName)
             ioOpened = true
+            try installSCTE35Filter(options: options)
         }
         var dict = Dictionary_AV(options)
         interrupter.arm()
@@ -188,6 +197,11 @@ public final class Muxer: @unchecked Sendable {
                 interrupter.disarm()
                 try check(r, "av_write_trailer", context: displayName)
             }
+            if let pb = context.pointee.pb, pb.pointee.error < 0 {
+                throw MediaError(call: "avio_write", code: pb.pointee.error, context: displayName)
+            }
+            let filterError = detachFilter()
+            if filterError < 0 { throw MediaError(call: "avio_write", code: filterError, context: displayName) }
             if let pb = context.pointee.pb, pb.pointee.error < 0 {
                 throw MediaError(call: "avio_write", code: pb.pointee.error, context: displayName)
             }
@@ -242,12 +256,24 @@ public final class Muxer: @unchecked Sendable {
     public func abort() {
         guard !finished else { return }
         finished = true
-        if ioOpened { avio_closep(&context.pointee.pb); ioOpened = false }
+        if ioOpened { detachFilter(); avio_closep(&context.pointee.pb); ioOpened = false }
         removeTemporary()
     }
 
+    /// Takes the SCTE-35 filter out of the write path (flushing what it holds), so the
+    /// muxer's own I/O is what gets closed; the first write error it saw, or 0.
+    @discardableResult
+    private func detachFilter() -> Int32 {
+        guard let io = filteredIO else { return 0 }
+        filteredIO = nil
+        let r = io.detach()
+        detachedSCTE35Statistics = io.filter.statistics
+        context.pointee.pb = io.inner
+        return r
+    }
+
     private func removeTemporary() {
-        if ioOpened { avio_closep(&context.pointee.pb); ioOpened = false }
+        if ioOpened { detachFilter(); avio_closep(&context.pointee.pb); ioOpened = false }
         if let temporaryPath { unlink(temporaryPath) }
         segmented?.removeAll()
     }

@@ -57,14 +57,47 @@ public final class SubtitleTranscoder: @unchecked Sendable {
         avcodec_free_context(&e)
     }
 
-    /// The converted packet of one input packet (nil when it held no event), timed as the input.
+    /// The converted packet of one input packet (nil when it held no event), timed as the
+    /// decoder times the event: CEA-608 captions (`eia_608`) come out when the screen they
+    /// were built on is shown or cleared, so an event's time is the decoder's, not the packet's.
     public func convert(_ packet: Packet) throws -> Packet? {
         var sub = AVSubtitle()
         var got: Int32 = 0
         try check(avcodec_decode_subtitle2(decoder, &sub, &got, packet.pointer), "avcodec_decode_subtitle2")
         guard got != 0 else { return nil }
         defer { avsubtitle_free(&sub) }
+        return try encode(&sub, packetPTS: packet.pts, packetDTS: packet.dts, packetDuration: packet.duration)
+    }
+
+    /// At the end of the stream: the event a delaying decoder still holds (a caption on screen
+    /// until the end), or nil.
+    public func flush() throws -> Packet? {
+        guard (decoder.pointee.codec.pointee.capabilities & AV_CODEC_CAP_DELAY) != 0 else { return nil }
+        let empty = Packet()
+        var sub = AVSubtitle()
+        var got: Int32 = 0
+        try check(avcodec_decode_subtitle2(decoder, &sub, &got, empty.pointer), "avcodec_decode_subtitle2 (flush)")
+        guard got != 0 else { return nil }
+        defer { avsubtitle_free(&sub) }
+        return try encode(&sub, packetPTS: MediaTime.noPTS, packetDTS: MediaTime.noPTS, packetDuration: 0)
+    }
+
+    /// Encodes a decoded event; its time is the event's own (`pts` plus the display start, as
+    /// the ffmpeg CLI takes it), the packet's when the decoder gives none.
+    private func encode(_ sub: inout AVSubtitle, packetPTS: Int64, packetDTS: Int64, packetDuration: Int64) throws -> Packet? {
         guard sub.num_rects > 0 else { return nil }
+        var pts = packetPTS
+        var duration = packetDuration
+        if sub.pts != MediaTime.noPTS {
+            pts = MediaTime.rescale(sub.pts, from: MediaTime.internalTimeBase, to: timeBase)
+                + MediaTime.rescale(Int64(sub.start_display_time), from: Rational(1, 1000), to: timeBase)
+        }
+        guard pts != MediaTime.noPTS else { return nil }
+        if sub.end_display_time > sub.start_display_time && sub.end_display_time != UInt32.max {
+            duration = MediaTime.rescale(Int64(sub.end_display_time - sub.start_display_time), from: Rational(1, 1000), to: timeBase)
+        }
+        sub.end_display_time -= min(sub.end_display_time, sub.start_display_time)
+        sub.start_display_time = 0
         let n = buffer.withUnsafeMutableBufferPointer { avcodec_encode_subtitle(encoder, $0.baseAddress, Int32($0.count), &sub) }
         guard n > 0 else {
             if n < 0 { throw MediaError(call: "avcodec_encode_subtitle", code: n) }
@@ -73,13 +106,9 @@ public final class SubtitleTranscoder: @unchecked Sendable {
         let out = Packet()
         try check(av_new_packet(out.pointer, n), "av_new_packet")
         buffer.withUnsafeBufferPointer { out.pointer.pointee.data.update(from: $0.baseAddress!, count: Int(n)) }
-        out.pts = packet.pts
-        out.dts = packet.dts != MediaTime.noPTS ? packet.dts : packet.pts
-        var duration = packet.duration
-        if duration <= 0, sub.end_display_time > sub.start_display_time {
-            duration = MediaTime.rescale(Int64(sub.end_display_time - sub.start_display_time), from: Rational(1, 1000), to: timeBase)
-        }
-        out.duration = duration
+        out.pts = pts
+        out.dts = pts == packetPTS && packetDTS != MediaTime.noPTS ? packetDTS : pts
+        out.duration = max(0, duration)
         out.pointer.pointee.flags |= AV_PKT_FLAG_KEY
         return out
     }

@@ -37,6 +37,25 @@ final class CopyLane: @unchecked Sendable {
         offset = shift - context.originSeconds
     }
 
+    /// Whether the lane carries SCTE-35 splice information.
+    var carriesSpliceInfo: Bool { codecName == "scte_35" }
+
+    /// SCTE-35: appends the section's place on the input clock — its timestamp as demuxed,
+    /// before any re-basing — for the MPEG-TS writer's filter to move its pts_adjustment onto
+    /// the output clock (`SCTE35TSFilter`). A section the demuxer could not time (it came
+    /// before the input's first PCR) is timed at `newestMediaTime` (media time 0 before any
+    /// picture or sound was read), on this connection's clock: the filter then measures the
+    /// same shift the pictures get. Called on the demux queue before `submit`.
+    func noteInputClock(_ packet: Packet, newestMediaTime: Double?) {
+        guard carriesSpliceInfo else { return }
+        if packet.pts == MediaTime.noPTS {
+            let t = MediaTime.timestamp(seconds: (newestMediaTime ?? 0) - offset, timeBase)
+            packet.pts = t
+            packet.dts = t
+        }
+        SCTE35TSFilter.noteInputPTS(on: packet, timeBase: timeBase)
+    }
+
     func submit(_ input: Packet) {
         context.accounting.update(lane) { $0.packetsIn += 1 }
         var packet = input
@@ -50,11 +69,24 @@ final class CopyLane: @unchecked Sendable {
                 return
             }
         }
+        send(packet)
+    }
+
+    /// The packet on the output's clock, to the mux stage.
+    private func send(_ packet: Packet) {
         let ticks = MediaTime.timestamp(seconds: offset, timeBase)
         if packet.pts != MediaTime.noPTS { packet.pts += ticks }
         if packet.dts != MediaTime.noPTS { packet.dts += ticks }
         mux.stage.submit(.packet(EncodedPacket(packet: packet, streamIndex: outputIndex, timeBase: timeBase, lane: lane, trace: nil)))
     }
 
-    func end() { mux.stage.submit(.end(lane)) }
+    func end() {
+        // A converter's decoder may still hold the last event (a CEA-608 caption on screen).
+        do {
+            if let last = try converter?.flush() { send(last) }
+        } catch {
+            context.logger.warning("\(lane.rawValue): the last subtitle event could not be converted (\(error)): left out")
+        }
+        mux.stage.submit(.end(lane))
+    }
 }

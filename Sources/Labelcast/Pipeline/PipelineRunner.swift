@@ -126,6 +126,9 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             throw LabelcastError("output '\(displayOut)': \(e.message)")
         }
         self.muxer = muxer
+        // HLS TS segments written to a folder pass through SegmentMarking, which carries SCTE-35.
+        let fmp4Segments = ["fmp4", "1"].contains(job.muxerOptions.last { $0.key == "hls_segment_type" }?.value.lowercased() ?? "")
+        muxer.segmentsCarrySCTE35 = muxer.formatName == "hls" && Muxer.isFilePath(job.output) && !fmp4Segments
         // Every input stream a lane: processed (each video, each audio track), copied, or left
         // out with a notice naming it.
         let plan: StreamPlan
@@ -237,10 +240,13 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             }
             if !Muxer.isFilePath(job.output) { muxOptions["flush_packets"] = "1" }
             // --muxer-opt, and HLS/DASH segment names and markings (SegmentMarking).
-            _ = try SegmentMarking.attach(to: muxer, job: job, provenance: provenance, logger: logger, options: &muxOptions)
+            let segmentMarking = try SegmentMarking.attach(to: muxer, job: job, provenance: provenance, logger: logger, options: &muxOptions)
             try provenance.prepare(muxer: muxer, timeline: timeline)
             keepPrograms(demuxer: demuxer, plan: plan, muxer: muxer)
             if provenance.reservedMatroskaTag { muxOptions["write_crc32"] = "0" }  // the tag is patched after the trailer
+            // Every stream is there now (labelcast's timed metadata too): the SCTE-35 PIDs can be chosen.
+            segmentMarking?.scte35 = muxer.scte35SegmentFilter()
+            segmentSCTE35 = segmentMarking?.scte35
             try writeHeaderWaiting(muxer, options: muxOptions, mux: muxStage)
             if !Muxer.isFilePath(job.output) && job.output != "-" {
                 // A live output that drops is reopened with the same streams and metadata.
@@ -299,6 +305,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         do {
             try provenance.finish(writtenSeconds: muxStage.writtenSeconds)  // chapters go in before the trailer
             try output.finish(keepTemporary: true)  // Matroska tag and C2PA signature: beforeRename
+            if let scte35 = output.scte35Statistics ?? segmentSCTE35?.statistics { noteSCTE35(scte35) }
             try provenance.writeSidecar()
         } catch {
             output.discard()
@@ -308,6 +315,18 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let final = report(error: nil)
         auditRunEnd(final)
         return final
+    }
+
+    /// The SCTE-35 filter of an HLS output's TS segments (for the end-of-run line).
+    private var segmentSCTE35: SCTE35TSFilter?
+
+    /// What became of the input's SCTE-35 cues: a line, and a warning for the cues whose
+    /// splice times could not be moved onto the output clock.
+    private func noteSCTE35(_ s: SCTE35TSFilter.Statistics) {
+        logger.info("SCTE-35: \(s.sections) section\(s.sections == 1 ? "" : "s") written as SCTE 35 sections (stream type 0x86, CUEI), \(s.retimed) moved onto the output clock")
+        if s.unadjusted > 0 {
+            logger.warning("SCTE-35: \(s.unadjusted) section\(s.unadjusted == 1 ? "" : "s") kept \(s.unadjusted == 1 ? "its" : "their") pts_adjustment unchanged (no timestamp known for it yet, or its CRC_32 was already wrong): its splice times may be off by the output's clock shift")
+        }
     }
 
     /// The finished output, still under its temporary name: `LabelRunner` commits it after the
@@ -806,6 +825,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             }
             let lane = routes[packet.streamIndex], copy = copies[packet.streamIndex]
             guard lane != nil || copy != nil else { continue }
+            copy?.noteInputClock(packet, newestMediaTime: newestMediaTime)
             let readAt = FrameTrace.now()
             let tb = demuxer.streams[packet.streamIndex].timeBase
             if job.inputIsLive, let t = MediaTime.seconds(packet.dts != MediaTime.noPTS ? packet.dts : packet.pts, tb) {

@@ -92,7 +92,7 @@ struct StreamPlan {
                     plan.notices.append("\(name): the input's timed metadata is replaced by labelcast's own (it carries the AIGC field): left out")
                     continue
                 }
-                if let reason = Self.cannotCopy(st, outputFormat: outputFormat, formatName: formatName) {
+                if let reason = Self.cannotCopy(st, outputFormat: outputFormat, formatName: formatName, carriesSCTE35: muxer.carriesSCTE35) {
                     // The muxer's own text codec; MP4/MOV name none, and carry mov_text (3GPP timed text).
                     var target = outputFormat.pointee.subtitle_codec
                     if target == AV_CODEC_ID_NONE, ["mp4", "mov", "ipod", "3gp", "3g2"].contains(formatName) { target = AV_CODEC_ID_MOV_TEXT }
@@ -161,11 +161,14 @@ struct StreamPlan {
     ]
 
     /// Why the output cannot carry a copy of this stream, or nil when it can.
-    static func cannotCopy(_ st: UnsafeMutablePointer<AVStream>, outputFormat: UnsafePointer<AVOutputFormat>, formatName: String) -> String? {
+    static func cannotCopy(_ st: UnsafeMutablePointer<AVStream>, outputFormat: UnsafePointer<AVOutputFormat>, formatName: String,
+                           carriesSCTE35: Bool = false) -> String? {
         let par = st.pointee.codecpar.pointee
         let codec = avcodec_get_name(par.codec_id).map { String(cString: $0) } ?? "unknown"
         if par.codec_id == AV_CODEC_ID_SCTE_35 {
-            return "SCTE-35 splice information: FFmpeg 5.1's writers declare it as private data (MPEG-TS stream type 0x06), which receivers would not recognise"
+            // MPEG-TS (and HLS's TS segments in a folder) carry it as SCTE 35 defines (the
+            // muxer's SCTE35TSFilter); no other container FFmpeg 5.1 writes has a place for it.
+            return carriesSCTE35 ? nil : "the \(formatName) output has no place for SCTE-35 splice information (MPEG-TS outputs and HLS TS segments written to a folder carry it)"
         }
         if par.codec_type == AVMEDIA_TYPE_ATTACHMENT {
             // Matroska writes an attachment from its bytes, file name and MIME type, whatever the codec.

@@ -44,6 +44,9 @@ final class SegmentMarking: @unchecked Sendable {
     private var warnedUntimedSegment = false
     private var warnedUndatedPlaylist = false
     private(set) var markedSegments = 0
+    /// HLS TS segments with SCTE-35: each segment's SCTE-35 PES back into sections (`SCTE35TSFilter`;
+    /// one filter for all segments, so continuity counts on from one segment to the next).
+    var scte35: SCTE35TSFilter?
 
     private init(layout: Layout, provenance: ProvenanceWriter, logger: Logger) {
         self.layout = layout
@@ -163,7 +166,9 @@ final class SegmentMarking: @unchecked Sendable {
         case .manifest:
             file.bytes = Array(markManifest(String(decoding: file.bytes, as: UTF8.self)).utf8)
         case .other:
-            break
+            if let scte35, file.bytes.first == 0x47 {
+                file.bytes = file.bytes.withUnsafeBytes { scte35.filter($0) } + scte35.finish()
+            }
         }
     }
 
