@@ -59,7 +59,21 @@ import TestSupport
 
         // 8 s without a listener: labelcast retries (0.5 s doubling, each SRT attempt up to 3 s).
         #expect(LiveRTMPTests.waitUntil(10) { LiveStartWaitTests.events(rig).contains("output_lost") }, "\(lc.log)")
-        Thread.sleep(forTimeInterval: max(0, 8 - Date().timeIntervalSince(firstEnded)))
+        // Meanwhile the input keeps being read: labelcast's frames-in count never stands still
+        // for long (a reconnect attempt on the mux queue held it for seconds at a time).
+        var lastCount = -1.0, lastChange = Date(), longestStall = 0.0
+        while Date().timeIntervalSince(firstEnded) < 8 {
+            let text = (try? LiveServers.http("GET", "http://127.0.0.1:\(control)/metrics").body) ?? ""
+            let line = text.split(whereSeparator: \.isNewline).first { $0.hasPrefix("labelcast_frames_in_total{") && $0.contains(#"lane="video""#) }
+            if let n = line?.split(separator: " ").last.flatMap({ Double($0) }), n != lastCount {
+                if lastCount >= 0 { longestStall = max(longestStall, Date().timeIntervalSince(lastChange)) }
+                lastCount = n
+                lastChange = Date()
+            }
+            usleep(100_000)
+        }
+        longestStall = max(longestStall, Date().timeIntervalSince(lastChange))
+        #expect(longestStall < 1.5, "video frames in stood still for \(longestStall) s while the output was down")
         let down = LiveStartTests.health(control)
         #expect(down.status == 503 && down.body["status"] as? String == "reconnecting", "\(down)")
         let second = try LiveServers.Background("ffmpeg", ["-v", "error", "-y", "-i", listenURL, "-c", "copy", "-copyts", rec2],
