@@ -148,6 +148,41 @@ import TestSupport
         for text in [lc.log, metrics] + back.seen { #expect(!text.contains(Self.passphrase), "passphrase in \(text.prefix(2000))") }
     }
 
+    /// `--reconnect-timeout` bounds a mid-stream outage too: the listener hangs up and never
+    /// comes back, so the run ends (exit 2) with one line naming the output, redacted, within
+    /// the bound plus one attempt; the drops until then are counted in the report.
+    @Test(.timeLimit(.minutes(1)))
+    func midStreamOutageGivesUpAfterTheReconnectTimeout() throws {
+        let rig = try LiveRTMPTests.rig()
+        rig.nginx.stop()
+        let input = LiveServers.freePort(), control = LiveServers.freePort(), srt = LiveServers.freePort()
+        let listener = try LiveServers.Background("ffmpeg", ["-v", "error", "-y", "-i", "srt://127.0.0.1:\(srt)?mode=listener&passphrase=\(Self.passphrase)",
+                                                             "-t", "3", "-c", "copy", rig.dir + "/rec.ts"], log: rig.dir + "/rec.log")
+        defer { listener.stop(SIGKILL) }
+        Thread.sleep(forTimeInterval: 0.5)
+        let publisher = try LiveStartWaitTests.udpPublisher(rig, port: input, seconds: 60)
+        defer { publisher.stop(SIGKILL) }
+        let lc = try LiveStartWaitTests.labelcast(rig, input: input, output: "srt://127.0.0.1:\(srt)?mode=caller&passphrase=\(Self.passphrase)",
+                                                  control: control, extra: ["-f", "mpegts", "--reconnect-timeout", "4"])
+        defer { lc.stop(SIGKILL) }
+        #expect(LiveRTMPTests.waitUntil(20) { LiveStartWaitTests.events(rig).contains("output_lost") }, "\(lc.log)")
+        let lost = Date()
+        #expect(LiveRTMPTests.waitUntil(15) { !lc.process.isRunning }, "\(lc.log)")
+        let took = Date().timeIntervalSince(lost)
+        #expect(lc.process.terminationStatus == 2, "\(lc.log)")
+        #expect(took > 3.5 && took < 4 + 5, "gave up \(took) s after the loss (--reconnect-timeout 4)")
+        let log = lc.log
+        let lines = log.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("labelcast: error:") }
+        #expect(lines.count == 1 && lines[0].contains("srt://127.0.0.1:\(srt)?mode=caller&passphrase=***") && lines[0].contains("not reachable for") && lines[0].contains("gave up after"),
+                "one line naming the output: \(log)")
+        #expect(!log.contains(Self.passphrase))
+        #expect(LiveStartWaitTests.events(rig).contains("output_gave_up"), "\(LiveStartWaitTests.events(rig))")
+        let counts = Self.videoCounts(try Self.report(rig.dir + "/metrics.json"))
+        let dropped = counts["dropped"] as? [String: Int] ?? [:]
+        #expect((dropped["output-down"] ?? 0) > 50, "the drops until it gave up are counted: \(counts)")
+        #expect(counts["frames_in"] as? Int == (counts["frames_out"] as? Int ?? -1) + dropped.values.reduce(0, +), "\(counts)")
+    }
+
     /// A listener that rejects the caller's passphrase (wrong, or set on one end only): exit 2
     /// at once with one line, never retried; the passphrases appear nowhere; libsrt's lines
     /// come through labelcast's log (redacted, `[libsrt]`), not straight to stderr.
