@@ -148,6 +148,10 @@ final class MuxStage: @unchecked Sendable {
             var outage = Outage(policy: policy)
             var reason = reason
             var said: String? = nil
+            // --reconnect-timeout also cuts an attempt in flight (an SRT connect takes 3 s).
+            let bound = DispatchWorkItem { interrupter.cancel() }
+            if let left = outage.remaining { DispatchQueue.global().asyncAfter(deadline: .now() + left + 0.05, execute: bound) }
+            defer { bound.cancel() }
             while !stopAttempts.load(ordering: .relaxed) && !context.failed {
                 do {
                     let m = try reopen(interrupter)
@@ -157,7 +161,8 @@ final class MuxStage: @unchecked Sendable {
                 } catch {
                     if stopAttempts.load(ordering: .relaxed) { return }
                     context.logger.debug("output reconnect failed: \(error)")
-                    if let e = error as? MediaError { reason = e.message }
+                    // An attempt cut at the bound keeps the reason before it.
+                    if let e = error as? MediaError, !interrupter.isCancelled { reason = e.message }
                     if SRTLog.isCaller(url), let why = SRTLog.takeRejection() {
                         // Retried (the far end may be mid-rotation), said once.
                         if why != said { context.logger.warning("output \(display): \(why); still retrying") }
