@@ -57,9 +57,13 @@ public enum SRTLog {
         return nil
     }
 
+    /// The caller side's wording of a rejection it received (libsrt 1.4/1.5); a listener's own
+    /// "rejecting a caller" lines (an SRT listener input) are not about our connection.
+    static let callerSide = ["REJECT reported", "reception of a rejection"]
+
     /// One libsrt line: a rejection reason is kept; the line is shown, redacted, with `-v`.
     static func line(_ message: String, level: Int32) {
-        if let r = rejections.first(where: { message.contains($0.text) }) {
+        if callerSide.contains(where: { message.contains($0) }), let r = rejections.first(where: { message.contains($0.text) }) {
             lastRejection.withLock { $0 = (r.meaning, DispatchTime.now().uptimeNanoseconds) }
         }
         guard shown.load(ordering: .relaxed) else { return }

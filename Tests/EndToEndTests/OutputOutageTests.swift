@@ -222,5 +222,19 @@ import TestSupport
             for secret in [Self.passphrase, theirs] { #expect(!log.contains(secret), "\(c.name): \(secret) in \(log)") }
             #expect(!FileManager.default.fileExists(atPath: rig.dir + "/never.ts") || (try? Data(contentsOf: URL(fileURLWithPath: rig.dir + "/never.ts")).count) == 0)
         }
+        // The same for an SRT caller *input* whose listener (the publisher) has another passphrase.
+        let srt = LiveServers.freePort()
+        let publisher = try LiveServers.Background("ffmpeg", LiveTransportTests.pushArgs(rig, seconds: 30, to: "srt://127.0.0.1:\(srt)?mode=listener&passphrase=\(theirs)"),
+                                                   log: rig.dir + "/srtpub.log")
+        defer { publisher.stop(SIGKILL) }
+        Thread.sleep(forTimeInterval: 0.5)
+        let out = rig.dir + "/in-rejected.ts"
+        let r = try TestSupport.labelcast(["run", "-v", "-i", "srt://127.0.0.1:\(srt)?mode=caller&passphrase=\(Self.passphrase)", "-o", out,
+                                           "--synthetic", "all", "--key-file", rig.key], timeout: 30)
+        let errors = r.stderr.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("labelcast: error:") }
+        #expect(r.status == 2 && errors.count == 1 && errors[0].contains("SRT peer rejected the passphrase")
+                && errors[0].contains("passphrase=***"), "input: \(r.stderr)")
+        for secret in [Self.passphrase, theirs] { #expect(!r.stderr.contains(secret), "input: \(secret) in \(r.stderr)") }
+        #expect(!FileManager.default.fileExists(atPath: out), "nothing left behind")
     }
 }
