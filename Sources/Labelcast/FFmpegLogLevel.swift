@@ -9,6 +9,7 @@ import MediaIO
 public enum FFmpegLogLevel {
     public static func set(verbose: Bool) {
         installRedactingCallback()
+        SRTLog.install(verbose: verbose)
         FFmpegLog.setLevel(verbose ? .warning : .quiet)
     }
 }

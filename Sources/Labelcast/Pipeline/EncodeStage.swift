@@ -1,6 +1,7 @@
 import CFFmpeg
 import Foundation
 import MediaIO
+import Synchronization
 
 /// How far the audio lane lets its sample count and the input's timestamps part before it
 /// follows the timestamps again: audio is timed by counting samples (so chunks tile exactly),
@@ -66,6 +67,10 @@ final class EncodeStage: @unchecked Sendable {
     /// Fail-closed: checked for every frame before the encoder sees it.
     private let gate: LabelGate
     private var gateDrops = 0
+    /// Set from the mux queue when a reopened live output is taken up: the next picture
+    /// encoded is an IDR, so the new connection starts on a picture that decodes.
+    private let keyframeWanted = Atomic<Bool>(false)
+    func requestKeyframe() { keyframeWanted.store(true, ordering: .relaxed) }
 
     init(lane: Lane, encoder: Encoder, outputIndex: Int, inputTimeBase: Rational, context: PipelineContext,
          mux: MuxStage, capacity: Int, requiredLayers: LabelLayers,
@@ -175,6 +180,7 @@ final class EncodeStage: @unchecked Sendable {
         lastPts = pts
         frame.pts = pts
         frame.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
+        if keyframeWanted.exchange(false, ordering: .relaxed) { frame.pointer.pointee.pict_type = AV_PICTURE_TYPE_I }
         if copyFormat != nil {
             // The input's IDRs stay IDRs (forced-idr), and the input's DTS sequence is kept.
             if frame.pointer.pointee.key_frame != 0 { frame.pointer.pointee.pict_type = AV_PICTURE_TYPE_I }

@@ -9,9 +9,11 @@ public final class FrameAccounting: Sendable {
         public var decodeErrors = 0
         /// Decoded frames entering the lane's process stage.
         public var framesIn = 0
-        /// Frames handed to the encoder.
+        /// Frames handed to the encoder, less those a live output that was down could not take
+        /// (moved to `dropped` as `output-down`/`output-resync` by the mux stage): at the end of
+        /// a run, the frames written.
         public var framesOut = 0
-        /// Frames withheld, by reason.
+        /// Frames withheld or not written, by reason.
         public var dropped: [String: Int] = [:]
         /// Of the frames out, those labeled as synthetic.
         public var framesLabeled = 0
@@ -20,7 +22,8 @@ public final class FrameAccounting: Sendable {
         public var framesCopied = 0
         /// Encoded packets written to the output.
         public var packetsOut = 0
-        /// Encoded packets not written, by reason (a live output that was down).
+        /// Encoded packets not written, by reason (a live output that was down: `output-down`,
+        /// then `output-resync` until its first keyframe).
         public var packetsDropped: [String: Int] = [:]
         /// Audio only: samples (per channel) in and out.
         public var samplesIn = 0

@@ -1,5 +1,6 @@
 import Foundation
 import MediaIO
+import Synchronization
 
 /// An encoded packet for the muxer: which output stream, in which time base, and the trace
 /// of the frame it carries.
@@ -18,23 +19,49 @@ enum MuxItem: Sendable {
 
 /// The last stage: interleaves both lanes' packets by DTS into the output and, when every lane
 /// has ended, hands over to the runner to write the trailer. Runs on its own serial queue.
+///
+/// A live output that drops (or is down at the start) never holds this queue up: reopen
+/// attempts run on their own queue (`reconnecting`) under the run's retry policy — an SRT
+/// caller's attempt alone can take its 3 s connect timeout — while packets keep arriving here
+/// and are dropped at once, counted as `output-down` (memory stays bounded, the input keeps
+/// being read at its own pace). The reopened output is taken up by the next packet: it starts
+/// on a keyframe (the video encoders are asked for a fresh IDR; a copied picture waits for the
+/// input's next keyframe), everything before it dropped as `output-resync`, its timestamps
+/// running on from the stream's own.
 final class MuxStage: @unchecked Sendable {
     let stage: Stage<MuxItem>
     /// The output; replaced when a live output is reopened. Mux queue only (and the runner
     /// after the last lane ended).
     private(set) var muxer: Muxer
-    /// For network outputs: builds the output anew (same streams, header written) after it dropped.
-    var reopen: (() throws -> Muxer)?
+    /// For network outputs: builds the output anew (same streams, header written) after it
+    /// dropped, its blocking calls interrupted by the given interrupter. Called on the
+    /// reconnect queue, never on the mux queue.
+    var reopen: ((IOInterrupter) throws -> Muxer)?
     var onEvent: (@Sendable (String, [String: String]) -> Void)?
     /// Told why the output is down (for `/healthz`), when it goes down.
     var onDown: (@Sendable (String) -> Void)?
-    /// The run's retry policy (`RetryPolicy`); the current outage while the output is down.
+    /// Called on the mux queue when a reopened output is taken up: the video encoders start
+    /// the new connection with an IDR. Set up before the run starts.
+    private var reconnectHooks: [@Sendable () -> Void] = []
+    func whenReconnected(_ hook: @escaping @Sendable () -> Void) { reconnectHooks.append(hook) }
+    /// The run's retry policy (`RetryPolicy`).
     var policy = RetryPolicy(limit: 0)
-    private var outage: Outage?
-    private var downReason = ""
+    /// The output's URL (never shown: for telling an SRT caller's rejection).
+    var outputURL = ""
+    /// Reconnect attempts: their own serial queue, so the mux queue only ever drops or writes.
+    private let reconnecting = DispatchQueue(label: "labelcast.output-reconnect", qos: .utility)
+    private let attempts = DispatchGroup()
+    /// A reopened output, handed from the reconnect queue to the mux queue.
+    private let reopened = Mutex<Muxer?>(nil)
+    /// Set at the end of the run: the attempt in flight is interrupted and the loop stops.
+    private let stopAttempts = Atomic<Bool>(false)
+    private var attemptInterrupter: IOInterrupter?
     private var down = false
-    private var nextAttempt = Date.distantPast
+    private var downSince = Date()
     private var waitingForKeyframe = false
+    /// Per lane, the sequence of the last frame charged as not written (a frame's trace can
+    /// ride on more than one encoded packet: audio re-cut into the encoder's frame size).
+    private var lastCharged: [Lane: Int64] = [:]
     let hasVideo: Bool
     let context: PipelineContext
     private var openLanes: Set<Lane>
@@ -59,7 +86,10 @@ final class MuxStage: @unchecked Sendable {
         case .packet(let p):
             guard !context.failed else { return }
             let end = Double(p.packet.pts + max(p.packet.duration, 0)) * p.timeBase.double
-            if down && !tryReopen() { return drop(p, reason: "output-down") }
+            if down {
+                guard let m = reopened.withLock({ r -> Muxer? in defer { r = nil }; return r }) else { return drop(p, reason: "output-down") }
+                takeUp(m)
+            }
             if waitingForKeyframe {
                 // A reopened output starts on a keyframe, so its first picture decodes.
                 guard p.lane.kind == .video && p.packet.isKeyframe else { return drop(p, reason: "output-resync") }
@@ -76,9 +106,9 @@ final class MuxStage: @unchecked Sendable {
             } catch {
                 guard reopen != nil, !context.failed else { return context.fail(error, stage: "mux") }
                 // A live output dropped: keep the pipeline running, drop packets while it is
-                // down, and reopen it under the run's retry policy.
+                // down, and reopen it off this queue under the run's retry policy.
                 let reason = (error as? MediaError)?.message ?? "\(error)"
-                context.logger.warning("output lost (\(reason)); reconnecting to \(muxer.displayName): \(policy.describe)")
+                context.logger.warning("output lost (\(reason)); reconnecting to \(muxer.displayName): \(policy.describe); frames are dropped meanwhile (output-down)")
                 onEvent?("output_lost", ["reason": reason])
                 onDown?("output \(muxer.displayName) lost (\(reason)), reconnecting")
                 muxer.abort()
@@ -88,49 +118,101 @@ final class MuxStage: @unchecked Sendable {
         case .end(let lane):
             openLanes.remove(lane)
             if openLanes.isEmpty {
-                if down { _ = tryReopen() }
+                if down {
+                    // The run ends while the output is away: stop trying (an attempt in flight
+                    // is interrupted), and finish an output that came back meanwhile.
+                    stopAttempts.store(true, ordering: .relaxed)
+                    attemptInterrupter?.cancel()
+                    attempts.wait()
+                    if let m = reopened.withLock({ r -> Muxer? in defer { r = nil }; return r }) { takeUp(m) }
+                }
                 allEnded()
             }
         }
     }
 
-    /// A live output that could not be opened at the start: the run goes on as if it had just
-    /// dropped (packets dropped as `output-down`, reopened with the same backoff). Before any
-    /// packet arrives.
+    /// The output is down: dropped mid-stream, or a live output that could not be opened at
+    /// the start (before any packet arrives). Packets are dropped as `output-down` while
+    /// reopen attempts run on the reconnect queue under the policy's backoff.
     func startDown(reason: String) {
         down = true
-        downReason = reason
-        outage = Outage(policy: policy)
-        nextAttempt = Date()
-    }
-
-    /// Whether the output is back. Attempts at most once per backoff interval, so packets keep
-    /// flowing (and being counted as dropped) while the far end is away.
-    private func tryReopen() -> Bool {
-        guard let reopen, Date() >= nextAttempt, !context.failed else { return false }
-        do {
-            muxer = try reopen()
-            down = false
-            outage = nil
-            waitingForKeyframe = hasVideo
-            context.logger.notice("output reconnected to \(muxer.displayName)")
-            onEvent?("output_reconnected", [:])
-            return true
-        } catch {
-            context.logger.debug("output reconnect failed: \(error)")
-            if let e = error as? MediaError { downReason = e.message }
-            guard let pause = outage?.failed() else {
-                // --reconnect-timeout passed: the run ends (exit 2) with one line.
-                onEvent?("output_gave_up", ["reason": downReason])
-                if let outage { context.fail(outage.gaveUp("output '\(muxer.displayName)'", reason: downReason), stage: "mux") }
-                return false
+        downSince = Date()
+        guard reopen != nil, !stopAttempts.load(ordering: .relaxed) else { return }
+        let interrupter = IOInterrupter(timeout: 5)
+        attemptInterrupter = interrupter
+        let policy = self.policy, context = self.context, display = muxer.displayName, url = outputURL
+        attempts.enter()
+        reconnecting.async { [self] in
+            defer { attempts.leave() }
+            guard let reopen = self.reopen else { return }
+            var outage = Outage(policy: policy)
+            var reason = reason
+            var said: String? = nil
+            // --reconnect-timeout also cuts an attempt in flight (an SRT connect takes 3 s).
+            let bound = DispatchWorkItem { interrupter.cancel() }
+            if let left = outage.remaining { DispatchQueue.global().asyncAfter(deadline: .now() + left + 0.05, execute: bound) }
+            defer { bound.cancel() }
+            while !stopAttempts.load(ordering: .relaxed) && !context.failed {
+                do {
+                    let m = try reopen(interrupter)
+                    if stopAttempts.load(ordering: .relaxed) || context.failed { m.abort(); return }
+                    reopened.withLock { $0 = m }
+                    return
+                } catch {
+                    if stopAttempts.load(ordering: .relaxed) { return }
+                    context.logger.debug("output reconnect failed: \(error)")
+                    // An attempt cut at the bound keeps the reason before it.
+                    if let e = error as? MediaError, !interrupter.isCancelled { reason = e.message }
+                    if SRTLog.isCaller(url), let why = SRTLog.takeRejection() {
+                        // Retried (the far end may be mid-rotation), said once.
+                        if why != said { context.logger.warning("output \(display): \(why); still retrying") }
+                        said = why
+                        reason = why
+                    }
+                    guard let pause = outage.failed() else {
+                        // --reconnect-timeout passed: the run ends (exit 2) with one line.
+                        onEvent?("output_gave_up", ["reason": reason, "waited": "\(LiveControl.round(outage.elapsed))"])
+                        context.fail(outage.gaveUp("output '\(display)'", reason: reason), stage: "mux")
+                        return
+                    }
+                    let until = Date().addingTimeInterval(pause)
+                    while Date() < until && !stopAttempts.load(ordering: .relaxed) && !context.failed { usleep(20_000) }
+                }
             }
-            nextAttempt = Date().addingTimeInterval(pause)
-            return false
         }
     }
 
+    /// Takes up a reopened output (mux queue): it starts on a keyframe.
+    private func takeUp(_ m: Muxer) {
+        muxer = m
+        down = false
+        attemptInterrupter = nil
+        waitingForKeyframe = hasVideo
+        for hook in reconnectHooks { hook() }
+        let waited = Date().timeIntervalSince(downSince)
+        context.logger.notice("output reconnected to \(muxer.displayName) after \(RetryPolicy.text(waited)) s")
+        onEvent?("output_reconnected", ["waited": "\(LiveControl.round(waited))"])
+    }
+
+    /// A packet not written: counted by reason, and the frame it carries counted as dropped
+    /// (out of frames out, into `dropped[reason]`), so frames in = out + dropped still holds
+    /// with out meaning written. A frame's trace on several packets (audio re-cut into the
+    /// encoder's frame size) is charged once.
     private func drop(_ p: EncodedPacket, reason: String) {
-        context.accounting.update(p.lane) { $0.packetsDropped[reason, default: 0] += 1 }
+        let charge: Bool
+        if let t = p.trace, lastCharged[p.lane] != t.sequence {
+            lastCharged[p.lane] = t.sequence
+            charge = true
+        } else { charge = false }
+        let labeled = p.trace?.labeled ?? false
+        let copied = p.trace?.copied ?? false
+        context.accounting.update(p.lane) { c in
+            c.packetsDropped[reason, default: 0] += 1
+            guard charge, p.lane.kind.isProcessed else { return }
+            c.framesOut -= 1
+            if labeled { c.framesLabeled -= 1 }
+            if copied { c.framesCopied -= 1 }
+            c.dropped[reason, default: 0] += 1
+        }
     }
 }

@@ -191,6 +191,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             self.onFrameWritten?(trace)
         }
         muxStage.policy = retryPolicy
+        muxStage.outputURL = job.output
         muxStage.onDown = { [telemetry] reason in telemetry.setOutputWaiting(reason) }
         self.mux = muxStage
 
@@ -247,22 +248,25 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             // Every stream is there now (labelcast's timed metadata too): the SCTE-35 PIDs can be chosen.
             segmentMarking?.scte35 = muxer.scte35SegmentFilter()
             segmentSCTE35 = segmentMarking?.scte35
-            try writeHeaderWaiting(muxer, options: muxOptions, mux: muxStage)
             if !Muxer.isFilePath(job.output) && job.output != "-" {
-                // A live output that drops is reopened with the same streams and metadata.
+                // A live output that drops is reopened with the same streams and metadata (on
+                // the mux stage's reconnect queue, never holding up the pipeline).
                 let makers = outputStreams
                 let formatTags = StreamPlan.keptFormatTags(demuxer.metadata)
-                muxStage.reopen = { [job, unowned self] in
-                    let m = try Muxer(url: job.output, format: job.outputFormat, displayName: displayOut, interrupter: IOInterrupter(timeout: 5))
+                let options = muxOptions
+                muxStage.reopen = { [job, unowned self] interrupter in
+                    let m = try Muxer(url: job.output, format: job.outputFormat, displayName: displayOut, interrupter: interrupter)
                     for make in makers { try make(m) }
                     for (k, v) in formatTags { m.setMetadata(k, v) }
                     try provenance.prepare(muxer: m, timeline: timeline)
                     self.keepPrograms(demuxer: demuxer, plan: plan, muxer: m)
                     if sparse { m.limitInterleaveDelay(microseconds: 500_000) }
-                    try m.writeHeader(options: muxOptions)
+                    try m.writeHeader(options: options)
                     return m
                 }
             }
+            muxStage.onEvent = { [audit] event, fields in audit?.record(event, fields) }
+            try writeHeaderWaiting(muxer, options: muxOptions, mux: muxStage)
         } catch let e as MediaError {
             muxer.abort()
             throw LabelcastError(Self.explainSetup(e, output: displayOut))
@@ -270,7 +274,6 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
 
         logger.info("labelcast: \(displayIn) → \(displayOut) (\(muxer.formatName)); synthetic: \(describe(timeline))")
         let eventSink: @Sendable (String, [String: String]) -> Void = { [audit] event, fields in audit?.record(event, fields) }
-        muxStage.onEvent = eventSink
         onEvent = eventSink
         audit?.record("run_start", [
             "input": displayIn, "output": displayOut, "format": muxer.formatName,
@@ -570,6 +573,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let encode = try EncodeStage(lane: lane, encoder: encoder, outputIndex: outIndex, inputTimeBase: info.timeBase,
                                      context: context, mux: mux, capacity: 8, requiredLayers: job.requiredLayers(lane),
                                      overlayRequiredAt: overlayRule)
+        mux.whenReconnected { encode.requestKeyframe() }
         if let copy {
             encode.copyFormat = copy
             let fresh = settings

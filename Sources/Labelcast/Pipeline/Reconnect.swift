@@ -59,12 +59,13 @@ struct Outage: Sendable {
 /// - **transient** — the far end is not there or not ready: connection refused, timed out,
 ///   host or network unreachable, reset, nothing received within `--read-timeout` (a player
 ///   joined before the publisher), a temporary DNS failure, an SRT caller that got no
-///   handshake (libsrt reports a listener that is not up and a passphrase it rejects with
-///   the same code; its own log line names the rejection), RTMP "Already publishing" (a
+///   handshake, RTMP "Already publishing" (a
 ///   stale session of a previous run, which the server drops when it times out);
 /// - **permanent** — the URL cannot work whatever the far end does: no host, an unknown
 ///   scheme, protocol, format or muxer, a bad option, a host name DNS says does not exist,
-///   a file path that cannot be opened; and, at the start only, an RTMP server that accepted
+///   a file path that cannot be opened; at the start only, an SRT caller whose listener
+///   rejected the passphrase (wrong, or set on one end only: FFmpeg reports it with the same
+///   code as no listener, libsrt's log names it — `SRTLog`); and, at the start only, an RTMP server that accepted
 ///   an output's TCP connection and then closed it during the handshake (nginx-rtmp's answer to an
 ///   unknown application, a `deny` rule or an `on_publish`/`on_play` hook that said no: a
 ///   wrong application name or stream key). A run that was streaming keeps retrying even
@@ -86,6 +87,10 @@ enum ConnectFailure {
                               lc_averror_einval(), optionNotFound, -ENOENT, -EACCES, -EISDIR, -ENOTDIR]
         if permanentCodes.contains(e.code) { return .permanent(e.message) }
         if let problem = hostProblem(url) { return .permanent(problem) }
+        // libsrt's handshake rejection (read from its log, `SRTLog`): FFmpeg reports it with
+        // the same code as a listener that is not up. At the start it is a mistake in the
+        // command; a run that was streaming keeps retrying (the far end may be mid-rotation).
+        if SRTLog.isCaller(url), let why = SRTLog.takeRejection() { return atStart ? .permanent(why) : .transient(why) }
         if e.code == lc_averror_exit() || e.code == lc_averror_etimedout() {
             return .transient("nothing received within the read timeout")
         }

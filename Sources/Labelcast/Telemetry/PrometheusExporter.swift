@@ -63,6 +63,9 @@ final class PrometheusExporter: Sendable {
                 for (reason, n) in c.dropped {
                     bump("labelcast_frames_dropped_total", dims + [("reason", reason)], n - (old.dropped[reason] ?? 0))
                 }
+                for (reason, n) in c.packetsDropped {
+                    bump("labelcast_packets_dropped_total", dims + [("reason", reason)], n - (old.packetsDropped[reason] ?? 0))
+                }
                 CoreMetrics.Gauge(label: "labelcast_encoder_delay_frames", dimensions: dims, factory: factory).record(c.encoderDelayFrames)
             }
             p.counts = counts
