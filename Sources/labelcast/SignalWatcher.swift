@@ -15,11 +15,29 @@ enum EarlySignals {
     /// The first signal seen, 0 if none. A static let of an atomic: set up before the handler
     /// is installed, so the handler only does an atomic store (async-signal-safe).
     static let pending = Atomic<Int32>(0)
+    /// A self-pipe: the handler writes each SIGINT/SIGTERM's number into it (write(2) is
+    /// async-signal-safe) and the `SignalWatcher` reads it. The handler stays installed for
+    /// the whole run: switching dispositions (to SIG_IGN for a dispatch signal source) left a
+    /// gap in which a SIGTERM was discarded — a stop sent while starting was lost under load.
+    static let pipe: (read: Int32, write: Int32) = {
+        var fds: [Int32] = [-1, -1]
+        guard Glibc.pipe(&fds) == 0 else { return (-1, -1) }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
+        return (fds[0], fds[1])
+    }()
 
     static func install() {
         _ = pending.load(ordering: .relaxed)
+        _ = pipe
         for sig in [SIGINT, SIGTERM] {
-            signal(sig) { s in _ = EarlySignals.pending.compareExchange(expected: 0, desired: s, ordering: .relaxed) }
+            signal(sig) { s in
+                _ = EarlySignals.pending.compareExchange(expected: 0, desired: s, ordering: .relaxed)
+                var b = UInt8(truncatingIfNeeded: s)
+                _ = write(EarlySignals.pipe.write, &b, 1)
+            }
         }
     }
 
@@ -41,7 +59,8 @@ enum EarlySignals {
 /// means "reopen the logs" (logrotate's postrotate), never "end the stream". Without, SIGHUP
 /// keeps the disposition the process was started with.
 final class SignalWatcher: @unchecked Sendable {
-    private let sources: [any DispatchSourceSignal]
+    private let signals: [any DispatchSourceSignal]?
+    private let reader: (any DispatchSourceRead)?
     private let hangup: (any DispatchSourceSignal)?
     private let first = Mutex<Int32?>(nil)
 
@@ -55,33 +74,52 @@ final class SignalWatcher: @unchecked Sendable {
         } else {
             hangup = nil
         }
-        var made: [any DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            made.append(source)
+        let onSignal: @Sendable (Int32, SignalWatcher?) -> Void = { sig, watcher in
+            guard let watcher else { return }
+            let isFirst = watcher.first.withLock { f -> Bool in
+                if f == nil { f = sig; return true }
+                return false
+            }
+            if isFirst { onFirst(sig) } else if sig == SIGTERM {
+                FileHandle.standardError.write(Data("labelcast: SIGTERM again: already finishing the output (SIGINT or SIGKILL stops at once)\n".utf8))
+            } else {
+                FileHandle.standardError.write(Data("labelcast: second signal, stopping now\n".utf8))
+                Foundation.exit(128 + sig)
+            }
         }
-        sources = made
-        for (source, sig) in zip(sources, [SIGINT, SIGTERM]) {
+        let fd = EarlySignals.pipe.read
+        if fd >= 0 {
+            // The early handler stays: every signal since the start of main is in the pipe,
+            // in order, those before this watcher included.
+            signals = nil
+            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: .global())
+            reader = source
             source.setEventHandler { [weak self] in
-                guard let self else { return }
-                let isFirst = self.first.withLock { f -> Bool in
-                    if f == nil { f = sig; return true }
-                    return false
-                }
-                if isFirst { onFirst(sig) } else if sig == SIGTERM {
-                    FileHandle.standardError.write(Data("labelcast: SIGTERM again: already finishing the output (SIGINT or SIGKILL stops at once)\n".utf8))
-                } else {
-                    FileHandle.standardError.write(Data("labelcast: second signal, stopping now\n".utf8))
-                    Foundation.exit(128 + sig)
-                }
+                var buf = [UInt8](repeating: 0, count: 16)
+                let n = read(fd, &buf, buf.count)
+                guard n > 0 else { return }
+                for b in buf.prefix(n) { onSignal(Int32(b), self) }
             }
             source.resume()
-        }
-        // A signal that came before the sources were listening counts as the first.
-        if let early = EarlySignals.take() {
-            first.withLock { $0 = early }
-            DispatchQueue.global().async { onFirst(early) }
+        } else {
+            // No pipe: dispatch signal sources (a signal in the moment between the two
+            // dispositions can be lost).
+            reader = nil
+            var made: [any DispatchSourceSignal] = []
+            for sig in [SIGINT, SIGTERM] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                made.append(source)
+            }
+            signals = made
+            for (source, sig) in zip(made, [SIGINT, SIGTERM]) {
+                source.setEventHandler { [weak self] in onSignal(sig, self) }
+                source.resume()
+            }
+            if let early = EarlySignals.take() {
+                first.withLock { $0 = early }
+                DispatchQueue.global().async { onFirst(early) }
+            }
         }
     }
 

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Live-like streams per machine: N labelcast runs at once, each a 20 s 720p30 H.264 zerolatency
+# input with AAC read with --realtime (as a live input arrives), synthetic 9-11 s (10%). A mode
+# holds N streams when every run keeps real time (the report's speed >= 0.98) and its video
+# end-to-end latency p99 stays <= 100 ms.
+#
+#   Benchmarks/copy-live-streams.sh [--bin .build/release] [--out Benchmarks/results/copy-live-streams.md]
+#
+# Modes: full (every picture re-encoded), continuous (--copy-unlabeled --copy-decode continuous:
+# the default with a control API), ahead (--copy-unlabeled: the default with a schedule).
+# N rises while the mode holds (full 1.., continuous and ahead 2, 4, 6, ...); the table gives each
+# N tried: the slowest run's speed, the worst p99, and the machine's CPU use (sum of user+sys / wall).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+package="$(cd "$here/.." && pwd)"
+work="${BENCH_WORK:-$package/.build/bench}"
+bin="$package/.build/release"
+out_md="$package/Benchmarks/results/copy-live-streams.md"
+max_n=${MAX_STREAMS:-16}
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --bin) bin=$2; shift 2;;
+        --out) out_md=$2; shift 2;;
+        *) echo "copy-live-streams.sh: unknown option $1" >&2; exit 2;;
+    esac
+done
+lc="$bin/labelcast"
+timebin=/usr/bin/time
+for tool in ffmpeg jq "$timebin" "$lc"; do
+    command -v "$tool" >/dev/null || { echo "copy-live-streams.sh: $tool is missing (make bench installs it)" >&2; exit 2; }
+done
+mkdir -p "$work/streams" "$(dirname "$out_md")"
+log() { echo "copy-live-streams: $*" >&2; }
+calc() { awk "BEGIN { printf \"%.6f\", $* }"; }
+src="$work/copy-src-720p30-20s-zerolatency-v1.mp4"
+[ -s "$src" ] || ffmpeg -hide_banner -loglevel error -y \
+    -f lavfi -i "testsrc2=size=1280x720:rate=30:duration=20,noise=alls=14:allf=t+u,format=yuv420p" \
+    -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=20" -ac 2 \
+    -c:v libx264 -preset veryfast -tune zerolatency -b:v 5M -maxrate 5M -bufsize 5M -g 60 -c:a aac "$src"
+
+rows=()
+declare -A best
+trial() {   # $1 mode, $2 N → sets ok=1 when it holds; appends a row
+    local mode=$1 n=$2 opts=()
+    case $mode in
+        continuous) opts=(--copy-unlabeled --copy-decode continuous);;
+        ahead) opts=(--copy-unlabeled);;
+    esac
+    rm -f "$work/streams"/*
+    local start; start=$(date +%s.%N)
+    for i in $(seq 1 "$n"); do
+        "$timebin" -f '%U %S' -o "$work/streams/time-$i.txt" "$lc" run -i "$src" -o "$work/streams/out-$i.mp4" --realtime \
+            --segments 9-11 --crf 23 --metrics-json "$work/streams/m-$i.json" --quiet "${opts[@]}" &
+    done
+    wait
+    local end; end=$(date +%s.%N)
+    local slow=9 p99=0 cpu=0
+    for i in $(seq 1 "$n"); do
+        local s p u y
+        s=$(jq -r '.speed' "$work/streams/m-$i.json"); p=$(jq -r '.latency.video.total.p99 / 1000' "$work/streams/m-$i.json")
+        read -r u y <"$work/streams/time-$i.txt"
+        slow=$(calc "($s < $slow) ? $s : $slow"); p99=$(calc "($p > $p99) ? $p : $p99"); cpu=$(calc "$cpu + $u + $y")
+    done
+    ok=$(awk "BEGIN { print ($slow >= 0.98 && $p99 <= 100) ? 1 : 0 }")
+    [ "$ok" = 1 ] && best[$mode]=$n
+    rows+=("| $mode | $n | $(printf '%.3f' "$slow") | $(printf '%.1f' "$p99") ms | $(printf '%.2f' "$(calc "$cpu / ($end - $start)")") cores | $([ "$ok" = 1 ] && echo holds || echo **no**) |")
+    log "$mode N=$n: slowest speed $slow, worst p99 $p99 ms → $([ "$ok" = 1 ] && echo holds || echo fails)"
+}
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+for mode in full continuous ahead; do
+    best[$mode]=0
+    n=1; [ $mode != full ] && n=2
+    while [ "$n" -le "$max_n" ]; do
+        trial "$mode" "$n"
+        [ "$ok" = 1 ] || break
+        if [ $mode = full ]; then n=$((n + 1)); else n=$((n + 2)); fi
+    done
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
+{
+    echo "# Live-like streams per machine"
+    echo
+    echo "Measured $(date -u '+%F %H:%M UTC') on $(nproc) cores ($cpu_model), $(uname -sr), $(ffmpeg -version | awk 'NR==1{print $1, $3}'),"
+    echo "labelcast $(git -C "$package" rev-parse --short HEAD 2>/dev/null || echo '?') ($(basename "$bin") build). Command: \`Benchmarks/copy-live-streams.sh\`. One run per N."
+    echo "Load average before/after: $load_before / $load_after."
+    echo
+    echo "Each stream: 20 s 720p30 H.264 zerolatency 5 Mb/s + AAC, \`--realtime --segments 9-11 --crf 23\`. Holds = every run's speed ≥ 0.98 and video p99 ≤ 100 ms."
+    echo
+    echo "| mode | streams | slowest speed | worst video p99 | CPU used | |"
+    echo "|---|---|---|---|---|---|"
+    printf '%s\n' "${rows[@]}"
+    echo
+    echo "Streams held at real time: full re-encode **${best[full]}**, \`--copy-unlabeled --copy-decode continuous\` **${best[continuous]}**, \`--copy-unlabeled\` (ahead) **${best[ahead]}**."
+} >"$out_md"
+cat "$out_md"
