@@ -81,6 +81,7 @@ bench: deps
 	Benchmarks/copy-unlabeled.sh
 	Benchmarks/hevc-copy-unlabeled.sh --bin .build/release
 	Benchmarks/copy-live-cpu.sh --bin .build/release
+	Benchmarks/copy-live-streams.sh --bin .build/release
 	ONLY=segmented REPS=2 Benchmarks/c2pa-cost.sh .build/release/labelcast > Benchmarks/results/c2pa-segmented-release.md
 
 # The test suite under AddressSanitizer (with LeakSanitizer) or ThreadSanitizer, built in

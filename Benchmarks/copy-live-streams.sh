@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Live-like streams per machine: N labelcast runs at once, each a 20 s 720p30 H.264 zerolatency
-# input with AAC read with --realtime (as a live input arrives), synthetic 9-11 s (10%). A mode
+# input with AAC read with --realtime (as a live input arrives), each synthetic for 2 s (10%) at
+# its own time (stream i: from 2 + (2.3 (i-1) mod 15) s — independent streams do not switch
+# together; STAGGER=0 puts every stream's segment at 9-11 s, the worst case). A mode
 # holds N streams when every run keeps real time (the report's speed >= 0.98) and its video
 # end-to-end latency p99 stays <= 100 ms.
 #
@@ -50,8 +52,10 @@ trial() {   # $1 mode, $2 N → sets ok=1 when it holds; appends a row
     rm -f "$work/streams"/*
     local start; start=$(date +%s.%N)
     for i in $(seq 1 "$n"); do
+        local segs=9-11
+        [ "${STAGGER:-1}" = 1 ] && segs=$(awk "BEGIN { a = 2 + (2.3 * ($i - 1)) % 15; printf \"%.1f-%.1f\", a, a + 2 }")
         "$timebin" -f '%U %S' -o "$work/streams/time-$i.txt" "$lc" run -i "$src" -o "$work/streams/out-$i.mp4" --realtime \
-            --segments 9-11 --crf 23 --metrics-json "$work/streams/m-$i.json" --quiet "${opts[@]}" &
+            --segments "$segs" --crf 23 --metrics-json "$work/streams/m-$i.json" --quiet "${opts[@]}" &
     done
     wait
     local end; end=$(date +%s.%N)
@@ -83,10 +87,10 @@ cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
     echo "# Live-like streams per machine"
     echo
     echo "Measured $(date -u '+%F %H:%M UTC') on $(nproc) cores ($cpu_model), $(uname -sr), $(ffmpeg -version | awk 'NR==1{print $1, $3}'),"
-    echo "labelcast $(git -C "$package" rev-parse --short HEAD 2>/dev/null || echo '?') ($(basename "$bin") build). Command: \`Benchmarks/copy-live-streams.sh\`. One run per N."
+    echo "labelcast $(git -C "$package" rev-parse --short HEAD 2>/dev/null || echo '?') ($(basename "$bin") build). Command: \`STAGGER=${STAGGER:-1} Benchmarks/copy-live-streams.sh\`. One run per N."
     echo "Load average before/after: $load_before / $load_after."
     echo
-    echo "Each stream: 20 s 720p30 H.264 zerolatency 5 Mb/s + AAC, \`--realtime --segments 9-11 --crf 23\`. Holds = every run's speed ≥ 0.98 and video p99 ≤ 100 ms."
+    echo "Each stream: 20 s 720p30 H.264 zerolatency 5 Mb/s + AAC, \`--realtime --crf 23\`, 2 s synthetic ($([ "${STAGGER:-1}" = 1 ] && echo "stream i from 2 + (2.3 (i-1) mod 15) s: staggered" || echo "9-11 s in every stream: all switch together")). Holds = every run's speed ≥ 0.98 and video p99 ≤ 100 ms."
     echo
     echo "| mode | streams | slowest speed | worst video p99 | CPU used | |"
     echo "|---|---|---|---|---|---|"
