@@ -88,19 +88,21 @@ final class SignalWatcher: @unchecked Sendable {
             }
         }
         let fd = EarlySignals.pipe.read
+        let drain: @Sendable (SignalWatcher?) -> Void = { watcher in
+            var buf = [UInt8](repeating: 0, count: 16)
+            while true {
+                let n = read(fd, &buf, buf.count)
+                guard n > 0 else { return }
+                for b in buf.prefix(n) { onSignal(Int32(b), watcher) }
+            }
+        }
         if fd >= 0 {
             // The early handler stays: every signal since the start of main is in the pipe,
             // in order, those before this watcher included.
             signals = nil
             let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: .global())
             reader = source
-            source.setEventHandler { [weak self] in
-                var buf = [UInt8](repeating: 0, count: 16)
-                let n = read(fd, &buf, buf.count)
-                guard n > 0 else { return }
-                for b in buf.prefix(n) { onSignal(Int32(b), self) }
-            }
-            source.resume()
+            source.setEventHandler { [weak self] in drain(self) }
         } else {
             // No pipe: dispatch signal sources (a signal in the moment between the two
             // dispositions can be lost).
@@ -120,6 +122,13 @@ final class SignalWatcher: @unchecked Sendable {
                 first.withLock { $0 = early }
                 DispatchQueue.global().async { onFirst(early) }
             }
+        }
+        if let reader {
+            // Signals that came before this watcher are handled now, on this thread, before
+            // the caller goes on: a stop sent while starting must be seen before the input
+            // opens, not whenever the read source first runs (under load that was after).
+            drain(self)
+            reader.resume()
         }
     }
 

@@ -176,6 +176,13 @@ final class DecodeStage: @unchecked Sendable {
     private func sleeps(_ rp: ReadPacket) -> Bool {
         let p = rp.packet
         guard copying, !copyStopped, p.pts != MediaTime.noPTS else {
+            if asleep && skippedOverflow && !rp.idr {
+                // Nothing to catch up from (no IDR in the packets kept) and no time to copy it
+                // on: a picture whose references the decoder never saw is neither decoded nor
+                // copied, but dropped and counted, until the next IDR.
+                context.accounting.update(lane) { $0.framesIn += 1; $0.dropped["no-reference", default: 0] += 1 }
+                return true
+            }
             if asleep { wake(rp) }
             return false
         }
@@ -194,11 +201,6 @@ final class DecodeStage: @unchecked Sendable {
                     return true
                 }
                 wake(rp)
-                if skippedOverflow {
-                    skippedOverflow = false
-                    decodeAhead = false
-                    context.logger.notice("\(lane.rawValue): no IDR picture in \(Self.gopLimit) packets: the decoder stays awake from here on")
-                }
                 return false
             }
             if rp.idr { skipped.removeAll(keepingCapacity: true) }
@@ -234,7 +236,13 @@ final class DecodeStage: @unchecked Sendable {
         asleep = false
         let held = skipped
         skipped.removeAll()
-        guard !rp.idr, !skippedOverflow else { return }
+        let overflowed = skippedOverflow
+        if overflowed {
+            skippedOverflow = false
+            decodeAhead = false
+            context.logger.notice("\(lane.rawValue): no IDR picture in \(Self.gopLimit) packets: the decoder stays awake from here on")
+        }
+        guard !rp.idr, !overflowed else { return }
         catchingUp = true
         for p in held { decode(p) }
         catchingUp = false

@@ -110,6 +110,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             }
         }
         let demuxer: Demuxer
+        // A stop asked for before the run began (a signal while starting) opens nothing.
+        if isCancelled { throw LabelcastError("interrupted before the input '\(displayIn)' opened") }
         do { demuxer = try openInputWaiting { try openInput() } } catch let e as MediaError {
             if isCancelled { throw LabelcastError("interrupted before the input '\(displayIn)' opened") }
             throw LabelcastError(Self.explainOpen(e, url: displayIn))
