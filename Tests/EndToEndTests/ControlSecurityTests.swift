@@ -259,6 +259,50 @@ import TestSupport
         #expect(try Self.framesWritten(run) > framesBefore, "the stream stopped during the flood")
     }
 
+    /// Clients without the token, on the operator's own address (same host, same proxy or
+    /// NAT), hold every connection slot and flood the API with writes: the operator's calls
+    /// with the token still get through at the first attempt (no retry on 429/503 here), and
+    /// nothing without the token is ever accepted or switches anything.
+    @Test(.timeLimit(.minutes(2)))
+    func theTokenGetsThroughAFloodFromTheSameAddress() throws {
+        let run = try Self.start("operator")
+        defer { run.process.stop() }
+        let idle = try RawClients(port: run.port, count: 300)
+        defer { idle.closeAll() }
+        // 3000 unauthenticated toggles, 60 at a time on their own connections, for the whole test.
+        var args = ["-s", "--parallel", "--parallel-max", "60", "-w", "%{stderr}%{http_code}\n", "-X", "PUT",
+                    "-H", "Content-Type: application/json", "--data-binary", #"{"synthetic": true}"#]
+        for _ in 0..<3000 { args += ["-o", "/dev/null", run.base + "/synthetic"] }
+        let floodLog = run.dir + "/flood.txt"
+        let flood = try LiveServers.Background("/usr/bin/curl", args, log: floodLog)
+        defer { flood.stop() }
+        sleep(2)
+        var answers: [Int] = []
+        var states: [Bool] = []
+        for i in 0..<8 {
+            let want = i % 2 == 0
+            let r = try TestSupport.run("curl", ["-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
+                                                 "-H", "Authorization: Bearer \(Self.token)", "-H", "Content-Type: application/json",
+                                                 "--data-binary", #"{"synthetic": \#(want)}"#, run.base + "/synthetic"], timeout: 10)
+            answers.append(Int(r.stdoutText) ?? 0)
+            let g = try TestSupport.run("curl", ["-s", "-m", "5", "-H", "Authorization: Bearer \(Self.token)", run.base + "/synthetic"], timeout: 10)
+            if let o = try? JSONSerialization.jsonObject(with: Data(g.stdoutText.utf8)) as? [String: Any], let v = o["synthetic"] as? Bool {
+                states.append(v)
+            }
+            idle.pollClosed(waitMilliseconds: 300)
+        }
+        flood.stop()
+        let floodCodes = ((try? String(contentsOfFile: floodLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int($0) }
+        #expect(answers == Array(repeating: 200, count: 8), "the operator's writes under the flood: \(answers)")
+        #expect(states == (0..<8).map { $0 % 2 == 0 }, "the state after each of the operator's writes: \(states)")
+        #expect(floodCodes.count > 100, "the flood did not run: \(floodCodes.count) answers")
+        #expect(!floodCodes.contains { (200..<300).contains($0) }, "a write without the token was accepted: \(Set(floodCodes))")
+        #expect(Set(floodCodes).isSubset(of: [0, 401, 429, 503]), "\(Set(floodCodes))")
+        // The audit log names only the operator's eight switches (the flood's were refused).
+        let switches = run.audit.split(separator: "\n").filter { $0.contains(#""event":"control""#) }
+        #expect(switches.count == 8, "\(switches.count) control events in the audit log")
+    }
+
     static func framesWritten(_ run: Run) throws -> Int {
         let h = try Self.curl("GET", run.base + "/healthz")
         guard let data = h.body.data(using: .utf8), let o = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { return -1 }

@@ -62,7 +62,9 @@ final class ConnectionRegistry: Sendable {
 ///   last answer. Otherwise the connection is closed. A slow-loris client trickling a byte at a
 ///   time is therefore closed after at most `requestReadTimeout` (or `idleTimeout`) seconds.
 /// - Over `maxConnections` a connection is answered once, then closed: `GET /healthz` still
-///   goes through (probes keep working under a flood), anything else gets 503; an overflow
+///   goes through (probes keep working under a flood), and so does a request that carries the
+///   control token (the operator can still switch while others hold every slot: a flood from
+///   clients without the token locks nobody out), anything else gets 503; an overflow
 ///   connection that sends nothing is closed after 1 s, or sooner when newer ones need its
 ///   place (`ConnectionRegistry`).
 ///
@@ -79,10 +81,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var overLimit = false
     private var refusing = false
     private var deadline: Scheduled<Void>?
+    private let token: ControlToken?
 
-    init(settings: ControlSettings, registry: ConnectionRegistry) {
+    init(settings: ControlSettings, registry: ConnectionRegistry, token: ControlToken? = nil) {
         self.settings = settings
         self.registry = registry
+        self.token = token
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -132,7 +136,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         if refusing { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if overLimit && !(head.method == .get && head.path == "/healthz") {
+            if overLimit && !(head.method == .get && head.path == "/healthz")
+                && token?.matches(authorization: head.headerFields[.authorization]) != true {
                 // Stays evictable: a refused request is no reason to keep its place.
                 refuse(context)
                 return

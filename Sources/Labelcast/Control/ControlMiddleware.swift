@@ -52,14 +52,19 @@ struct HostCheckMiddleware: RouterMiddleware {
 /// answered after `tarpit` seconds: a flooding client then gets at most one answer per
 /// connection per `tarpit`, so refusing it costs almost nothing (an immediate 429 invites the
 /// next request at once; measured, that alone took ~40% of a core at ~1000 requests/s).
+/// Requests that carry the control token draw on a bucket of their own per address, so
+/// clients without it — on the same host, behind the same proxy or NAT — cannot use up the
+/// operator's share (the token holder is still limited, at the same rate).
 struct RateLimitMiddleware: RouterMiddleware {
     typealias Context = ControlRequestContext
     let limiter: RateLimiter
+    var token: ControlToken? = nil
     var tarpit: Double = 1
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.method == .get && request.uri.path == "/healthz" { return try await next(request, context) }
-        if let wait = limiter.take(context.clientAddress) {
+        let bearer = token?.matches(authorization: request.headers[.authorization]) == true
+        if let wait = limiter.take(bearer ? "token " + context.clientAddress : context.clientAddress) {
             try? await Task.sleep(for: .milliseconds(Int(tarpit * 1000)))
             return ControlServer.json(.tooManyRequests, ["error": "too many requests from \(context.clientAddress); retry later"],
                                       extra: [.retryAfter: String(Int(wait.rounded(.up)))])

@@ -72,11 +72,7 @@ struct BearerTokenMiddleware: RouterMiddleware {
     typealias Context = ControlRequestContext
     let token: ControlToken
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let given = Array((request.headers[.authorization] ?? "").utf8)
-        let expected = Array("Bearer ".utf8) + token.bytes
-        var diff = given.count == expected.count ? 0 : 1
-        for i in 0..<min(given.count, expected.count) { diff |= Int(given[i] ^ expected[i]) }
-        guard diff == 0 else {
+        guard token.matches(authorization: request.headers[.authorization]) else {
             return ControlServer.json(.unauthorized, ["error": "missing or wrong bearer token: send Authorization: Bearer <token>"],
                                       extra: [.wwwAuthenticate: "Bearer"])
         }
@@ -116,7 +112,7 @@ final class ControlServer: Sendable {
                            address: ListenAddress, settings: ControlSettings) -> Router<ControlRequestContext> {
         let router = Router(context: ControlRequestContext.self)
         router.add(middleware: HostCheckMiddleware(listenHost: address.host, allowedHosts: settings.allowedHosts))
-        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(rate: settings.requestsPerSecond, burst: settings.requestBurst)))
+        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(rate: settings.requestsPerSecond, burst: settings.requestBurst), token: token))
         router.get("metrics") { _, _ -> Response in
             let text = telemetry.prometheusText()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -145,7 +141,7 @@ final class ControlServer: Sendable {
         let connections = self.connections
         let app = Application(router: router,
                               server: .http1(configuration: .init(
-                                  additionalChannelHandlers: [ConnectionGuard(settings: settings, registry: connections)],
+                                  additionalChannelHandlers: [ConnectionGuard(settings: settings, registry: connections, token: token)],
                                   idleTimeout: .milliseconds(Int64(settings.idleTimeout * 1000)))),
                               configuration: .init(address: .hostname(address.host, port: address.port), serverName: "labelcast",
                                                    backlog: 1024),

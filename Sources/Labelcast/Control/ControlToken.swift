@@ -20,6 +20,16 @@ public struct ControlToken: Sendable, Equatable, CustomStringConvertible, Custom
     /// The token as sent (`Authorization: Bearer` value); for redaction and the server only.
     public var value: String { String(decoding: bytes, as: UTF8.self) }
 
+    /// Whether an `Authorization` header value is `Bearer <this token>`, compared in constant
+    /// time (no early exit on the first differing byte).
+    func matches(authorization: String?) -> Bool {
+        let given = Array((authorization ?? "").utf8)
+        let expected = Array("Bearer ".utf8) + bytes
+        var diff = given.count == expected.count ? 0 : 1
+        for i in 0..<min(given.count, expected.count) { diff |= Int(given[i] ^ expected[i]) }
+        return diff == 0
+    }
+
     public var description: String { "ControlToken(<redacted>)" }
     public var debugDescription: String { description }
     public var customMirror: Mirror { Mirror(self, children: [:]) }
