@@ -136,6 +136,9 @@ public final class Muxer: @unchecked Sendable {
 
     public func streamTimeBase(_ index: Int) -> Rational { Rational(context.pointee.streams[index]!.pointee.time_base) }
 
+    /// Seconds an SRT output waits at close for its unsent data (unless the URL sets `linger`).
+    public static let srtLingerSeconds = 2
+
     /// Opens the I/O and writes the header. `options` go to the muxer and protocol
     /// (movflags, flush_packets, use_metadata_tags…); an option nobody recognised is an error.
     public func writeHeader(options: [String: String] = [:]) throws {
@@ -149,7 +152,12 @@ public final class Muxer: @unchecked Sendable {
         if (context.pointee.oformat.pointee.flags & AVFMT_NOFILE) == 0 {
             let url = String(cString: context.pointee.url)
             interrupter.arm()
-            let r = avio_open2(&context.pointee.pb, url, AVIO_FLAG_WRITE, &context.pointee.interrupt_callback, nil)
+            // SRT in live mode closes with SRTO_LINGER 0: what libsrt has not sent yet (up to
+            // its latency, ~1 s) is thrown away when a run ends. A short linger lets the tail
+            // reach the receiver (bounded: a peer that is gone costs at most that much at close).
+            var io = Dictionary_AV(url.hasPrefix("srt://") && !url.contains("linger=") ? ["linger": String(Self.srtLingerSeconds)] : [:])
+            let r = avio_open2(&context.pointee.pb, url, AVIO_FLAG_WRITE, &context.pointee.interrupt_callback, &io.pointer)
+            io.free()
             interrupter.disarm()
             try check(r, "avio_open", context: displayName)
             ioOpened = true

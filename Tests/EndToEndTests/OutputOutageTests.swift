@@ -125,12 +125,12 @@ import TestSupport
         #expect(rows.count == framesOut, "frame log \(rows.count) rows, report \(framesOut) out")
         // Each receiver's first picture is labelcast's first written to it (same media-time
         // to pts offset for both), and what it got is labelcast's pictures over that span,
-        // with no hole; the tail lost when the connection closes (libsrt drops what it has
-        // not sent yet, < 1 s) is all that is missing.
+        // with no hole, to the end: at the stop the SRT socket lingers until its unsent data
+        // is through (live mode's default, linger 0, threw ~1 s away: up to 25 pictures).
         let offset1 = p1.first!.pts - rows[0], offset2 = p2.first!.pts - rows[cut + 1]
         #expect(abs(offset1 - offset2) < 0.03, "first pictures received: \(p1.first!.pts) ↔ \(rows[0]), \(p2.first!.pts) ↔ \(rows[cut + 1])")
         let span2 = rows[(cut + 1)...].filter { $0 + offset2 <= p2.last!.pts + 0.001 }.count
-        #expect(span2 == p2.count && after - p2.count <= 25, "after the reconnect labelcast wrote \(after) pictures (\(span2) up to the last received), the receiver got \(p2.count)")
+        #expect(span2 == p2.count && after - p2.count <= 2, "after the reconnect labelcast wrote \(after) pictures (\(span2) up to the last received), the receiver got \(p2.count)")
         let span1 = rows[...cut].filter { $0 + offset1 <= p1.last!.pts + 0.001 }.count
         #expect(span1 == p1.count, "before the outage: \(span1) written up to the first receiver's last picture, it got \(p1.count)")
         let logGap = rows[cut + 1] - rows[cut]
