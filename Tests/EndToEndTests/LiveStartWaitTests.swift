@@ -211,4 +211,27 @@ import TestSupport
         }
         #expect(TestSupport.files(in: dir).allSatisfy { !$0.contains("out") }, "nothing written: \(TestSupport.files(in: dir))")
     }
+    /// SIGINT while the first connection attempt to an output is in flight (an SRT caller with
+    /// no listener: the attempt waits for a handshake): exit 130 at once, a line that says it
+    /// was interrupted (not the I/O error FFmpeg gives the interrupted call), no secret,
+    /// nothing written.
+    @Test(.timeLimit(.minutes(1)))
+    func sigintWhileTheOutputConnectsSaysSo() throws {
+        let dir = try TestSupport.temporaryDirectory("labelcast-startwait-int")
+        let file = dir + "/in.mp4"
+        try TestSupport.makeMedia(file, seconds: 2, video: "testsrc2=size=320x180:rate=25")
+        let url = "srt://127.0.0.1:\(LiveServers.freePort())?mode=caller&passphrase=\(Self.passphrase)"
+        let lc = try LiveServers.Background(TestSupport.labelcastBinary, ["run", "-i", file, "--realtime", "-o", url, "-f", "mpegts"],
+                                            log: dir + "/lc.log")
+        defer { lc.stop(SIGKILL) }
+        Thread.sleep(forTimeInterval: 1.0)
+        #expect(lc.process.isRunning, "\(lc.log)")
+        let stopped = Date()
+        #expect(lc.stop(SIGINT) == 130, "\(lc.log)")
+        #expect(Date().timeIntervalSince(stopped) < 3, "SIGINT ends the attempt at once")
+        #expect(lc.log.contains("interrupted before the output"), "\(lc.log)")
+        #expect(!lc.log.contains("Input/output error") && !lc.log.contains("cannot write output"), "\(lc.log)")
+        #expect(Self.leaks(lc.log).isEmpty, "\(Self.leaks(lc.log))")
+        #expect(TestSupport.files(in: dir) == ["in.mp4", "lc.log"], "\(TestSupport.files(in: dir))")
+    }
 }

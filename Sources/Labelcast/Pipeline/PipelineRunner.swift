@@ -271,6 +271,9 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             try writeHeaderWaiting(muxer, options: muxOptions, mux: muxStage)
         } catch let e as MediaError {
             muxer.abort()
+            // A stop while connecting to the output interrupts the open: say that, not the
+            // I/O error FFmpeg reports for the interrupted call.
+            if isCancelled { throw LabelcastError("interrupted before the output '\(displayOut)' opened") }
             throw LabelcastError(Self.explainSetup(e, output: displayOut))
         }
 
