@@ -129,6 +129,8 @@ import TestSupport
         try LiveTransportTests.check(rec, key: rig.key)
         let events = Self.events(rig)
         #expect(events.contains("output_reconnected"), "\(events)")
+        // One ProduceID for the run, said once (each attempt prepares a muxer).
+        #expect(lc.log.components(separatedBy: "AIGC metadata: ProduceID").count == 2, "\(lc.log)")
         let artefacts = [lc.log, (try? String(contentsOfFile: rig.dir + "/audit.jsonl", encoding: .utf8)) ?? ""] + bodies
         for text in artefacts { #expect(Self.leaks(text).isEmpty, "\(Self.leaks(text)) in \(text.prefix(2000))") }
     }

@@ -150,7 +150,11 @@ final class ProvenanceWriter: @unchecked Sendable {
             reservedMatroskaTag = true
         }
         guard let value else { return }
-        logger.notice("AIGC metadata: ProduceID \(settings.produceID) (ContentProducer \(settings.producer))")
+        // Once per run: an output that is reopened (each reconnect attempt prepares a muxer)
+        // carries the same ProduceID.
+        if midStreamLock.withLock({ () -> Bool in defer { announcedAIGC = true }; return !announcedAIGC }) {
+            logger.notice("AIGC metadata: ProduceID \(settings.produceID) (ContentProducer \(settings.producer))")
+        }
         muxer.setMetadata(AIGCMetadata.tagName, value)
         if !muxer.needsInBandMetadata, ["wav", "w64", "aiff", "adts", "rawvideo", "h264"].contains(muxer.formatName), !writesWAVChunk {
             logger.notice("the \(muxer.formatName) output has no place for AIGC metadata: use --segments-out for a machine-readable record")
@@ -161,6 +165,7 @@ final class ProvenanceWriter: @unchecked Sendable {
     /// `becomeSynthetic` to propagate; set on the demux queue, read on the mux queue.
     private var midStreamMarking: String?
     private let midStreamLock = NSLock()
+    private var announcedAIGC = false
 
     /// The input declares `value` mid-stream (an onMetaData update, timed ID3, a new source):
     /// an output not marked yet carries that field propagated (GB 45438 Appendix E: the
