@@ -16,26 +16,47 @@ public final class C2PASigner: @unchecked Sendable {
     private let library: C2PALibrary
     private let handle: UnsafeMutableRawPointer
 
-    public init(credentials: SigningCredentials, library: C2PALibrary? = nil) throws {
+    /// The RFC 3161 time-stamping authority each signature is countersigned by, if any.
+    public let timestampURL: String?
+
+    /// `timestampURL`: an RFC 3161 TSA (`http(s)://…`); every signature then carries its
+    /// time-stamp token (the probe signature included, so a TSA that does not answer is an
+    /// error here, before any media work).
+    public init(credentials: SigningCredentials, timestampURL: String? = nil, library: C2PALibrary? = nil) throws {
         let library = try library ?? C2PALibrary.shared()
         self.library = library
         self.credentials = credentials
+        self.timestampURL = timestampURL
         let made: UnsafeMutableRawPointer? = credentials.algorithm.rawValue.withCString { alg in
             credentials.certificatePEM.withCString { cert in
                 credentials.keyPEM.withCString { key in
-                    var info = C2PALibrary.SignerInfo(alg: alg, signCert: cert, privateKey: key, taURL: nil)
-                    return withUnsafePointer(to: &info) { library.signerFromInfo(UnsafeRawPointer($0)) }
+                    Self.withOptionalCString(timestampURL) { tsa in
+                        var info = C2PALibrary.SignerInfo(alg: alg, signCert: cert, privateKey: key, taURL: tsa)
+                        return withUnsafePointer(to: &info) { library.signerFromInfo(UnsafeRawPointer($0)) }
+                    }
                 }
             }
         }
         guard let made else {
-            throw Self.explain(library.lastError(or: "the signer could not be made"), credentials)
+            throw Self.explain(library.lastError(or: "the signer could not be made"), credentials, tsa: timestampURL)
         }
         handle = made
         try probe()
     }
 
     deinit { library.signerFree(handle) }
+
+    /// A URL as it may be shown: no user name or password, no query (where tokens go).
+    static func displayURL(_ url: String) -> String {
+        guard let c = URLComponents(string: url), let scheme = c.scheme, let host = c.host else { return "<unparsable URL>" }
+        let user = c.user != nil || c.password != nil ? "***@" : ""
+        return "\(scheme)://\(user)\(host)\(c.port.map { ":\($0)" } ?? "")\(c.path)\(c.query != nil ? "?***" : "")"
+    }
+
+    private static func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+        guard let s else { return body(nil) }
+        return s.withCString { body($0) }
+    }
 
     /// The library's version, for the report and the claim generator.
     public var libraryVersion: String { library.versionString }
@@ -76,7 +97,7 @@ public final class C2PASigner: @unchecked Sendable {
         var manifest: UnsafePointer<UInt8>? = nil
         let size = format.withCString { library.builderSign(builder, $0, input.handle, output.handle, handle, &manifest) }
         guard size >= 0 else {
-            throw Self.explain(library.lastError(or: "c2pa_builder_sign failed"), credentials)
+            throw Self.explain(library.lastError(or: "c2pa_builder_sign failed"), credentials, tsa: timestampURL)
         }
         defer { if let manifest { library.manifestBytesFree(manifest) } }
         return manifest.map { [UInt8](UnsafeBufferPointer(start: $0, count: Int(size))) } ?? []
@@ -95,14 +116,14 @@ public final class C2PASigner: @unchecked Sendable {
         var placeholder: UnsafePointer<UInt8>? = nil
         let reserve = Int(max(0, library.signerReserveSize(handle)))
         guard store.withCString({ library.builderDataHashedPlaceholder(builder, reserve, $0, &placeholder) }) >= 0 else {
-            throw Self.explain(library.lastError(or: "c2pa_builder_data_hashed_placeholder failed"), credentials)
+            throw Self.explain(library.lastError(or: "c2pa_builder_data_hashed_placeholder failed"), credentials, tsa: timestampURL)
         }
         if let placeholder { library.manifestBytesFree(placeholder) }
         // No exclusions and no hash given: the library hashes the whole stream itself.
         let dataHash = #"{"exclusions":[],"name":"jumbf manifest","alg":"sha256","hash":"","pad":[]}"#
         var manifest: UnsafePointer<UInt8>? = nil
         let size = dataHash.withCString { d in store.withCString { f in library.builderSignDataHashed(builder, handle, d, f, stream.handle, &manifest) } }
-        guard size >= 0 else { throw Self.explain(library.lastError(or: "c2pa_builder_sign_data_hashed_embeddable failed"), credentials) }
+        guard size >= 0 else { throw Self.explain(library.lastError(or: "c2pa_builder_sign_data_hashed_embeddable failed"), credentials, tsa: timestampURL) }
         defer { if let manifest { library.manifestBytesFree(manifest) } }
         return manifest.map { [UInt8](UnsafeBufferPointer(start: $0, count: Int(size))) } ?? []
     }
@@ -137,12 +158,17 @@ public final class C2PASigner: @unchecked Sendable {
     }
 
     /// The library's error in words that name the file to fix.
-    static func explain(_ raw: String, _ c: SigningCredentials) -> C2PAError {
-        let text = c.redacting(raw).replacingOccurrences(of: "\n", with: " ")
+    static func explain(_ raw: String, _ c: SigningCredentials, tsa: String? = nil) -> C2PAError {
+        var text = c.redacting(raw).replacingOccurrences(of: "\n", with: " ")
         let cert = "--c2pa-cert '\(c.certificatePath)'", key = "--c2pa-key '\(c.keyPath)'"
+        if let tsa { text = text.replacingOccurrences(of: tsa, with: displayURL(tsa)) }
         let lower = text.lowercased()
         let message: String
-        if lower.contains("does not match the provided data or public key") {
+        if let tsa, lower.contains("http resolver") || lower.contains("service responded") || lower.contains("timestamp")
+            || lower.contains("time stamp") || lower.contains("time-stamp") {
+            let reason = text.replacingOccurrences(of: "Signature: internal error ", with: "")
+            return C2PAError(.credentials, "--c2pa-tsa '\(displayURL(tsa))' gave no time-stamp \(reason): check the URL and that it is an RFC 3161 time-stamping authority that answers now")
+        } else if lower.contains("does not match the provided data or public key") {
             message = "\(key) is not the key of the first certificate in \(cert): the chain must start with the signer's own certificate (then its issuers), and the key must be that certificate's"
         } else if lower.contains("not valid at time of signing") {
             message = "\(cert): the signing certificate has expired or is not valid yet: renew it (or check the clock)"

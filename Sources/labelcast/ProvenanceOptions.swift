@@ -27,6 +27,8 @@ struct ProvenanceOptions: ParsableArguments {
     var c2paCert: String?
     @Option(help: "PEM private key of the --c2pa-cert signer (EC P-256 → ES256, RSA → PS256, Ed25519). Never printed.")
     var c2paKey: String?
+    @Option(help: "RFC 3161 time-stamping authority (http(s)://…) that countersigns every C2PA signature (with --c2pa-cert/--c2pa-key).")
+    var c2paTsa: String?
 
     func validate() throws {
         if let audibleCue, !["morse", "voice", "off"].contains(audibleCue) {
@@ -91,7 +93,10 @@ struct ProvenanceOptions: ParsableArguments {
         if c2paCert != nil || c2paKey != nil {
             // One given without the other is caught when the run starts (exit 2, like the
             // other credential errors): an empty path names what is missing.
-            s.c2pa = C2PASettings(certificatePath: c2paCert ?? "", keyPath: c2paKey ?? "", softwareVersion: LabelcastVersion.string)
+            s.c2pa = C2PASettings(certificatePath: c2paCert ?? "", keyPath: c2paKey ?? "", softwareVersion: LabelcastVersion.string,
+                                  timestampURL: c2paTsa)
+        } else if c2paTsa != nil {
+            throw ValidationError("--c2pa-tsa time-stamps C2PA signatures: give --c2pa-cert and --c2pa-key too")
         }
         return s
     }

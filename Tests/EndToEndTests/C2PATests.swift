@@ -199,6 +199,68 @@ import TestSupport
         #expect(TestSupport.files(in: dir).sorted() == ["in.mp4", "m.json", "out.mp4"])
     }
 
+    /// `--c2pa-tsa`: every signature countersigned by an RFC 3161 time-stamping authority — a
+    /// real one on loopback (`Tests/Scripts/tsa_server.py`: HTTP + `openssl ts -reply`, its
+    /// certificate issued by the test root with EKU timeStamping). The reference implementation
+    /// finds the token valid and trusted and reads the signing time from it; a TSA that does not
+    /// answer stops the run before any media work (one line naming --c2pa-tsa, its password not
+    /// shown, nothing written).
+    @Test func signaturesAreTimeStampedByAnRFC3161Authority() throws {
+        let pki = try Self.makePKI()
+        try "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n"
+            .write(toFile: pki.dir + "/tsa.ext", atomically: true, encoding: .utf8)
+        try Self.issue(dir: pki.dir, name: "tsa", keyArgs: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"], days: 10, ext: "tsa.ext")
+        try """
+        [ tsa ]
+        default_tsa = tsa_config
+        [ tsa_config ]
+        serial = ./tsaserial
+        crypto_device = builtin
+        signer_digest = sha256
+        default_policy = 1.2.3.4.1
+        digests = sha256, sha384, sha512
+        accuracy = secs:1
+        ess_cert_id_alg = sha256
+
+        """.write(toFile: pki.dir + "/tsa.cnf", atomically: true, encoding: .utf8)
+        try "01\n".write(toFile: pki.dir + "/tsaserial", atomically: true, encoding: .utf8)
+        let portFile = pki.dir + "/tsa.port"
+        let tsa = try LiveServers.Background("python3", [Self.root + "/Tests/Scripts/tsa_server.py", pki.dir, portFile], log: pki.dir + "/tsa.log")
+        defer { tsa.stop(SIGKILL) }
+        #expect(LiveRTMPTests.waitUntil(10) { FileManager.default.fileExists(atPath: portFile) }, "\(tsa.log)")
+        let port = try String(contentsOfFile: portFile, encoding: .utf8)
+
+        let dir = try TestSupport.temporaryDirectory()
+        let input = dir + "/in.mp4", output = dir + "/out.mp4"
+        try Self.makeInput(input)
+        let r = try sign(["-i", input, "-o", output, "--synthetic", "all", "--c2pa-tsa", "http://127.0.0.1:\(port)/tsa"], pki: pki)
+        #expect(r.status == 0, "\(r.stderr)")
+        let v = try Self.verify(output, format: "video/mp4", trust: pki.root)
+        #expect(v.state == "Trusted", "\(v.state) \(v.failureCodes)")
+        #expect(v.failureCodes.isEmpty, "\(v.failureCodes)")
+        #expect(v.successCodes.contains("timeStamp.validated") && v.successCodes.contains("timeStamp.trusted"), "\(v.successCodes)")
+        // The signing time comes from the token: within the run.
+        let info = v.active["signature_info"] as? [String: Any] ?? [:]
+        let time = (info["time"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) }
+        #expect(time.map { abs($0.timeIntervalSinceNow) < 120 } == true, "\(info)")
+        // The TSA was asked (the credential check's probe signature, then the file's).
+        let requests = ((try? String(contentsOfFile: pki.dir + "/requests.log", encoding: .utf8)) ?? "").split(separator: "\n")
+        #expect(requests.count >= 2 && requests.allSatisfy { $0.hasSuffix("200 application/timestamp-query") }, "\(requests)")
+        // Without a TSA signature (the same file signed without --c2pa-tsa) no time-stamp is claimed.
+        let plain = dir + "/plain.mp4"
+        #expect(try sign(["-i", input, "-o", plain, "--synthetic", "all"], pki: pki).status == 0)
+        let pv = try Self.verify(plain, format: "video/mp4", trust: pki.root)
+        #expect(pv.state == "Trusted" && !pv.successCodes.contains { $0.hasPrefix("timeStamp.") }, "\(pv.successCodes)")
+
+        // A TSA that is not there: exit 2, one line, nothing written, no password.
+        tsa.stop(SIGKILL)
+        let gone = dir + "/gone.mp4"
+        let e = try sign(["-i", input, "-o", gone, "--synthetic", "all", "--c2pa-tsa", "http://user:tsa-secret-pw@127.0.0.1:\(port)/tsa"], pki: pki)
+        #expect(e.status == 2 && e.errorLines.count == 1 && e.stderr.contains("--c2pa-tsa"), "\(e.stderr)")
+        #expect(!e.stderr.contains("tsa-secret-pw"), "\(e.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: gone), "\(TestSupport.files(in: dir))")
+    }
+
     @Test func flippingOneByteOfMediaDataFailsValidation() throws {
         let pki = try Self.makePKI()
         let dir = try TestSupport.temporaryDirectory()

@@ -9,10 +9,15 @@ public struct C2PASettings: Sendable, Equatable {
     public var keyPath: String
     /// The softwareAgent / claim generator version (the CLI passes its own).
     public var softwareVersion: String
+    /// An RFC 3161 time-stamping authority (`http(s)://…`, `--c2pa-tsa`): each signature gets
+    /// its time-stamp token, so a verifier can tell it was made while the certificate was
+    /// valid (and when), even after the certificate expires. nil: signed, not time-stamped.
+    public var timestampURL: String?
 
-    public init(certificatePath: String, keyPath: String, softwareVersion: String = "0.1.0") {
+    public init(certificatePath: String, keyPath: String, softwareVersion: String = "0.1.0", timestampURL: String? = nil) {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
         self.softwareVersion = softwareVersion
+        self.timestampURL = timestampURL
     }
 }

@@ -98,14 +98,20 @@ final class OutputSigner: @unchecked Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         do {
             let credentials = try SigningCredentials(certificatePath: settings.certificatePath, keyPath: settings.keyPath)
-            signer = try C2PASigner(credentials: credentials)
+            if let tsa = settings.timestampURL {
+                guard let u = URL(string: tsa), ["http", "https"].contains(u.scheme?.lowercased() ?? ""), u.host?.isEmpty == false else {
+                    throw LabelcastError("--c2pa-tsa '\(Redaction.url(tsa))' is not an http(s):// URL of an RFC 3161 time-stamping authority")
+                }
+            }
+            signer = try C2PASigner(credentials: credentials, timestampURL: settings.timestampURL)
         } catch let e as C2PAError {
             throw LabelcastError(e.message)
         }
         checkMillis = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         self.segments = segments
         if let notice { logger.notice("\(notice)") }
-        logger.info("C2PA: signing with \(settings.certificatePath) (\(signer.credentials.algorithm.rawValue.uppercased()), \(signer.libraryVersion)); credentials checked in \(String(format: "%.0f", checkMillis)) ms")
+        let stamped = settings.timestampURL.map { ", time-stamped by \(Redaction.url($0))" } ?? ""
+        logger.info("C2PA: signing with \(settings.certificatePath) (\(signer.credentials.algorithm.rawValue.uppercased()), \(signer.libraryVersion))\(stamped); credentials checked in \(String(format: "%.0f", checkMillis)) ms")
     }
 
     /// For an HLS-fMP4/DASH output: hashes each media segment as the muxer finishes it, after
