@@ -303,6 +303,33 @@ import TestSupport
         #expect(switches.count == 8, "\(switches.count) control events in the audit log")
     }
 
+    /// `/metrics` carries the standard process metrics, and they agree with what the kernel
+    /// says of that process (/proc/PID read by the test, another path than labelcast's).
+    @Test(.timeLimit(.minutes(1)))
+    func processMetricsAgreeWithProc() throws {
+        let started = Date().timeIntervalSince1970
+        let run = try Self.start("proc", seconds: 20)
+        defer { run.process.stop() }
+        sleep(2)
+        let pid = run.process.process.processIdentifier
+        let text = try Self.curl("GET", run.base + "/metrics").body
+        func value(_ name: String) -> Double? {
+            text.split(whereSeparator: \.isNewline).first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+        }
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let vmRSS = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+            .flatMap { Double($0.split(separator: " ", omittingEmptySubsequences: true)[1]) }) * 1024
+        let rss = try #require(value("process_resident_memory_bytes"), "\(text.suffix(800))")
+        #expect(abs(rss - vmRSS) / vmRSS < 0.15, "process_resident_memory_bytes \(rss) vs VmRSS \(vmRSS)")
+        let fds = Double((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1)
+        #expect(abs((value("process_open_fds") ?? -100) - fds) <= 8, "process_open_fds \(value("process_open_fds") ?? -1) vs \(fds)")
+        let start = try #require(value("process_start_time_seconds"))
+        #expect(start >= started - 2 && start <= Date().timeIntervalSince1970, "process_start_time_seconds \(start), test started \(started)")
+        let cpu = try #require(value("process_cpu_seconds_total"))
+        #expect(cpu > 0 && cpu < 2 * (Date().timeIntervalSince1970 - started) + 1, "process_cpu_seconds_total \(cpu)")
+        #expect(text.contains("# TYPE process_cpu_seconds_total counter") && text.contains("# TYPE process_resident_memory_bytes gauge"))
+    }
+
     static func framesWritten(_ run: Run) throws -> Int {
         let h = try Self.curl("GET", run.base + "/healthz")
         guard let data = h.body.data(using: .utf8), let o = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { return -1 }

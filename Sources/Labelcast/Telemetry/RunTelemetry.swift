@@ -93,7 +93,38 @@ public final class RunTelemetry: Sendable {
             prometheus.refresh(counts: s.counts, queueDepths: s.queueDepths, speed: s.speed, mediaSeconds: s.mediaSeconds)
         }
         prometheus.refresh(counters: logCounters())
-        return prometheus.text()
+        return prometheus.text() + Self.processMetricsText()
+    }
+
+    /// The standard Prometheus process metrics (names as the official clients write them), from
+    /// /proc/self: what a 24/7 service's memory and CPU do over days, next to the stream's own.
+    static func processMetricsText() -> String {
+        func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+        let page = Double(sysconf(Int32(_SC_PAGESIZE))), ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        var out = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ value: Double) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+        }
+        if let statm = read("/proc/self/statm")?.split(separator: " "), statm.count > 1,
+           let size = Double(statm[0]), let resident = Double(statm[1]) {
+            metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", resident * page)
+            metric("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", size * page)
+        }
+        // /proc/self/stat: fields after the command name (which may hold spaces) in parentheses.
+        if let stat = read("/proc/self/stat"), let close = stat.lastIndex(of: ")") {
+            let f = stat[stat.index(after: close)...].split(separator: " ")
+            // f[0] is field 3 (state): utime = field 14, stime = 15, starttime = 22.
+            if f.count > 19, let u = Double(f[11]), let st = Double(f[12]), let start = Double(f[19]) {
+                metric("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", (u + st) / ticks)
+                if let boot = read("/proc/stat")?.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }).flatMap({ Double($0.dropFirst(6)) }) {
+                    metric("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", boot + start / ticks)
+                }
+            }
+        }
+        if let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
+            metric("process_open_fds", "gauge", "Number of open file descriptors.", Double(fds.count))
+        }
+        return out
     }
 
     private func logCounters() -> [(name: String, dimensions: [(String, String)], value: Int)] {
