@@ -8,7 +8,7 @@ Serves DIR (and mse-player.html beside this script) on a loopback port, opens
 mse-player.html?src=SRC in Debian's headless Chromium, waits for the page's POST
 to /result and prints that JSON to stdout. Exit 3: no Chromium; 4: no result in time.
 """
-import argparse, http.server, json, os, shutil, subprocess, sys, tempfile, threading, urllib.parse
+import argparse, http.server, json, os, shutil, signal, subprocess, sys, tempfile, threading, urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BROWSERS = ["chromium-headless-shell", "chromium", "chromium-browser"]
@@ -66,11 +66,18 @@ def main():
     args = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--mute-audio",
             "--autoplay-policy=no-user-gesture-required", "--user-data-dir=" + profile,
             "--disable-background-timer-throttling", "--disable-renderer-backgrounding", url]
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its own session, so that the whole process group — the browser and the renderer, GPU and
+    # zygote processes it forks — is killed at the end (killing the browser alone left one
+    # renderer per run behind, for good).
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
     err = []
     threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True).start()
     ok = got.wait(a.timeout)
-    proc.kill()
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
     proc.wait()
     server.shutdown()
     shutil.rmtree(profile, ignore_errors=True)
