@@ -15,44 +15,19 @@
 # continuous. Inputs are generated once under .build/bench.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-package="$(cd "$here/.." && pwd)"
-work="${BENCH_WORK:-$package/.build/bench}"
-bin="$package/.build/release"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init copy-live-cpu.sh copy-live-cpu.md
 reps=3
-out_md="$package/Benchmarks/results/copy-live-cpu.md"
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --bin) bin=$2; shift 2;;
-        --reps) reps=$2; shift 2;;
-        --out) out_md=$2; shift 2;;
-        *) echo "copy-live-cpu.sh: unknown option $1" >&2; exit 2;;
-    esac
-done
-lc="$bin/labelcast"
-timebin=/usr/bin/time
-for tool in ffmpeg jq "$timebin" "$lc"; do
-    command -v "$tool" >/dev/null || { echo "copy-live-cpu.sh: $tool is missing (make bench installs it)" >&2; exit 2; }
-done
-mkdir -p "$work" "$(dirname "$out_md")"
-log() { echo "copy-live-cpu: $*" >&2; }
-calc() { awk "BEGIN { printf \"%.6f\", $* }"; }
+bench_option() { case $1 in --reps) reps=$2;; *) return 1;; esac; }
+bench_args "$@"
+bench_need ffmpeg jq "$timebin"
 
 src="$work/copy-src-720p30-20s-zerolatency-v1.mp4"
-gen() {   # $1 path, rest: extra x264 options
-    local path=$1; shift
-    [ -s "$path" ] && return
-    ffmpeg -hide_banner -loglevel error -y \
-        -f lavfi -i "testsrc2=size=1280x720:rate=30:duration=20,noise=alls=14:allf=t+u,format=yuv420p" \
-        -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=20" -ac 2 \
-        -c:v libx264 -preset veryfast -tune zerolatency -b:v 5M -maxrate 5M -bufsize 5M "$@" -c:a aac "$path.tmp.mp4"
-    mv "$path.tmp.mp4" "$path"
-}
-gen "$src" -g 60
+bench_live_input "$src" -g 60
 src_v="$work/copy-src-720p30-20s-zerolatency-v1-video.mp4"
 [ -s "$src_v" ] || ffmpeg -hide_banner -loglevel error -y -i "$src" -map 0:v -c copy "$src_v"
 src_long="$work/copy-src-720p30-20s-zerolatency-longgop-v1.mp4"
-gen "$src_long" -x264-params keyint=600:scenecut=0 -force_key_frames 0,2,4,6,12,14,16,18
+bench_live_input "$src_long" -x264-params keyint=600:scenecut=0 -force_key_frames 0,2,4,6,12,14,16,18
 
 declare -A cpu p50 p99 pmax
 one() {   # $1 key, $2 input, $3 segments, rest: options
@@ -101,11 +76,10 @@ fullrow() {
     done
     echo "| full (no --copy-unlabeled) | $([ "$input" = av ] && echo 'video + audio' || echo 'video only') | | | 100% | | $(f1 "$l50") / $(f1 "$l99") ms |"
 }
-cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 {
     echo "# Live-like --copy-unlabeled: CPU and latency"
     echo
-    echo "Measured $(date -u '+%F %H:%M UTC') on $(nproc) cores ($cpu_model), $(uname -sr), $(ffmpeg -version | awk 'NR==1{print $1, $3}'),"
+    echo "$(bench_machine),"
     echo "labelcast $(git -C "$package" rev-parse --short HEAD 2>/dev/null || echo '?') ($(basename "$bin") build). Command: \`Benchmarks/copy-live-cpu.sh --reps $reps\`."
     echo "Load average before/after: $load_before / $load_after."
     echo

@@ -14,32 +14,14 @@
 # N tried: the slowest run's speed, the worst p99, and the machine's CPU use (sum of user+sys / wall).
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-package="$(cd "$here/.." && pwd)"
-work="${BENCH_WORK:-$package/.build/bench}"
-bin="$package/.build/release"
-out_md="$package/Benchmarks/results/copy-live-streams.md"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init copy-live-streams.sh copy-live-streams.md
 max_n=${MAX_STREAMS:-16}
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --bin) bin=$2; shift 2;;
-        --out) out_md=$2; shift 2;;
-        *) echo "copy-live-streams.sh: unknown option $1" >&2; exit 2;;
-    esac
-done
-lc="$bin/labelcast"
-timebin=/usr/bin/time
-for tool in ffmpeg jq "$timebin" "$lc"; do
-    command -v "$tool" >/dev/null || { echo "copy-live-streams.sh: $tool is missing (make bench installs it)" >&2; exit 2; }
-done
-mkdir -p "$work/streams" "$(dirname "$out_md")"
-log() { echo "copy-live-streams: $*" >&2; }
-calc() { awk "BEGIN { printf \"%.6f\", $* }"; }
+bench_args "$@"
+bench_need ffmpeg jq "$timebin"
+mkdir -p "$work/streams"
 src="$work/copy-src-720p30-20s-zerolatency-v1.mp4"
-[ -s "$src" ] || ffmpeg -hide_banner -loglevel error -y \
-    -f lavfi -i "testsrc2=size=1280x720:rate=30:duration=20,noise=alls=14:allf=t+u,format=yuv420p" \
-    -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=20" -ac 2 \
-    -c:v libx264 -preset veryfast -tune zerolatency -b:v 5M -maxrate 5M -bufsize 5M -g 60 -c:a aac "$src"
+bench_live_input "$src" -g 60
 
 rows=()
 declare -A best
@@ -82,11 +64,10 @@ for mode in full continuous ahead; do
     done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 {
     echo "# Live-like streams per machine"
     echo
-    echo "Measured $(date -u '+%F %H:%M UTC') on $(nproc) cores ($cpu_model), $(uname -sr), $(ffmpeg -version | awk 'NR==1{print $1, $3}'),"
+    echo "$(bench_machine),"
     echo "labelcast $(git -C "$package" rev-parse --short HEAD 2>/dev/null || echo '?') ($(basename "$bin") build). Command: \`STAGGER=${STAGGER:-1} Benchmarks/copy-live-streams.sh\`. One run per N."
     echo "Load average before/after: $load_before / $load_after."
     echo

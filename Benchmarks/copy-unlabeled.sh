@@ -21,30 +21,13 @@
 # length with stream copy, generated once under .build/bench.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-package="$(cd "$here/.." && pwd)"
-work="${BENCH_WORK:-$package/.build/bench}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init copy-unlabeled.sh copy-unlabeled.md
 minutes=10
-bin="$package/.build/release"
-out_md="$package/Benchmarks/results/copy-unlabeled.md"
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --minutes) minutes=$2; shift 2;;
-        --bin) bin=$2; shift 2;;
-        --out) out_md=$2; shift 2;;
-        *) echo "copy-unlabeled.sh: unknown option $1" >&2; exit 2;;
-    esac
-done
-lc="$bin/labelcast"
-timebin=/usr/bin/time
-for tool in ffmpeg ffprobe jq "$timebin" "$lc"; do
-    command -v "$tool" >/dev/null || { echo "copy-unlabeled.sh: $tool is missing (make bench installs it)" >&2; exit 2; }
-done
-font=$(fc-match -f '%{file}' 'WenQuanYi Zen Hei' 2>/dev/null || true)
-[ -f "$font" ] || { echo "copy-unlabeled.sh: no CJK font for drawtext (fonts-wqy-zenhei)" >&2; exit 2; }
-mkdir -p "$work" "$(dirname "$out_md")"
-log() { echo "copy-unlabeled: $*" >&2; }
-calc() { awk "BEGIN { printf \"%.6f\", $* }"; }
+bench_option() { case $1 in --minutes) minutes=$2;; *) return 1;; esac; }
+bench_args "$@"
+bench_need ffmpeg ffprobe jq "$timebin"
+bench_cjk_font
 
 src60="$work/copy-src-1080p30-60s-v1.mp4"
 if [ ! -s "$src60" ]; then
@@ -85,10 +68,7 @@ if [ "${BENCH_COPY_FULL:-0}" = 1 ]; then
     timed full "$lc" run -i "$input" -o "$full_out" --segments "$seg_start-$seg_end" --crf 23 --aigc-produce-id bench --quiet
 fi
 rt_src="$work/copy-src-720p30-20s-zerolatency-v1.mp4"
-[ -s "$rt_src" ] || ffmpeg -hide_banner -loglevel error -y \
-    -f lavfi -i "testsrc2=size=1280x720:rate=30:duration=20,noise=alls=14:allf=t+u,format=yuv420p" \
-    -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=20" -ac 2 \
-    -c:v libx264 -preset veryfast -tune zerolatency -b:v 5M -maxrate 5M -bufsize 5M -g 60 -c:a aac "$rt_src"
+bench_live_input "$rt_src" -g 60
 timed rt_copy "$lc" run -i "$rt_src" -o "$work/copy-rt-copy.mp4" --realtime --segments 9-11 --copy-unlabeled --crf 23 \
     --metrics-json "$work/copy-rt-copy.json" --quiet
 timed rt_full "$lc" run -i "$rt_src" -o "$work/copy-rt-full.mp4" --realtime --segments 9-11 --crf 23 \
@@ -124,11 +104,10 @@ psnr_lc_seg=$(psnr "$lc_out" "$seg_start" "$seg_end"); psnr_ff_seg=$(psnr "$ff_o
 size_in=$(stat -c %s "$input"); size_lc=$(stat -c %s "$lc_out"); size_ff=$(stat -c %s "$ff_out")
 
 ratio() { printf '%.1f' "$(calc "$1 / $2")"; }
-cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 {
     echo "# --copy-unlabeled against the ffmpeg CLI"
     echo
-    echo "Measured $(date -u '+%F %H:%M UTC') on $(nproc) cores ($cpu_model), $(uname -sr), $(ffmpeg -version | awk 'NR==1{print $1, $3}'),"
+    echo "$(bench_machine),"
     echo "labelcast $(git -C "$package" rev-parse --short HEAD 2>/dev/null || echo '?') ($(basename "$bin") build). Command: \`Benchmarks/copy-unlabeled.sh --minutes $minutes\`. One run each."
     echo "Load average before/after: $load_before / $load_after."
     echo

@@ -10,25 +10,11 @@
 # and the identity check: pictures of labelcast's output whose framemd5 equals the input's,
 # against the frame log's copied count.
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-package="$(cd "$here/.." && pwd)"
-work="${BENCH_WORK:-$package/.build/bench}"
-bin="$package/.build/release"
-out_md="$package/Benchmarks/results/hevc-copy-unlabeled.md"
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --bin) bin=$2; shift 2;;
-        --out) out_md=$2; shift 2;;
-        *) echo "hevc-copy-unlabeled.sh: unknown option $1" >&2; exit 2;;
-    esac
-done
-lc="$bin/labelcast"
-for tool in ffmpeg ffprobe /usr/bin/time "$lc"; do
-    command -v "$tool" >/dev/null || { echo "hevc-copy-unlabeled.sh: $tool is missing" >&2; exit 2; }
-done
-font=$(fc-match -f '%{file}' 'WenQuanYi Zen Hei' 2>/dev/null || true)
-[ -f "$font" ] || { echo "hevc-copy-unlabeled.sh: no CJK font for drawtext (fonts-wqy-zenhei)" >&2; exit 2; }
-mkdir -p "$work" "$(dirname "$out_md")"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init hevc-copy-unlabeled.sh hevc-copy-unlabeled.md
+bench_args "$@"
+bench_need ffmpeg ffprobe "$timebin"
+bench_cjk_font
 input="$work/hevc-src-720p30-60s-v1.mp4"
 if [ ! -s "$input" ]; then
     ffmpeg -hide_banner -loglevel error -y \

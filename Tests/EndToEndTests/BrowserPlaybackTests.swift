@@ -183,22 +183,9 @@ struct BrowserPlaybackTests {
             "--listen", "127.0.0.1:\(control)", "--control-token", token,
         ], log: dir + "/labelcast.log")
         defer { lc.stop(SIGKILL) }
-        let up = Date().addingTimeInterval(10)
-        while !LiveServers.canConnect(port: control) && Date() < up { usleep(100_000) }
-        try #require(LiveServers.canConnect(port: control), "the control API did not come up: \(lc.log)")
-        let publisher = try LiveServers.Background("ffmpeg", [
-            "-v", "error", "-re", "-f", "lavfi", "-i", "mandelbrot=size=480x270:rate=25", "-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000",
-            "-t", "9", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac",
-            "-map", "0:v", "-map", "1:a", "-f", "tee", "[f=mpegts]udp://127.0.0.1:\(port)?pkt_size=1316|[f=mpegts]\(reference)",
-        ], log: dir + "/publisher.log")
-        defer { publisher.stop(SIGKILL) }
-        Thread.sleep(forTimeInterval: 3.3)
-        let on = try LiveServers.http("PUT", "http://127.0.0.1:\(control)/synthetic", body: #"{"synthetic":true}"#, token: token)
-        Thread.sleep(forTimeInterval: 1.5)
-        let off = try LiveServers.http("PUT", "http://127.0.0.1:\(control)/synthetic", body: #"{"synthetic":false}"#, token: token)
-        let tOn = try #require(LiveCopyTests.mediaTime(on.body)), tOff = try #require(LiveCopyTests.mediaTime(off.body))
-        publisher.process.waitUntilExit()
-        Thread.sleep(forTimeInterval: 1.5)
+        let sw = try LiveServers.publishAndSwitch(port: port, control: control, token: token, reference: reference, seconds: 9,
+                                                  onAt: 3.3, hold: 1.5, labelcast: lc, dir: dir)
+        let tOn = sw.on, tOff = sw.off
         #expect(lc.stop(SIGINT) == 130, "\(lc.log)")
 
         // Which output pictures are copied (the publisher's own), found as LiveCopyTests does.

@@ -44,21 +44,10 @@ import TestSupport
             "--listen", "127.0.0.1:\(control)", "--control-token", token, "-v",
         ] + (copyDecode.map { ["--copy-decode", $0] } ?? []), log: dir + "/labelcast.log")
         defer { lc.stop(SIGKILL) }
-        try #require(waitFor(10) { LiveServers.canConnect(port: control) }, "the control API did not come up: \(lc.log)")
-        // A live encoder's stream: no B-frames (zerolatency), an IDR every 2 s, 25 fps.
-        let publisher = try LiveServers.Background("ffmpeg", [
-            "-v", "error", "-re", "-f", "lavfi", "-i", "mandelbrot=size=480x270:rate=25", "-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000",
-            "-t", "10", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac",
-            "-map", "0:v", "-map", "1:a", "-f", "tee", "[f=mpegts]udp://127.0.0.1:\(port)?pkt_size=1316|[f=mpegts]\(reference)",
-        ], log: dir + "/publisher.log")
-        defer { publisher.stop(SIGKILL) }
-        Thread.sleep(forTimeInterval: 3.3)
-        let on = try LiveServers.http("PUT", "http://127.0.0.1:\(control)/synthetic", body: #"{"synthetic":true}"#, token: token)
-        Thread.sleep(forTimeInterval: 2.0)
-        let off = try LiveServers.http("PUT", "http://127.0.0.1:\(control)/synthetic", body: #"{"synthetic":false}"#, token: token)
-        let tOn = try #require(Self.mediaTime(on.body)), tOff = try #require(Self.mediaTime(off.body))
-        publisher.process.waitUntilExit()
-        Thread.sleep(forTimeInterval: 1.5)
+        // A live encoder's stream (no B-frames, an IDR every 2 s, 25 fps), recorded as sent.
+        let sw = try LiveServers.publishAndSwitch(port: port, control: control, token: token, reference: reference, seconds: 10,
+                                                  onAt: 3.3, hold: 2.0, labelcast: lc, dir: dir)
+        let tOn = sw.on, tOff = sw.off
         #expect(lc.stop(SIGINT) == 130, "\(lc.log)")
 
         let decode = try TestSupport.run("ffmpeg", ["-v", "warning", "-i", output, "-map", "0:v:0", "-f", "null", "-"])
@@ -90,15 +79,5 @@ import TestSupport
             #expect(d < 3, "picture \(i) after the switch differs from the publisher's by \(String(format: "%.2f", d)) below the label")
         }
         #expect(lc.log.contains("--copy-decode \(copyDecode ?? "continuous")"), "\(lc.log)")
-    }
-
-    static func mediaTime(_ body: String) -> Double? {
-        (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["media_time"] as? Double
-    }
-
-    func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline { if condition() { return true }; usleep(100_000) }
-        return false
     }
 }

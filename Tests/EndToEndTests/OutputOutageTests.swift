@@ -35,19 +35,31 @@ import TestSupport
         return video?["counts"] as? [String: Any] ?? [:]
     }
 
+    /// An ffmpeg SRT listener on 127.0.0.1:`port` recording what it receives (stream copy) to
+    /// `file`, `seconds` of media at most (nil: until the caller hangs up), with `passphrase`
+    /// (nil: none); returned once its UDP port is bound, so labelcast's caller finds it there.
+    static func receiver(_ rig: LiveRTMPTests.Rig, port: Int, passphrase: String?, seconds: Int? = nil, file: String,
+                         copyts: Bool = false) throws -> LiveServers.Background {
+        let url = "srt://127.0.0.1:\(port)?mode=listener" + (passphrase.map { "&passphrase=\($0)" } ?? "")
+        let r = try LiveServers.Background("ffmpeg", ["-v", "error", "-y", "-i", url] + (seconds.map { ["-t", String($0)] } ?? [])
+                                           + ["-c", "copy"] + (copyts ? ["-copyts"] : []) + [file], log: file + ".log")
+        guard LiveServers.waitUntil(5, { LiveServers.udpBound(port: port) || !r.process.isRunning }), r.process.isRunning else {
+            r.stop(SIGKILL)
+            throw TestFailure("the SRT listener on \(port) did not come up: \(r.log)")
+        }
+        return r
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func srtOutputOutageKeepsRealTimeAndCountsDrops() throws {
         let rig = try LiveRTMPTests.rig()
         rig.nginx.stop()
         let input = LiveServers.freePort(), control = LiveServers.freePort(), srt = LiveServers.freePort()
-        let listenURL = "srt://127.0.0.1:\(srt)?mode=listener&passphrase=\(Self.passphrase)"
         let rec1 = rig.dir + "/rec1.ts", rec2 = rig.dir + "/rec2.ts"
         // The first receiver takes 5 s of media, then hangs up (an SRT shutdown, so labelcast
         // hears it at once and little is in flight).
-        let first = try LiveServers.Background("ffmpeg", ["-v", "error", "-y", "-i", listenURL, "-t", "5", "-c", "copy", "-copyts", rec1],
-                                               log: rig.dir + "/rec1.log")
+        let first = try Self.receiver(rig, port: srt, passphrase: Self.passphrase, seconds: 5, file: rec1, copyts: true)
         defer { first.stop(SIGKILL) }
-        Thread.sleep(forTimeInterval: 0.5)
         let publisher = try LiveStartWaitTests.udpPublisher(rig, port: input, seconds: 90)
         defer { publisher.stop(SIGKILL) }
         let published = Date()
@@ -76,8 +88,7 @@ import TestSupport
         #expect(longestStall < 1.5, "video frames in stood still for \(longestStall) s while the output was down")
         let down = LiveStartTests.health(control)
         #expect(down.status == 503 && down.body["status"] as? String == "reconnecting", "\(down)")
-        let second = try LiveServers.Background("ffmpeg", ["-v", "error", "-y", "-i", listenURL, "-c", "copy", "-copyts", rec2],
-                                                log: rig.dir + "/rec2.log")
+        let second = try Self.receiver(rig, port: srt, passphrase: Self.passphrase, file: rec2, copyts: true)
         defer { second.stop(SIGKILL) }
         let back = LiveStartWaitTests.healthUntilOK(control, seconds: 20)
         #expect(back.ok, "\(back.seen.suffix(2)) \(lc.log)")
@@ -156,10 +167,8 @@ import TestSupport
         let rig = try LiveRTMPTests.rig()
         rig.nginx.stop()
         let input = LiveServers.freePort(), control = LiveServers.freePort(), srt = LiveServers.freePort()
-        let listener = try LiveServers.Background("ffmpeg", ["-v", "error", "-y", "-i", "srt://127.0.0.1:\(srt)?mode=listener&passphrase=\(Self.passphrase)",
-                                                             "-t", "3", "-c", "copy", rig.dir + "/rec.ts"], log: rig.dir + "/rec.log")
+        let listener = try Self.receiver(rig, port: srt, passphrase: Self.passphrase, seconds: 3, file: rig.dir + "/rec.ts")
         defer { listener.stop(SIGKILL) }
-        Thread.sleep(forTimeInterval: 0.5)
         let publisher = try LiveStartWaitTests.udpPublisher(rig, port: input, seconds: 60)
         defer { publisher.stop(SIGKILL) }
         let lc = try LiveStartWaitTests.labelcast(rig, input: input, output: "srt://127.0.0.1:\(srt)?mode=caller&passphrase=\(Self.passphrase)",
@@ -198,11 +207,8 @@ import TestSupport
         ]
         for c in cases {
             let input = LiveServers.freePort(), control = LiveServers.freePort(), srt = LiveServers.freePort()
-            let listener = try LiveServers.Background("ffmpeg", ["-v", "error", "-y", "-i",
-                                                                 "srt://127.0.0.1:\(srt)?mode=listener" + (c.listener.map { "&passphrase=\($0)" } ?? ""),
-                                                                 "-c", "copy", rig.dir + "/never.ts"], log: rig.dir + "/listener.log")
+            let listener = try Self.receiver(rig, port: srt, passphrase: c.listener, file: rig.dir + "/never.ts")
             defer { listener.stop(SIGKILL) }
-            Thread.sleep(forTimeInterval: 0.5)
             let publisher = try LiveStartWaitTests.udpPublisher(rig, port: input, seconds: 30)
             defer { publisher.stop(SIGKILL) }
             let started = Date()
@@ -227,7 +233,7 @@ import TestSupport
         let publisher = try LiveServers.Background("ffmpeg", LiveTransportTests.pushArgs(rig, seconds: 30, to: "srt://127.0.0.1:\(srt)?mode=listener&passphrase=\(theirs)"),
                                                    log: rig.dir + "/srtpub.log")
         defer { publisher.stop(SIGKILL) }
-        Thread.sleep(forTimeInterval: 0.5)
+        try #require(LiveServers.waitUntil(5) { LiveServers.udpBound(port: srt) }, "the SRT publisher did not listen: \(publisher.log)")
         let out = rig.dir + "/in-rejected.ts"
         let r = try TestSupport.labelcast(["run", "-v", "-i", "srt://127.0.0.1:\(srt)?mode=caller&passphrase=\(Self.passphrase)", "-o", out,
                                            "--synthetic", "all", "--key-file", rig.key], timeout: 30)

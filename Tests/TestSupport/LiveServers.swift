@@ -4,17 +4,64 @@ import Foundation
 /// the test's temp folder, on a free port), and long-running ffmpeg/labelcast processes.
 public enum LiveServers {
     nonisolated(unsafe) private static var handedOut: Set<Int> = []
+    nonisolated(unsafe) private static var nextInRange: Int?
     private static let portLock = NSLock()
+
+    /// `LABELCAST_TEST_PORTS=FROM-TO` (e.g. `20000-25999`): the ports handed out come from that
+    /// range, in order, each free for TCP and UDP when handed out, so test processes run side by
+    /// side with disjoint ranges (below the kernel's ephemeral range, which clients' own ports
+    /// come from) never pick the same port. Without it the kernel picks an ephemeral port.
+    public static let portRange: ClosedRange<Int>? = {
+        guard let spec = ProcessInfo.processInfo.environment["LABELCAST_TEST_PORTS"] else { return nil }
+        let f = spec.split(separator: "-").compactMap { Int($0) }
+        guard f.count == 2, 1024 <= f[0], f[0] < f[1], f[1] <= 65535 else {
+            fatalError("LABELCAST_TEST_PORTS=\(spec): expected FROM-TO, e.g. 20000-25999")
+        }
+        return f[0]...f[1]
+    }()
 
     /// A TCP/UDP port nobody listens on right now, never the same one twice in a test run
     /// (the kernel happily returns a just-closed port again).
     public static func freePort() -> Int {
         portLock.lock()
         defer { portLock.unlock() }
+        if let range = portRange {
+            var p = nextInRange ?? range.lowerBound
+            for _ in 0..<range.count {
+                defer { p = p == range.upperBound ? range.lowerBound : p + 1 }
+                if !handedOut.contains(p) && bindable(p, Int32(SOCK_STREAM.rawValue)) && bindable(p, Int32(SOCK_DGRAM.rawValue)) {
+                    handedOut.insert(p)
+                    nextInRange = p == range.upperBound ? range.lowerBound : p + 1
+                    return p
+                }
+            }
+            fatalError("no free port left in LABELCAST_TEST_PORTS=\(range.lowerBound)-\(range.upperBound)")
+        }
         while true {
             let p = ephemeralPort()
             if !handedOut.contains(p) { handedOut.insert(p); return p }
         }
+    }
+
+    /// Whether a socket of `type` can bind 127.0.0.1:port now.
+    private static func bindable(_ port: Int, _ type: Int32) -> Bool {
+        let fd = socket(AF_INET, type, 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+    }
+
+    /// Whether something (an SRT or UDP listener) holds UDP port `port` on 127.0.0.1.
+    public static func udpBound(port: Int) -> Bool { !bindable(port, Int32(SOCK_DGRAM.rawValue)) }
+
+    /// Polls `condition` every 50 ms for up to `seconds`; its last answer.
+    public static func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline { if condition() { return true }; usleep(50_000) }
+        return condition()
     }
 
     private static func ephemeralPort() -> Int {
@@ -142,6 +189,48 @@ public enum LiveServers {
         }
         public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
         deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    }
+
+    /// A live encoder's stream to udp://127.0.0.1:port as MPEG-TS (mandelbrot 480x270 at 25 fps,
+    /// x264 zerolatency so no B-frames, an IDR every 2 s, 500 Hz AAC), `seconds` long at real
+    /// time, recorded as sent to `reference` too (ffmpeg's tee muxer): the oracle for which
+    /// pictures labelcast copied.
+    public static func udpPublisher(port: Int, reference: String, seconds: Int, log: String) throws -> Background {
+        try Background("ffmpeg", [
+            "-v", "error", "-re", "-f", "lavfi", "-i", "mandelbrot=size=480x270:rate=25", "-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000",
+            "-t", String(seconds), "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac",
+            "-map", "0:v", "-map", "1:a", "-f", "tee", "[f=mpegts]udp://127.0.0.1:\(port)?pkt_size=1316|[f=mpegts]\(reference)",
+        ], log: log)
+    }
+
+    /// The answered switch instants of one synthetic on/off round through the control API.
+    public struct SyntheticSwitch: Sendable {
+        public let on: Double
+        public let off: Double
+    }
+
+    /// With `labelcast` reading udp://127.0.0.1:`port` and its control API on `control` (waited
+    /// for here; its log in the failure if not): publishes `seconds` of `udpPublisher`'s stream, switches synthetic on at `onAt`
+    /// s after the publisher starts and off `hold` s later, waits for the publisher to finish and
+    /// `drain` s more for labelcast to write what it has. The media times the API answered.
+    public static func publishAndSwitch(port: Int, control: Int, token: String, reference: String, seconds: Int,
+                                        onAt: Double, hold: Double, drain: Double = 1.5, labelcast: Background, dir: String) throws -> SyntheticSwitch {
+        guard waitUntil(10, { canConnect(port: control) }) else { throw TestFailure("the control API did not come up on \(control): \(labelcast.log)") }
+        let publisher = try udpPublisher(port: port, reference: reference, seconds: seconds, log: dir + "/publisher.log")
+        defer { publisher.stop(SIGKILL) }
+        Thread.sleep(forTimeInterval: onAt)
+        let on = try http("PUT", "http://127.0.0.1:\(control)/synthetic", body: #"{"synthetic":true}"#, token: token)
+        Thread.sleep(forTimeInterval: hold)
+        let off = try http("PUT", "http://127.0.0.1:\(control)/synthetic", body: #"{"synthetic":false}"#, token: token)
+        func mediaTime(_ body: String) -> Double? {
+            (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["media_time"] as? Double
+        }
+        guard let tOn = mediaTime(on.body), let tOff = mediaTime(off.body) else {
+            throw TestFailure("the control API did not answer the switch with a media time: \(on.status) \(on.body), \(off.status) \(off.body)")
+        }
+        publisher.process.waitUntilExit()
+        Thread.sleep(forTimeInterval: drain)
+        return SyntheticSwitch(on: tOn, off: tOff)
     }
 
     /// A small HTTP client call (curl), returning status code and body.
