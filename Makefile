@@ -37,21 +37,27 @@ release: deps
 	$(SWIFT) build -c release --product labelcast
 
 # The pure-DSP suites (AudioMark, VideoMark: CPU-bound, no ports or clocks) run in parallel.
-# Then two processes side by side: the file-only end-to-end suites (no servers, no clocks:
+# Then three processes side by side: the file-only end-to-end suites (no servers, no clocks:
 # CPU-bound, about one core), straight through the test binary (SwiftPM would hold its build
-# lock for the second), and the rest one at a time (real servers on loopback, real-time
-# streams, timing assertions: mostly waiting on the clock, ~0.4 core), so the clock-bound
-# minutes overlap the CPU-bound ones. The file log is printed whole when both are done.
+# lock for a second `swift test`), and the live/timing suites (real servers on loopback,
+# real-time streams, timing assertions: mostly waiting on the clock, ~0.4 core each) split in
+# two serial processes, so the clock-bound minutes overlap each other and the CPU-bound ones.
+# Each process takes its test ports from its own range (LABELCAST_TEST_PORTS, below the
+# kernel's ephemeral range), so two never pick the same port. The logs are printed whole, in
+# order, when all are done.
 DSP_SUITES := '^(MarkCoreTests|AudioMarkTests|VideoMarkTests)\.'
 FILE_SUITES := '^EndToEndTests\.(BrowserPlaybackTests|InspectTests|C2PAAutoTests|HLSInspectTests|AudioGapBoundaryTests|AuditSegmentTests|PreservationTests|AutoWatermarkTests|PictureKeepTests|C2PATests|C2PASegmentedTests|VisibleLabelTests|ForeignOptionTests|CopyUnlabeledTests|ContainerDefaultsTests|SegmentedOutputTests|WatermarkEndToEndTests|VideoMarkEndToEndTests|LabelProfileTests|SpokenCueTests|ProvenanceTests|OutputGeometryTests|BadInputTests|AutoHoldTests|ServeURLTests|HEVCCopyTests|C2PASegmentOrderTests|SCTE35Tests|CaptionTrackTests)/'
+# The slowest live suites (~400 s of ~770 s), in the second live process.
+LIVE_A_SUITES := '^EndToEndTests\.(LiveStartTests|LiveRTMPTests|LiveTransportTests|SwitchInstantTests|LiveStartWaitTests|HardeningTests)/'
 XCTEST := .build/debug/labelcastPackageTests.xctest
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --filter $(DSP_SUITES)
-	$(XCTEST) --testing-library swift-testing --no-parallel --filter $(FILE_SUITES) >.build/test-files.log 2>&1 & f=$$!; \
-	  $(SWIFT) test --skip-build --no-parallel --skip $(DSP_SUITES) --skip $(FILE_SUITES); rl=$$?; \
-	  wait $$f; rf=$$?; cat .build/test-files.log; \
-	  echo "file suites exit $$rf, live and timing suites exit $$rl"; [ $$rf -eq 0 ] && [ $$rl -eq 0 ]
+	LABELCAST_TEST_PORTS=20000-23999 $(XCTEST) --testing-library swift-testing --no-parallel --filter $(FILE_SUITES) >.build/test-files.log 2>&1 & f=$$!; \
+	  LABELCAST_TEST_PORTS=24000-27999 $(XCTEST) --testing-library swift-testing --no-parallel --filter $(LIVE_A_SUITES) >.build/test-live-a.log 2>&1 & a=$$!; \
+	  LABELCAST_TEST_PORTS=28000-31999 $(SWIFT) test --skip-build --no-parallel --skip $(DSP_SUITES) --skip $(FILE_SUITES) --skip $(LIVE_A_SUITES); rl=$$?; \
+	  wait $$a; ra=$$?; wait $$f; rf=$$?; cat .build/test-live-a.log .build/test-files.log; \
+	  echo "file suites exit $$rf, live suites A exit $$ra, other live and timing suites exit $$rl"; [ $$rf -eq 0 ] && [ $$ra -eq 0 ] && [ $$rl -eq 0 ]
 
 # Browser playback (BrowserPlaybackTests): Debian's headless Chromium plays --copy-unlabeled
 # outputs (fragmented MP4, HLS-fMP4) through Media Source Extensions across the joins. In
