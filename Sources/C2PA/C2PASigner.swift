@@ -46,13 +46,6 @@ public final class C2PASigner: @unchecked Sendable {
 
     deinit { library.signerFree(handle) }
 
-    /// A URL as it may be shown: no user name or password, no query (where tokens go).
-    static func displayURL(_ url: String) -> String {
-        guard let c = URLComponents(string: url), let scheme = c.scheme, let host = c.host else { return "<unparsable URL>" }
-        let user = c.user != nil || c.password != nil ? "***@" : ""
-        return "\(scheme)://\(user)\(host)\(c.port.map { ":\($0)" } ?? "")\(c.path)\(c.query != nil ? "?***" : "")"
-    }
-
     private static func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
         guard let s else { return body(nil) }
         return s.withCString { body($0) }
@@ -161,13 +154,12 @@ public final class C2PASigner: @unchecked Sendable {
     static func explain(_ raw: String, _ c: SigningCredentials, tsa: String? = nil) -> C2PAError {
         var text = c.redacting(raw).replacingOccurrences(of: "\n", with: " ")
         let cert = "--c2pa-cert '\(c.certificatePath)'", key = "--c2pa-key '\(c.keyPath)'"
-        if let tsa { text = text.replacingOccurrences(of: tsa, with: displayURL(tsa)) }
         let lower = text.lowercased()
         let message: String
         if let tsa, lower.contains("http resolver") || lower.contains("service responded") || lower.contains("timestamp")
             || lower.contains("time stamp") || lower.contains("time-stamp") {
             let reason = text.replacingOccurrences(of: "Signature: internal error ", with: "")
-            return C2PAError(.credentials, "--c2pa-tsa '\(displayURL(tsa))' gave no time-stamp \(reason): check the URL and that it is an RFC 3161 time-stamping authority that answers now")
+            return C2PAError(.credentials, "--c2pa-tsa '\(tsa)' gave no time-stamp \(reason): check the URL and that it is an RFC 3161 time-stamping authority that answers now")
         } else if lower.contains("does not match the provided data or public key") {
             message = "\(key) is not the key of the first certificate in \(cert): the chain must start with the signer's own certificate (then its issuers), and the key must be that certificate's"
         } else if lower.contains("not valid at time of signing") {

@@ -99,13 +99,14 @@ final class OutputSigner: @unchecked Sendable {
         do {
             let credentials = try SigningCredentials(certificatePath: settings.certificatePath, keyPath: settings.keyPath)
             if let tsa = settings.timestampURL {
+                Redaction.register(url: tsa)
                 guard let u = URL(string: tsa), ["http", "https"].contains(u.scheme?.lowercased() ?? ""), u.host?.isEmpty == false else {
                     throw LabelcastError("--c2pa-tsa '\(Redaction.url(tsa))' is not an http(s):// URL of an RFC 3161 time-stamping authority")
                 }
             }
             signer = try C2PASigner(credentials: credentials, timestampURL: settings.timestampURL)
         } catch let e as C2PAError {
-            throw LabelcastError(e.message)
+            throw LabelcastError(Redaction.text(e.message))
         }
         checkMillis = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         self.segments = segments

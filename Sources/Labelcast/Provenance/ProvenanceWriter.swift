@@ -152,7 +152,7 @@ final class ProvenanceWriter: @unchecked Sendable {
         guard let value else { return }
         // Once per run: an output that is reopened (each reconnect attempt prepares a muxer)
         // carries the same ProduceID.
-        if midStreamLock.withLock({ () -> Bool in defer { announcedAIGC = true }; return !announcedAIGC }) {
+        if midStreamLock.withLock({ () -> Bool in let first = !announcedAIGC; announcedAIGC = true; return first }) {
             logger.notice("AIGC metadata: ProduceID \(settings.produceID) (ContentProducer \(settings.producer))")
         }
         muxer.setMetadata(AIGCMetadata.tagName, value)

@@ -97,6 +97,18 @@ public final class RunTelemetry: Sendable {
     }
 
     /// The standard Prometheus process metrics (names as the official clients write them), from
+    /// When this process started, in seconds since the epoch (boot time + field 22 of
+    /// /proc/self/stat): read once, as it never changes.
+    static let processStartTime: Double? = {
+        func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+        guard let stat = read("/proc/self/stat"), let close = stat.lastIndex(of: ")") else { return nil }
+        let f = stat[stat.index(after: close)...].split(separator: " ")
+        guard f.count > 19, let start = Double(f[19]),
+              let boot = read("/proc/stat")?.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }).flatMap({ Double($0.dropFirst(6)) })
+        else { return nil }
+        return boot + start / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }()
+
     /// /proc/self: what a 24/7 service's memory and CPU do over days, next to the stream's own.
     static func processMetricsText() -> String {
         func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
@@ -113,13 +125,13 @@ public final class RunTelemetry: Sendable {
         // /proc/self/stat: fields after the command name (which may hold spaces) in parentheses.
         if let stat = read("/proc/self/stat"), let close = stat.lastIndex(of: ")") {
             let f = stat[stat.index(after: close)...].split(separator: " ")
-            // f[0] is field 3 (state): utime = field 14, stime = 15, starttime = 22.
-            if f.count > 19, let u = Double(f[11]), let st = Double(f[12]), let start = Double(f[19]) {
+            // f[0] is field 3 (state): utime = field 14, stime = 15.
+            if f.count > 12, let u = Double(f[11]), let st = Double(f[12]) {
                 metric("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", (u + st) / ticks)
-                if let boot = read("/proc/stat")?.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }).flatMap({ Double($0.dropFirst(6)) }) {
-                    metric("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", boot + start / ticks)
-                }
             }
+        }
+        if let start = processStartTime {
+            metric("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", start)
         }
         if let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
             metric("process_open_fds", "gauge", "Number of open file descriptors.", Double(fds.count))
