@@ -8,7 +8,7 @@
 #
 #   Benchmarks/copy-live-streams.sh [--bin .build/release] [--out Benchmarks/results/copy-live-streams.md]
 #
-# Modes: full (every picture re-encoded), continuous (--copy-unlabeled --copy-decode continuous:
+# Modes: full (--transcode: every picture re-encoded), continuous (--copy-unlabeled --copy-decode continuous:
 # the default with a control API), ahead (--copy-unlabeled: the default with a schedule).
 # N rises while the mode holds (full 1.., continuous and ahead 2, 4, 6, ...); the table gives each
 # N tried: the slowest run's speed, the worst p99, and the machine's CPU use (sum of user+sys / wall).
@@ -30,6 +30,7 @@ trial() {   # $1 mode, $2 N → sets ok=1 when it holds; appends a row
     case $mode in
         continuous) opts=(--copy-unlabeled --copy-decode continuous);;
         ahead) opts=(--copy-unlabeled);;
+        full) opts=(--transcode);;
     esac
     rm -f "$work/streams"/*
     local start; start=$(date +%s.%N)

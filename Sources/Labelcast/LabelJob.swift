@@ -133,14 +133,52 @@ public struct VideoEncoding: Sendable, Equatable {
     public var bitRate: Int64?
     /// Keyframe interval in seconds.
     public var gopSeconds: Double = 2
-    /// `--copy-unlabeled`: H.264 and HEVC input packets go out as they are outside synthetic GOPs
-    /// (`VideoCopyFormat`); only GOPs a synthetic segment touches are re-encoded.
-    public var copyUnlabeled = false
+    /// Whether the user set `gopSeconds` (`--gop`): an encoder setting for every frame, which
+    /// turns the default copy off.
+    public var gopChosen = false
+    /// Whether H.264 and HEVC input packets go out as they are outside synthetic GOPs
+    /// (`VideoCopyFormat`), only GOPs a synthetic segment touches being re-encoded.
+    public var copy: VideoCopyChoice = .auto
     /// `--copy-decode`: with per-picture copying (live-like runs), whether the decoder runs
     /// through copied stretches. nil: `.ahead` when the Timeline is known in advance (no
     /// control API, not `--synthetic auto`), else `.continuous`.
     public var copyDecode: CopyDecode?
     public init() {}
+}
+
+/// Whether video outside synthetic segments is copied or re-encoded.
+public enum VideoCopyChoice: String, Sendable, Equatable, CaseIterable {
+    /// The default: copy where it applies. A full transcode where it cannot apply, where the
+    /// user set the encoder for every frame (`--crf`, `--video-bitrate`, `--gop`, another
+    /// codec) or where every frame is synthetic anyway; an info line says which.
+    case auto
+    /// `--copy-unlabeled`: copy even with encoder options (they apply to the re-encoded
+    /// GOPs); a notice where it cannot apply.
+    case always
+    /// `--transcode`: every frame decoded and re-encoded.
+    case never
+}
+
+extension LabelJob {
+    /// Why the default copy gives way to a full transcode before the input is looked at, or
+    /// nil. Only `.auto` has such reasons; `.never` is no copy and `.always` no reason.
+    public var copyOffByChoice: String? {
+        guard video.copy == .auto else { return nil }
+        var set: [String] = []
+        if video.crf != nil { set.append("--crf") }
+        if video.bitRate != nil { set.append("--video-bitrate") }
+        if video.gopChosen { set.append("--gop") }
+        if !set.isEmpty {
+            return "\(set.joined(separator: ", ")) set\(set.count == 1 ? "s" : "") the encoder for every frame; --copy-unlabeled copies anyway"
+        }
+        if synthetic == .all, segments.isEmpty, listen == nil {
+            return "--synthetic all without --listen: every frame is synthetic"
+        }
+        return nil
+    }
+
+    /// Whether this job may copy video (the input and output decide the rest).
+    public var copyWanted: Bool { video.copy != .never && copyOffByChoice == nil }
 }
 
 /// How a live copy keeps its decoder ready for the next synthetic picture.

@@ -47,7 +47,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup(title: "Audio watermark and video mark") var watermark: WatermarkOptions
     @OptionGroup(title: "Provenance (GB 45438 metadata, chapters, sidecar, audible cue, C2PA signing)") var provenance: ProvenanceOptions
 
-    @Option(help: "Video encoder (default libx264; libx265 for a 10-bit HEVC input).")
+    @Option(help: "Video encoder (default libx264; libx265 for an HEVC input when copying unlabeled video, or a 10-bit/HDR one).")
     var videoCodec: String?
     @Option(help: "Encoder preset (default veryfast).")
     var preset: String = "veryfast"
@@ -55,10 +55,12 @@ struct RunCommand: AsyncParsableCommand {
     var crf: Double?
     @Option(help: "Video bit rate, e.g. 2500k; default near the input's.")
     var videoBitrate: String?
-    @Option(parsing: .unconditional, help: "Keyframe interval in seconds (default 2).")
-    var gop: Double = 2
-    @Flag(help: "H.264 inputs: copy the video packets, bit-exact, outside synthetic segments; files re-encode only the GOPs a segment touches, live inputs from the switch to the next IDR (other inputs: every frame re-encoded, with a notice).")
+    @Option(parsing: .unconditional, help: "Keyframe interval in seconds of a full transcode (default 2; setting it turns the default copy off).")
+    var gop: Double?
+    @Flag(help: "Copy unlabeled video even with --crf/--video-bitrate/--gop (they then apply to the re-encoded GOPs only), and say so when copying cannot apply. Copying is the default: H.264 and HEVC packets go out bit-exact outside synthetic segments; files re-encode only the GOPs a segment touches, live inputs from the switch to the next IDR.")
     var copyUnlabeled = false
+    @Flag(help: "Decode and re-encode every video frame (no copying outside synthetic segments).")
+    var transcode = false
     @Option(help: ArgumentHelp("Live-like --copy-unlabeled runs: 'ahead' decodes only from the IDR before each synthetic start (default without --listen or --synthetic auto); 'continuous' decodes every picture, so a switch at any instant finds the decoder ready (default with them).", valueName: "ahead|continuous"))
     var copyDecode: String?
     @Option(help: "Audio encoder (default aac, or the container's own: PCM for wav, FLAC for flac).")
@@ -138,7 +140,8 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--auto-hold applies to --synthetic auto without a schedule: add --synthetic auto, or leave --auto-hold out")
         }
         if let crf, !(0...63).contains(crf) { throw ValidationError("--crf \(crf) is out of range (0 to 51 for x264)") }
-        guard gop > 0, gop <= 60, gop.isFinite else { throw ValidationError("--gop \(gop) is out of range: seconds between keyframes, more than 0 and at most 60") }
+        if let gop, !(gop > 0 && gop <= 60 && gop.isFinite) { throw ValidationError("--gop \(gop) is out of range: seconds between keyframes, more than 0 and at most 60") }
+        if copyUnlabeled && transcode { throw ValidationError("--copy-unlabeled and --transcode both given: use one (copying is the default)") }
         guard readTimeout > 0, readTimeout.isFinite else { throw ValidationError("--read-timeout must be a positive number of seconds") }
         guard reconnectTimeout >= 0, reconnectTimeout.isFinite else { throw ValidationError("--reconnect-timeout \(reconnectTimeout) is out of range: seconds, 0 (wait for ever) or more") }
         guard probeTimeout >= 0, probeTimeout <= 120, probeTimeout.isFinite else { throw ValidationError("--probe-timeout \(probeTimeout) is out of range: seconds from 0 (off) to 120") }
@@ -199,8 +202,9 @@ struct RunCommand: AsyncParsableCommand {
         job.video.preset = preset
         job.video.crf = crf
         job.video.bitRate = try videoBitrate.map { try parseBitRate($0, option: "--video-bitrate") }
-        job.video.gopSeconds = gop
-        job.video.copyUnlabeled = copyUnlabeled
+        job.video.gopSeconds = gop ?? 2
+        job.video.gopChosen = gop != nil
+        job.video.copy = transcode ? .never : copyUnlabeled ? .always : .auto
         job.video.copyDecode = copyDecode.flatMap(CopyDecode.init(rawValue:))
         job.audio.codec = audioCodec
         job.audio.bitRate = try parseBitRate(audioBitrate, option: "--audio-bitrate")

@@ -38,6 +38,25 @@ import TestSupport
         return r.errorLines.filter { !$0.contains("estimate_timings_from_pts") }
     }
 
+    /// The largest distance (s) between the latest video DTS and the latest audio DTS written
+    /// so far, walking the file's packets in byte order (ffprobe's packet positions).
+    static func fileOrderSkew(_ path: String) throws -> Double {
+        let r = try TestSupport.run("ffprobe", ["-v", "error", "-show_entries", "packet=codec_type,dts_time,pos", "-of", "csv=p=0", path])
+        var rows: [(pos: Int, video: Bool, t: Double)] = []
+        for line in r.stdoutText.split(separator: "\n") {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard f.count >= 3, let t = Double(f[1]), let pos = Int(f[2]), f[0] == "video" || f[0] == "audio" else { continue }
+            rows.append((pos, f[0] == "video", t))
+        }
+        guard rows.contains(where: \.video), rows.contains(where: { !$0.video }) else { throw TestFailure("\(path): no audio and video packets") }
+        var v: Double?, a: Double?, worst = 0.0
+        for row in rows.sorted(by: { $0.pos < $1.pos }) {
+            if row.video { v = row.t } else { a = row.t }
+            if let v, let a { worst = max(worst, abs(v - a)) }
+        }
+        return worst
+    }
+
     static func videoField(_ path: String, _ field: String) throws -> String {
         let r = try TestSupport.run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=\(field)", "-of", "default=nw=1:nk=1", path])
         // MPEG-TS prints a program's copy of the stream first: the first line.
@@ -45,11 +64,11 @@ import TestSupport
     }
 
     /// The run, its frame log's video rows (copied flag per written frame) and its report.
-    static func run(_ input: String, _ output: String, segments: String, extra: [String] = []) throws -> (copied: Int, reencoded: Int, stderr: String, copiedCount: Int) {
+    static func run(_ input: String, _ output: String, segments: String?, copy: [String] = ["--copy-unlabeled"], extra: [String] = []) throws -> (copied: Int, reencoded: Int, stderr: String, copiedCount: Int) {
         let dir = (output as NSString).deletingLastPathComponent
         let log = output + ".frames.csv", metrics = output + ".json"
-        let r = try TestSupport.labelcast(["run", "-i", input, "-o", output, "--segments", segments, "--copy-unlabeled",
-                                           "--frame-log", log, "--metrics-json", metrics] + extra, cwd: dir)
+        let r = try TestSupport.labelcast(["run", "-i", input, "-o", output] + (segments.map { ["--segments", $0] } ?? []) + copy
+                                          + ["--frame-log", log, "--metrics-json", metrics] + extra, cwd: dir)
         guard r.status == 0 else { throw TestFailure("labelcast failed: \(r.stderr)") }
         let rows = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
         let video = rows.filter { $0[1] == "video" }
@@ -120,6 +139,56 @@ import TestSupport
         let differing = Set(zip(a, b).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset))
         #expect(differing == Set(reencoded), "pictures re-encoded: \(differing.min() ?? -1)...\(differing.max() ?? -1) (\(differing.count)), expected \(reencoded)")
         #expect(try Self.videoField(output, "pix_fmt") == Self.videoField(input, "pix_fmt"))
+    }
+
+    /// Copying is the default; `--transcode` re-encodes every picture; encoder options for every
+    /// frame (`--crf`, `--gop`) and a whole-synthetic run turn the default copy off with an info
+    /// line (shown with -v), and `--copy-unlabeled` copies in spite of them. The oracle is ffmpeg's framemd5 of
+    /// input and output (which pictures are the input's own), next to the frame log.
+    @Test func copyingIsTheDefaultAndTranscodeCopiesNothing() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        let input = dir + "/in.mp4"
+        try Self.makeClip(input)
+        let a = try Self.pictureHashes(input)
+        func identical(_ output: String) throws -> Set<Int> {
+            let b = try Self.pictureHashes(output)
+            #expect(a.count == b.count)
+            return Set(zip(a, b).enumerated().filter { $0.element.0 == $0.element.1 }.map(\.offset))
+        }
+        let own = Set(0..<50).union(150..<200)
+
+        let d = try Self.run(input, dir + "/default.mp4", segments: "3.5-4.5", copy: [], extra: ["-v"])
+        #expect(try identical(dir + "/default.mp4") == own)
+        #expect(d.copied == 100 && d.copiedCount == 100, "\(d.copied) \(d.copiedCount)")
+        #expect(d.stderr.contains("copying unlabeled video (--transcode re-encodes all)"), "\(d.stderr)")
+
+        let t = try Self.run(input, dir + "/transcode.mp4", segments: "3.5-4.5", copy: ["--transcode"], extra: ["-v"])
+        #expect(try identical(dir + "/transcode.mp4").isEmpty)
+        #expect(t.copied == 0 && t.copiedCount == 0 && !t.stderr.contains("copying"), "\(t.stderr)")
+
+        for (flags, why) in [(["--crf", "20"], "--crf sets the encoder for every frame"), (["--gop", "1"], "--gop sets the encoder for every frame")] {
+            let o = dir + "/opt\(flags[0]).mp4"
+            let r = try Self.run(input, o, segments: "3.5-4.5", copy: [], extra: flags + ["-v"])
+            #expect(try identical(o).isEmpty, "\(flags)")
+            #expect(r.copied == 0 && r.stderr.contains(why), "\(r.stderr)")
+        }
+        let forced = try Self.run(input, dir + "/forced.mp4", segments: "3.5-4.5", extra: ["--crf", "20"])
+        #expect(try identical(dir + "/forced.mp4") == own)
+        #expect(forced.copied == 100)
+
+        let all = try Self.run(input, dir + "/all.mp4", segments: nil, copy: [], extra: ["--synthetic", "all", "-v"])
+        #expect(all.copied == 0 && all.stderr.contains("--synthetic all without --listen: every frame is synthetic"), "\(all.stderr)")
+
+        // The bytes interleave audio and video closely although the copied video runs ahead of
+        // the audio lane and the re-encoded GOP behind it (ffprobe's packet positions, in file
+        // order: before the mux stage ordered the lanes, audio sat 6-8 s ahead of video in TS).
+        _ = try Self.run(input, dir + "/default.ts", segments: "3.5-4.5", copy: [])
+        let skew = try Self.fileOrderSkew(dir + "/default.ts")
+        #expect(skew < 0.6, "audio and video \(skew) s apart in file order")
+
+        // Nothing synthetic: every picture is the input's (a remux of the video).
+        _ = try Self.run(input, dir + "/none.mp4", segments: nil, copy: [])
+        #expect(try identical(dir + "/none.mp4") == Set(0..<200))
     }
 
     /// What it cannot copy it re-encodes whole, saying why: an MPEG-4 Part 2 input, and an

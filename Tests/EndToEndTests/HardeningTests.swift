@@ -140,6 +140,7 @@ import TestSupport
                   files: ["t": Data("abcdefgh1\n".utf8)]),
         BadOption(name: "listen on every interface without a token", args: ["--listen", "0.0.0.0:9090"],
                   mentions: ["--listen 0.0.0.0:9090", "no control token", "--insecure-no-token"]),
+        BadOption(name: "copy and transcode", args: ["--copy-unlabeled", "--transcode"], mentions: ["--copy-unlabeled and --transcode both given"]),
         BadOption(name: "allowed host with a path", args: ["--allowed-host", "a/b"], mentions: ["--allowed-host 'a/b'"]),
         BadOption(name: "output and output file", args: ["--output-file", "o"], mentions: ["--output and --output-file both given"], files: ["o": Data("x.mp4\n".utf8)]),
         BadOption(name: "producer with a space", args: ["--aigc-producer", "news room"], mentions: ["--aigc-producer", "U+0020"]),

@@ -33,20 +33,23 @@ import TestSupport
     /// Default (`--copy-decode continuous` with a control API: the decoder runs through copied
     /// stretches) and `ahead` (it sleeps; the switch wakes it mid-GOP and the pictures since the
     /// GOP's IDR are decoded first, so the first labeled picture is the input's, not a guess).
-    @Test(arguments: [nil, "ahead"] as [String?])
-    func copiesUntilTheSwitchAndFromTheNextIDRAfterIt(copyDecode: String?) throws {
+    /// H.264 with the copy asked for by name and as the default (no flag), and HEVC (x265
+    /// without B-frames) by default.
+    @Test(arguments: [(nil, "h264", true), ("ahead", "h264", true), (nil, "h264", false), (nil, "hevc", false)] as [(String?, String, Bool)])
+    func copiesUntilTheSwitchAndFromTheNextIDRAfterIt(copyDecode: String?, codec: String, byName: Bool) throws {
         let dir = try TestSupport.temporaryDirectory()
         let port = LiveServers.freePort(), control = LiveServers.freePort()
         let token = "live-copy-token"
         let output = dir + "/out.ts", reference = dir + "/ref.ts"
         let lc = try LiveServers.Background(TestSupport.labelcastBinary, [
-            "run", "-i", "udp://127.0.0.1:\(port)", "-o", output, "--copy-unlabeled",
+            "run", "-i", "udp://127.0.0.1:\(port)", "-o", output,
             "--listen", "127.0.0.1:\(control)", "--control-token", token, "-v",
-        ] + (copyDecode.map { ["--copy-decode", $0] } ?? []), log: dir + "/labelcast.log")
+        ] + (byName ? ["--copy-unlabeled"] : []) + (copyDecode.map { ["--copy-decode", $0] } ?? []), log: dir + "/labelcast.log")
         defer { lc.stop(SIGKILL) }
         // A live encoder's stream (no B-frames, an IDR every 2 s, 25 fps), recorded as sent.
         let sw = try LiveServers.publishAndSwitch(port: port, control: control, token: token, reference: reference, seconds: 10,
-                                                  onAt: 3.3, hold: 2.0, labelcast: lc, dir: dir)
+                                                  onAt: 3.3, hold: 2.0, labelcast: lc, dir: dir,
+                                                  video: codec == "hevc" ? LiveServers.liveHEVC : LiveServers.liveH264)
         let tOn = sw.on, tOff = sw.off
         #expect(lc.stop(SIGINT) == 130, "\(lc.log)")
 
@@ -79,5 +82,6 @@ import TestSupport
             #expect(d < 3, "picture \(i) after the switch differs from the publisher's by \(String(format: "%.2f", d)) below the label")
         }
         #expect(lc.log.contains("--copy-decode \(copyDecode ?? "continuous")"), "\(lc.log)")
+        #expect(try CopyUnlabeledTests.videoField(output, "codec_name") == codec)
     }
 }

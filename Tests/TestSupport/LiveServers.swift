@@ -195,10 +195,16 @@ public enum LiveServers {
     /// x264 zerolatency so no B-frames, an IDR every 2 s, 500 Hz AAC), `seconds` long at real
     /// time, recorded as sent to `reference` too (ffmpeg's tee muxer): the oracle for which
     /// pictures labelcast copied.
-    public static func udpPublisher(port: Int, reference: String, seconds: Int, log: String) throws -> Background {
+    /// A live H.264 encoder's video settings: no B-frames, an IDR every 2 s at 25 fps.
+    public static let liveH264 = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "50"]
+    /// The same for HEVC (x265 without B-frames, closed GOPs).
+    public static let liveHEVC = ["-c:v", "libx265", "-preset", "ultrafast", "-tune", "zerolatency",
+                                  "-x265-params", "keyint=50:min-keyint=50:bframes=0:open-gop=0:scenecut=0:log-level=error"]
+
+    public static func udpPublisher(port: Int, reference: String, seconds: Int, log: String, video: [String] = liveH264) throws -> Background {
         try Background("ffmpeg", [
             "-v", "error", "-re", "-f", "lavfi", "-i", "mandelbrot=size=480x270:rate=25", "-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000",
-            "-t", String(seconds), "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac",
+            "-t", String(seconds)] + video + ["-pix_fmt", "yuv420p", "-c:a", "aac",
             "-map", "0:v", "-map", "1:a", "-f", "tee", "[f=mpegts]udp://127.0.0.1:\(port)?pkt_size=1316|[f=mpegts]\(reference)",
         ], log: log)
     }
@@ -214,9 +220,10 @@ public enum LiveServers {
     /// s after the publisher starts and off `hold` s later, waits for the publisher to finish and
     /// `drain` s more for labelcast to write what it has. The media times the API answered.
     public static func publishAndSwitch(port: Int, control: Int, token: String, reference: String, seconds: Int,
-                                        onAt: Double, hold: Double, drain: Double = 1.5, labelcast: Background, dir: String) throws -> SyntheticSwitch {
+                                        onAt: Double, hold: Double, drain: Double = 1.5, labelcast: Background, dir: String,
+                                        video: [String] = liveH264) throws -> SyntheticSwitch {
         guard waitUntil(10, { canConnect(port: control) }) else { throw TestFailure("the control API did not come up on \(control): \(labelcast.log)") }
-        let publisher = try udpPublisher(port: port, reference: reference, seconds: seconds, log: dir + "/publisher.log")
+        let publisher = try udpPublisher(port: port, reference: reference, seconds: seconds, log: dir + "/publisher.log", video: video)
         defer { publisher.stop(SIGKILL) }
         Thread.sleep(forTimeInterval: onAt)
         let on = try http("PUT", "http://127.0.0.1:\(control)/synthetic", body: #"{"synthetic":true}"#, token: token)

@@ -81,7 +81,61 @@ final class MuxStage: @unchecked Sendable {
         stage.handler = { [unowned self] item in self.handle(item) }
     }
 
+    /// File runs: the lanes' packets are held here and written in DTS order across lanes, so
+    /// the output's bytes interleave audio and video closely however far one lane runs ahead
+    /// of the other (copied video races ahead of the audio lane; a re-encoded GOP lags
+    /// behind it by seconds). FFmpeg's interleaver alone gives up after `max_interleave_delta`
+    /// (0.5 s with a sparse timed-ID3 stream), and wrote audio 6-8 s ahead of video in file
+    /// order. Live runs write as packets come: both lanes arrive at the input's pace and a
+    /// hold would add the slower lane's delay to the faster one's latency.
+    var ordersLanes = false
+    /// Held packets per lane, oldest first (`ordersLanes`).
+    private var held: [Lane: [EncodedPacket]] = [:]
+    private var heldCount = 0
+    /// At most this many packets are held: beyond, the oldest goes out (memory stays bounded
+    /// when a lane stops producing without ending).
+    static let heldLimit = 2048
+
     private func handle(_ item: MuxItem) {
+        guard ordersLanes else { return handleNow(item) }
+        switch item {
+        case .packet(let p):
+            held[p.lane, default: []].append(p)
+            heldCount += 1
+            writeHeld(all: false)
+        case .end(let lane):
+            openLanes.remove(lane)
+            writeHeld(all: openLanes.isEmpty)
+            openLanes.insert(lane)
+            handleNow(.end(lane))
+        }
+    }
+
+    /// Writes held packets in DTS order while every open audio/video lane has one waiting
+    /// (sparse copied streams do not hold the others), or the hold is full; all at the end.
+    private func writeHeld(all: Bool) {
+        func seconds(_ p: EncodedPacket) -> Double {
+            let ts = p.packet.dts != Int64.min ? p.packet.dts : p.packet.pts
+            return Double(ts) * p.timeBase.double
+        }
+        while heldCount > 0 {
+            let waiting = openLanes.contains { $0.kind.isProcessed && (held[$0]?.isEmpty ?? true) }
+            guard all || !waiting || heldCount > Self.heldLimit else { return }
+            var next: Lane?
+            var best = Double.infinity
+            for (lane, queue) in held {
+                guard let first = queue.first else { continue }
+                let t = seconds(first)
+                if next == nil || t < best { next = lane; best = t }
+            }
+            guard let lane = next else { return }
+            let p = held[lane]!.removeFirst()
+            heldCount -= 1
+            handleNow(.packet(p))
+        }
+    }
+
+    private func handleNow(_ item: MuxItem) {
         switch item {
         case .packet(let p):
             guard !context.failed else { return }

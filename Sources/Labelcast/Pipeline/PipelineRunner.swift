@@ -111,9 +111,10 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         }
         let demuxer: Demuxer
         // A stop asked for before the run began (a signal while starting) opens nothing.
-        if isCancelled { throw LabelcastError("interrupted before the input '\(displayIn)' opened") }
+        let interruptedBeforeInput = LabelcastError("interrupted before the input '\(displayIn)' opened")
+        if isCancelled { throw interruptedBeforeInput }
         do { demuxer = try openInputWaiting { try openInput() } } catch let e as MediaError {
-            if isCancelled { throw LabelcastError("interrupted before the input '\(displayIn)' opened") }
+            if isCancelled { throw interruptedBeforeInput }
             throw LabelcastError(Self.explainOpen(e, url: displayIn))
         }
         let duration = demuxer.durationSeconds
@@ -192,6 +193,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             self.auditSegmentEdge(trace, timeline: timeline)
             self.onFrameWritten?(trace)
         }
+        muxStage.ordersLanes = !(job.inputIsLive || job.realtime)
         muxStage.policy = retryPolicy
         muxStage.outputURL = job.output
         muxStage.onDown = { [telemetry] reason in telemetry.setOutputWaiting(reason) }
@@ -596,9 +598,9 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             let known = job.listen == nil && job.synthetic != .auto
             let mode = job.video.copyDecode ?? (known ? .ahead : .continuous)
             decode.decodeAhead = mode == .ahead
-            logger.info("video: --copy-unlabeled: the decoder \(mode == .ahead ? "runs only ahead of synthetic stretches" : "runs through copied stretches") (--copy-decode \(mode.rawValue))")
+            logger.info("video: copying unlabeled video: the decoder \(mode == .ahead ? "runs only ahead of synthetic stretches" : "runs through copied stretches") (--copy-decode \(mode.rawValue))")
         }
-        if copy != nil { logger.info("video: --copy-unlabeled: GOPs without synthetic frames are copied as they are; the others are re-encoded with \(codecName)") }
+        if copy != nil { logger.info("video: copying unlabeled video (--transcode re-encodes all): GOPs without synthetic frames are copied as they are; the others are re-encoded with \(codecName)") }
         logger.debug("video: \(info.codecName) \(settings.width)x\(settings.height) \(Scaler.name(pixelFormat)) \(rate) fps → \(encoder.codecName), gop \(settings.gopSize)")
         return (decode, (lane, info.codecName, encoder.codecName, ([decode.stage] as [any StageDepth]) + (hold.map { [$0.stage] } ?? []) + [process.stage, encode.stage, mux.stage]))
     }
@@ -611,7 +613,11 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
     /// re-encoded) with a notice saying why when it was asked for and cannot apply.
     private func copyFormat(stream: UnsafeMutablePointer<AVStream>, decoder: Decoder, plan: VideoOutputPlan,
                             pixelFormat: AVPixelFormat, muxer: Muxer) -> VideoCopyFormat? {
-        guard job.video.copyUnlabeled else { return nil }
+        guard job.video.copy != .never else { return nil }
+        if let why = job.copyOffByChoice {
+            logger.info("video: every frame is re-encoded (\(why))")
+            return nil
+        }
         let dctx = decoder.context.pointee
         let perPicture = copyPerPicture
         var reason: String?
@@ -631,6 +637,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                 : "the \(muxer.formatName) output (MP4/MOV, Matroska, MPEG-TS, HLS and DASH only for HEVC)"
         } else if perPicture && (dctx.has_b_frames > 0 || stream.pointee.codecpar.pointee.video_delay > 0) {
             reason = "the live input reorders pictures (B-frames): a live copy needs a stream without, e.g. x264 -tune zerolatency, x265 bframes=0"
+        } else if !perPicture, job.synthetic == .auto, job.segments.isEmpty {
+            reason = "--synthetic auto on a file: a GOP is copied or not before the markings inside it are read"
         } else if inputMarkKey != nil {
             reason = "--synthetic auto reads the input's watermark in every frame"
         } else if autoHold != nil {
@@ -640,15 +648,16 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         } else if pixelFormat != dctx.pix_fmt {
             reason = "the output's pixel format differs from the input's"
         }
+        if reason == nil, VideoCopyFormat(codec: codec!, stream: stream, outputAnnexB: annexB!) == nil {
+            reason = "the input's \(codec == .h264 ? "SPS/PPS" : "VPS/SPS/PPS") cannot be read from its stream header"
+        }
         if let reason {
-            logger.notice("video: --copy-unlabeled does not apply (\(reason)): every frame is re-encoded")
+            // Asked for by name, a copy that cannot be is a notice; the default's fallback is not news.
+            let line = "video: \(job.video.copy == .always ? "--copy-unlabeled" : "copying unlabeled video") does not apply (\(reason)): every frame is re-encoded"
+            if job.video.copy == .always { logger.notice("\(line)") } else { logger.info("\(line)") }
             return nil
         }
-        guard let format = VideoCopyFormat(codec: codec!, stream: stream, outputAnnexB: annexB!) else {
-            let sets = codec == .h264 ? "SPS/PPS" : "VPS/SPS/PPS"
-            logger.notice("video: --copy-unlabeled does not apply (the input's \(sets) cannot be read from its stream header): every frame is re-encoded")
-            return nil
-        }
+        guard let format = VideoCopyFormat(codec: codec!, stream: stream, outputAnnexB: annexB!) else { return nil }
         return format
     }
 

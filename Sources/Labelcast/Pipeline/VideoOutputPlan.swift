@@ -28,11 +28,11 @@ struct VideoOutputPlan {
         let dctx = decoder.context.pointee
         let depth = av_pix_fmt_desc_get(dctx.pix_fmt).map { Int($0.pointee.comp.0.depth) } ?? 8
         var codec = job.video.codec
-        // --copy-unlabeled: HEVC stretches re-encoded between copied ones must be HEVC.
-        if !job.video.codecChosen, dctx.codec_id == AV_CODEC_ID_HEVC, depth > 8 || Self.isHDR(dctx.color_trc) || job.video.copyUnlabeled,
+        // Copying unlabeled video: HEVC stretches re-encoded between copied ones must be HEVC.
+        if !job.video.codecChosen, dctx.codec_id == AV_CODEC_ID_HEVC, depth > 8 || Self.isHDR(dctx.color_trc) || job.copyWanted,
            Encoder.exists("libx265"),
            avformat_query_codec(muxer.context.pointee.oformat, AV_CODEC_ID_HEVC, FF_COMPLIANCE_NORMAL) == 1
-            || (job.video.copyUnlabeled && OutputCodecPolicy(muxer: muxer).takes(AV_CODEC_ID_HEVC)) {
+            || (job.copyWanted && OutputCodecPolicy(muxer: muxer).takes(AV_CODEC_ID_HEVC)) {
             codec = "libx265"  // H.264 High 10 plays on far fewer devices than the HEVC it came as
         }
         codecName = codec
