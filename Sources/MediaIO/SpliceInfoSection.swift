@@ -65,6 +65,67 @@ public struct SpliceInfoSection: Sendable, Equatable {
         ptsAdjustment = (ptsAdjustment + ticks % Self.ptsModulus + Self.ptsModulus) % Self.ptsModulus
     }
 
+    /// The section as the hex string HLS's `SCTE35-OUT`/`-IN`/`-CMD` attributes take (`0xFC…`).
+    public var hex: String { "0x" + bytes.map { String(format: "%02X", $0) }.joined() }
+
+    /// What a `splice_insert()` (§9.7.3) or `time_signal()` (§9.7.4) says, read from the
+    /// section: enough to place the cue in a playlist. Nil for other commands, an encrypted
+    /// section, or one too short for its fields.
+    public var command: SpliceCommand? {
+        guard !isEncrypted, bytes.count >= 14 + 4 else { return nil }
+        let end = bytes.count - 4  // before CRC_32
+        var pos = 14
+        // splice_time(): time_specified_flag, then 6 reserved bits and a 33-bit pts_time.
+        func spliceTime() -> Int64?? {
+            guard pos < end else { return .none }
+            if bytes[pos] & 0x80 == 0 { pos += 1; return .some(nil) }
+            guard pos + 5 <= end else { return .none }
+            let t = Int64(bytes[pos] & 1) << 32 | Int64(bytes[pos + 1]) << 24 | Int64(bytes[pos + 2]) << 16 | Int64(bytes[pos + 3]) << 8 | Int64(bytes[pos + 4])
+            pos += 5
+            return .some((t + ptsAdjustment) % Self.ptsModulus)
+        }
+        switch commandType {
+        case 0x06:
+            guard case .some(let t) = spliceTime() else { return nil }
+            return SpliceCommand(type: 0x06, spliceTicks: t)
+        case 0x05:
+            guard pos + 5 <= end else { return nil }
+            let id = UInt32(bytes[14]) << 24 | UInt32(bytes[15]) << 16 | UInt32(bytes[16]) << 8 | UInt32(bytes[17])
+            var c = SpliceCommand(type: 0x05, eventID: id)
+            c.cancel = bytes[18] & 0x80 != 0
+            pos = 19
+            guard !c.cancel else { return c }
+            guard pos < end else { return nil }
+            let flags = bytes[pos]
+            pos += 1
+            c.outOfNetwork = flags & 0x80 != 0
+            let program = flags & 0x40 != 0, duration = flags & 0x20 != 0
+            c.immediate = flags & 0x10 != 0
+            if program {
+                if !c.immediate { guard case .some(let t) = spliceTime() else { return nil }; c.spliceTicks = t }
+            } else {
+                guard pos < end else { return nil }
+                let components = Int(bytes[pos])
+                pos += 1
+                for i in 0..<components {
+                    guard pos < end else { return nil }
+                    pos += 1  // component_tag
+                    if !c.immediate {
+                        guard case .some(let t) = spliceTime() else { return nil }
+                        if i == 0 { c.spliceTicks = t }
+                    }
+                }
+            }
+            if duration {
+                guard pos + 5 <= end else { return nil }
+                c.breakDuration = Int64(bytes[pos] & 1) << 32 | Int64(bytes[pos + 1]) << 24 | Int64(bytes[pos + 2]) << 16 | Int64(bytes[pos + 3]) << 8 | Int64(bytes[pos + 4])
+            }
+            return c
+        default:
+            return nil
+        }
+    }
+
     private mutating func updateCRC() {
         let n = bytes.count
         let crc = MPEGCRC32.checksum(bytes[0..<(n - 4)])
@@ -72,6 +133,32 @@ public struct SpliceInfoSection: Sendable, Equatable {
         bytes[n - 3] = UInt8((crc >> 16) & 0xFF)
         bytes[n - 2] = UInt8((crc >> 8) & 0xFF)
         bytes[n - 1] = UInt8(crc & 0xFF)
+    }
+}
+
+/// A splice command's meaning for a playlist (`SpliceInfoSection.command`).
+public struct SpliceCommand: Sendable, Equatable {
+    /// 0x05 splice_insert, 0x06 time_signal.
+    public var type: UInt8
+    /// splice_insert's `splice_event_id`.
+    public var eventID: UInt32?
+    /// splice_insert's `splice_event_cancel_indicator`: the event is withdrawn.
+    public var cancel = false
+    /// splice_insert's `out_of_network_indicator`: out of the network feed (a break begins)
+    /// when true, back into it when false.
+    public var outOfNetwork: Bool?
+    /// `splice_immediate_flag`: at the next opportunity (no splice time).
+    public var immediate = false
+    /// The splice point on the section's 90 kHz clock: `pts_time + pts_adjustment` (mod 2^33);
+    /// nil when the command gives no time (immediate, or time_specified_flag 0).
+    public var spliceTicks: Int64?
+    /// `break_duration()`'s duration, 90 kHz ticks.
+    public var breakDuration: Int64?
+
+    public init(type: UInt8, eventID: UInt32? = nil, spliceTicks: Int64? = nil) {
+        self.type = type
+        self.eventID = eventID
+        self.spliceTicks = spliceTicks
     }
 }
 

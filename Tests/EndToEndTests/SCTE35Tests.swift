@@ -166,6 +166,67 @@ import TestSupport
         for s in segments { #expect(try Self.read(s).programs.first?.cuei == true, "\(s)") }
     }
 
+    /// The HLS playlist announces every cue as RFC 8216bis's SCTE-35 date range
+    /// (`EXT-X-DATERANGE` with `SCTE35-OUT`/`SCTE35-IN`, `PLANNED-DURATION` from
+    /// break_duration), START-DATE at the splice point's media time on the playlist's program
+    /// date clock, before the segment holding it — with TS segments (which also carry the
+    /// sections) and with fMP4 segments (which cannot: the playlist is their only place). The
+    /// oracle: the script's reading of the input's sections, ffprobe's stream start times.
+    @Test(.timeLimit(.minutes(2)), arguments: ["ts", "fmp4"])
+    func hlsPlaylistsAnnounceTheCues(segments: String) throws {
+        let dir = try TestSupport.temporaryDirectory("labelcast-scte35-daterange")
+        let input = try Self.input(dir)
+        let r = try TestSupport.labelcast(["run", "-i", input, "-o", dir + "/out.m3u8", "--synthetic", "all", "-q",
+                                           "--muxer-opt", "hls_segment_type=\(segments == "ts" ? "mpegts" : "fmp4")", "--muxer-opt", "hls_time=1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let playlist = try String(contentsOfFile: dir + "/out.m3u8", encoding: .utf8)
+        let lines = playlist.split(separator: "\n").map(String.init)
+        // Media time 0: the first segment's program date (labelcast's AIGC ranges use the same clock).
+        let pdt = try #require(lines.first { $0.hasPrefix("#EXT-X-PROGRAM-DATE-TIME:") }, "\(playlist)")
+        let origin = try #require(Self.date(String(pdt.dropFirst(25))), "\(pdt)")
+        func attribute(_ line: String, _ name: String) -> String? {
+            guard let r = line.range(of: name + "=") else { return nil }
+            var v = line[r.upperBound...].prefix { $0 != "," }
+            if v.hasPrefix("\"") { v = line[r.upperBound...].dropFirst().prefix { $0 != "\"" } }
+            return String(v)
+        }
+        let tags = lines.enumerated().filter { $0.element.hasPrefix("#EXT-X-DATERANGE:") && $0.element.contains("SCTE35-") }
+        let input90k = try TestSupport.run("ffprobe", ["-v", "error", "-show_entries", "stream=codec_type,start_pts", "-of", "csv=p=0", input])
+        let start = input90k.stdoutText.split(separator: "\n").compactMap { l -> Int64? in
+            let f = l.split(separator: ","); return f.count == 2 && (f[0] == "video" || f[0] == "audio") ? Int64(f[1]) : nil }.min() ?? 0
+        let sections = try Self.read(input).sections
+        #expect(tags.count == sections.count, "\(tags.map(\.element))")
+        let kinds = [1001: "SCTE35-OUT", 1002: "SCTE35-IN", 1003: "SCTE35-OUT"]
+        for section in sections {
+            let id = section.event_id ?? -1
+            let tag = try #require(tags.first { attribute($0.element, "ID") == "splice-\(id)" }, "no date range for cue \(id): \(tags.map(\.element))")
+            let kind = try #require(kinds[id])
+            let hex = try #require(attribute(tag.element, kind), "cue \(id): no \(kind): \(tag.element)")
+            #expect(hex.hasPrefix("0xFC") && hex.lowercased().contains(section.command_hex.lowercased()), "cue \(id): \(hex)")
+            let expected = Double(((section.pts_time ?? 0) + section.pts_adjustment) % Self.modulus - start) / 90_000
+            let date = try #require(attribute(tag.element, "START-DATE").flatMap(Self.date))
+            let at = date.timeIntervalSince(origin)
+            #expect(abs(at - expected) < 0.0015, "cue \(id): START-DATE at \(at) s of media time, the splice point is at \(expected) s")
+            if id == 1001 { #expect(attribute(tag.element, "PLANNED-DURATION") == "1.000", "\(tag.element)") }
+            // Right before the segment whose time span holds the splice point.
+            func extinf(_ line: String) -> Double? { line.hasPrefix("#EXTINF:") ? Double(line.dropFirst(8).prefix { $0 != "," }) : nil }
+            let before = lines[..<tag.offset].compactMap(extinf).reduce(0, +)
+            let next = try #require(lines[tag.offset...].lazy.compactMap(extinf).first, "cue \(id): no segment after its tag")
+            #expect(before <= expected + 0.05 && expected < before + next + 0.05,
+                    "cue \(id) at \(expected) s is listed before the segment [\(before), \(before + next)) s")
+        }
+    }
+
+    static func date(_ s: String) -> Date? {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        for format in ["yyyy-MM-dd'T'HH:mm:ss.SSSZ", "yyyy-MM-dd'T'HH:mm:ss.SSSXXXXX"] {
+            f.dateFormat = format
+            if let d = f.date(from: s) { return d }
+        }
+        return nil
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func outputsWithoutAPlaceForItNameTheStream() throws {
         let dir = try TestSupport.temporaryDirectory("labelcast-scte35-mp4")

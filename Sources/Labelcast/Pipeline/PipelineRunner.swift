@@ -252,6 +252,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             // Every stream is there now (labelcast's timed metadata too): the SCTE-35 PIDs can be chosen.
             segmentMarking?.scte35 = muxer.scte35SegmentFilter()
             segmentSCTE35 = segmentMarking?.scte35
+            if segmentMarking?.layout != .dash { spliceCueSink = segmentMarking }
             if !Muxer.isFilePath(job.output) && job.output != "-" {
                 // A live output that drops is reopened with the same streams and metadata (on
                 // the mux stage's reconnect queue, never holding up the pipeline).
@@ -784,6 +785,32 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
     /// `--synthetic auto`: markings that arrive while streaming (demux queue only).
     private var markingWatch: InputMarkingWatch?
 
+    /// HLS outputs: where the input's SCTE-35 cues go (their playlist date ranges).
+    private var spliceCueSink: SegmentMarking?
+
+    /// An SCTE-35 packet of the input, to the playlist's cues: its splice point in media time
+    /// (the command's 33-bit splice time taken against the packet's own timestamp, so a wrap
+    /// or a reconnect's shift moves both alike; the packet's time for an immediate splice).
+    private func noteSplice(_ packet: Packet, demuxer: Demuxer, shift: Double, context: PipelineContext, into sink: SegmentMarking) {
+        guard let st = demuxer.context.pointee.streams[packet.streamIndex], st.pointee.codecpar.pointee.codec_id == AV_CODEC_ID_SCTE_35,
+              let data = packet.pointer.pointee.data,
+              let section = SpliceInfoSection(Array(UnsafeBufferPointer(start: data, count: Int(packet.pointer.pointee.size)))) else { return }
+        let tb = Rational(st.pointee.time_base)
+        guard packet.pts != MediaTime.noPTS else {
+            sink.noteSplice(section, at: newestMediaTime ?? 0)
+            return
+        }
+        var at = Double(packet.pts) * tb.double + shift - context.originSeconds
+        if let ticks = section.command?.spliceTicks {
+            let m = SpliceInfoSection.ptsModulus
+            let ref = ((MediaTime.rescale(packet.pts, from: tb, to: Rational(1, 90_000)) % m) + m) % m
+            var d = ((ticks - ref) % m + m) % m
+            if d >= m / 2 { d -= m }
+            at += Double(d) / 90_000
+        }
+        sink.noteSplice(section, at: at)
+    }
+
     private func demuxLoop(demuxer first: Demuxer, context: PipelineContext) {
         var pacingStart: (wall: UInt64, media: Double)? = nil
         let paced = job.realtime && !job.inputIsLive
@@ -841,6 +868,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                 }
                 if let t = newestMediaTime { watch.tick(t) }
             }
+            if let sink = spliceCueSink { noteSplice(packet, demuxer: demuxer, shift: shift, context: context, into: sink) }
             let lane = routes[packet.streamIndex], copy = copies[packet.streamIndex]
             guard lane != nil || copy != nil else { continue }
             copy?.noteInputClock(packet, newestMediaTime: newestMediaTime)

@@ -2,6 +2,7 @@ import CFFmpeg
 import Foundation
 import Logging
 import MediaIO
+import Synchronization
 
 /// The AIGC marking of a segmented output (HLS with MPEG-TS or fMP4 segments, DASH, and DASH
 /// as low-latency CMAF), each in the place its players read:
@@ -47,6 +48,23 @@ final class SegmentMarking: @unchecked Sendable {
     /// HLS TS segments with SCTE-35: each segment's SCTE-35 PES back into sections (`SCTE35TSFilter`;
     /// one filter for all segments, so continuity counts on from one segment to the next).
     var scte35: SCTE35TSFilter?
+
+    /// An SCTE-35 cue for the HLS playlist: an `EXT-X-DATERANGE` with `SCTE35-OUT`, `-IN` or
+    /// `-CMD` (RFC 8216bis §4.4.5.1.1), placed before the segment holding `at`.
+    struct PlaylistCue: Sendable {
+        var id: String
+        /// Media time of the date range's START-DATE (a break's return carries its start's).
+        var start: Double
+        /// Media time of the splice point this tag announces (where it goes in the playlist).
+        var at: Double
+        var attribute: String
+        var hex: String
+        var plannedDuration: Double?
+        var duration: Double?
+    }
+    /// Cues seen in the input, oldest first (demux queue in, playlist writer out); bounded.
+    private let cues = Mutex<[PlaylistCue]>([])
+    static let cueLimit = 10_000
 
     private init(layout: Layout, provenance: ProvenanceWriter, logger: Logger) {
         self.layout = layout
@@ -249,6 +267,43 @@ final class SegmentMarking: @unchecked Sendable {
         return f.string(from: date)
     }
 
+    /// An SCTE-35 section of the input whose splice point is at `mediaTime`: becomes a date
+    /// range in the HLS playlist (every command repeat of the same event is one tag; a
+    /// cancelled event, splice_null and other commands none). Called on the demux queue.
+    func noteSplice(_ section: SpliceInfoSection, at mediaTime: Double) {
+        guard layout != .dash, let command = section.command, !command.cancel else { return }
+        let hex = section.hex
+        cues.withLock { list in
+            var cue: PlaylistCue
+            switch (command.type, command.outOfNetwork) {
+            case (0x05, let out?):
+                let id = "splice-\(command.eventID ?? 0)"
+                if out {
+                    guard !list.contains(where: { $0.id == id && $0.attribute == "SCTE35-OUT" }) else { return }
+                    cue = PlaylistCue(id: id, start: mediaTime, at: mediaTime, attribute: "SCTE35-OUT", hex: hex,
+                                      plannedDuration: command.breakDuration.map { Double($0) / 90_000 })
+                } else {
+                    guard !list.contains(where: { $0.id == id && $0.attribute == "SCTE35-IN" }) else { return }
+                    // The return to the network: the same ID as the break it ends, with that
+                    // break's START-DATE and its actual DURATION (the attributes the two share agree).
+                    if let out = list.last(where: { $0.id == id && $0.attribute == "SCTE35-OUT" }), mediaTime >= out.start {
+                        cue = PlaylistCue(id: id, start: out.start, at: mediaTime, attribute: "SCTE35-IN", hex: hex, duration: mediaTime - out.start)
+                    } else {
+                        cue = PlaylistCue(id: id, start: mediaTime, at: mediaTime, attribute: "SCTE35-IN", hex: hex)
+                    }
+                }
+            case (0x06, _):
+                let id = String(format: "signal-%.3f", mediaTime)
+                guard !list.contains(where: { $0.id == id }) else { return }
+                cue = PlaylistCue(id: id, start: mediaTime, at: mediaTime, attribute: "SCTE35-CMD", hex: hex)
+            default:
+                return
+            }
+            list.append(cue)
+            if list.count > Self.cueLimit { list.removeFirst(list.count - Self.cueLimit) }
+        }
+    }
+
     /// The playlist with an `EXT-X-DATERANGE` before the first listed segment each synthetic
     /// range touches (ranges wholly before the listed window are left out, as their segments are).
     func markPlaylist(_ text: String) -> String {
@@ -274,18 +329,31 @@ final class SegmentMarking: @unchecked Sendable {
         }
         if programDateOrigin == nil, let first = segments.first?.date { programDateOrigin = first }
         let all = ranges
-        guard let origin = programDateOrigin, !all.isEmpty, let value = provenance.markingValue else {
-            if !all.isEmpty, programDateOrigin == nil, !segments.isEmpty, !warnedUndatedPlaylist {
+        let spliceCues = cues.withLock { $0 }
+        guard let origin = programDateOrigin, !all.isEmpty || !spliceCues.isEmpty else {
+            if !all.isEmpty || !spliceCues.isEmpty, programDateOrigin == nil, !segments.isEmpty, !warnedUndatedPlaylist {
                 warnedUndatedPlaylist = true
-                logger.warning("an HLS playlist of this output has no EXT-X-PROGRAM-DATE-TIME: it gets no AIGC date ranges (the segments' own markings remain)")
+                logger.warning("an HLS playlist of this output has no EXT-X-PROGRAM-DATE-TIME: it gets no AIGC or SCTE-35 date ranges (the segments' own markings remain)")
             }
             return text
         }
-        let hex = value.utf8.map { String(format: "%02X", $0) }.joined()
+        let timed = segments.compactMap { s in s.date.map { (s.first, $0.timeIntervalSince(origin), s.duration) } }
         var inserts: [(at: Int, line: String)] = []
+        // SCTE-35 cues: before the listed segment holding the splice point (none for a point
+        // before the listed window or after the last segment written so far).
+        for cue in spliceCues {
+            guard let first = timed.first, cue.at >= first.1 - 1e-3,
+                  let holder = timed.first(where: { $0.1 + $0.2 > cue.at + 1e-3 }) else { continue }
+            var line = "#EXT-X-DATERANGE:ID=\"\(cue.id)\",START-DATE=\"\(Self.utc(origin.addingTimeInterval(cue.start)))\""
+            if let d = cue.duration { line += String(format: ",DURATION=%.3f", d) }
+            if let d = cue.plannedDuration { line += String(format: ",PLANNED-DURATION=%.3f", d) }
+            line += ",\(cue.attribute)=\(cue.hex)"
+            inserts.append((holder.0, line))
+        }
+        let hex = provenance.markingValue.map { $0.utf8.map { String(format: "%02X", $0) }.joined() }
         for r in all {
+            guard let hex else { break }
             // The listed segment holding the range's start, or the first one if it started earlier.
-            let timed = segments.compactMap { s in s.date.map { (s.first, $0.timeIntervalSince(origin), s.duration) } }
             guard let firstListed = timed.first else { break }
             if let end = r.end, end <= firstListed.1 + 1e-3 { continue }
             guard let holder = timed.first(where: { $0.1 + $0.2 > r.start + 1e-3 }) else { continue }
@@ -295,7 +363,10 @@ final class SegmentMarking: @unchecked Sendable {
             line += ",X-AIGC-LABEL=\"AI-generated\",X-AIGC=0x\(hex)"
             inserts.append((at, line))
         }
-        for insert in inserts.reversed() { lines.insert(insert.line, at: insert.at) }
+        // Stable: tags for the same segment keep their order (cues first, by time).
+        for insert in inserts.enumerated().sorted(by: { ($0.element.at, $0.offset) > ($1.element.at, $1.offset) }) {
+            lines.insert(insert.element.line, at: insert.element.at)
+        }
         return lines.joined(separator: "\n")
     }
 
