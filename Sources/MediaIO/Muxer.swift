@@ -163,6 +163,9 @@ public final class Muxer: @unchecked Sendable {
             ioOpened = true
             try installSCTE35Filter(options: options)
         }
+        if formatName == "mpegts", ["1", "true", "on"].contains(options["mpegts_m2ts_mode"]?.lowercased() ?? "") {
+            Self.assignM2TSDataPIDs(context)
+        }
         var dict = Dictionary_AV(options)
         interrupter.arm()
         let r = avformat_write_header(context, &dict.pointer)
@@ -174,6 +177,24 @@ public final class Muxer: @unchecked Sendable {
         if !unused.isEmpty {
             throw MediaError(call: "avformat_write_header", code: lc_averror_einval(),
                              message: "muxer \(formatName) does not know the option(s) \(unused.joined(separator: ", "))")
+        }
+    }
+
+    /// M2TS mode: FFmpeg 5.1's writer numbers only video (0x1011…), audio (0x1100…) and
+    /// subtitle (0x1200…/0x1800…) streams itself and fails the header with "Cannot
+    /// automatically assign PID" for any other (labelcast's timed-ID3 stream, a copied data
+    /// stream; the ffmpeg CLI fails alike). Each such stream without a PID of its own gets the
+    /// next free one from 0x1400 (after the SCTE-35 PIDs `installSCTE35Filter` chose).
+    static func assignM2TSDataPIDs(_ context: UnsafeMutablePointer<AVFormatContext>) {
+        let streams = (0..<Int(context.pointee.nb_streams)).map { context.pointee.streams[$0]! }
+        var taken = Set(streams.map { Int($0.pointee.id) }.filter { $0 >= 16 })
+        var next = 0x1400
+        for st in streams where st.pointee.id < 16 {
+            let type = st.pointee.codecpar.pointee.codec_type
+            guard type != AVMEDIA_TYPE_VIDEO && type != AVMEDIA_TYPE_AUDIO && type != AVMEDIA_TYPE_SUBTITLE else { continue }
+            while taken.contains(next) { next += 1 }
+            st.pointee.id = Int32(next)
+            taken.insert(next)
         }
     }
 

@@ -217,6 +217,29 @@ import TestSupport
         }
     }
 
+    /// M2TS mode (`--muxer-opt mpegts_m2ts_mode=1`, 192-byte packets): FFmpeg's writer
+    /// numbers only audio, video and subtitle streams there, and failed the header ("Cannot
+    /// automatically assign PID", exit 2) for the SCTE-35 and timed-ID3 streams; now each gets
+    /// a PID of its own. Oracle: ffprobe's streams and PIDs, and the packet layout itself.
+    @Test(.timeLimit(.minutes(2)))
+    func m2tsModeKeepsTheDataStreams() throws {
+        let dir = try TestSupport.temporaryDirectory("labelcast-scte35-m2ts")
+        let input = try Self.input(dir)
+        let out = dir + "/out.ts"
+        let r = try TestSupport.labelcast(["run", "-i", input, "-o", out, "--synthetic", "all", "-q", "--muxer-opt", "mpegts_m2ts_mode=1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let p = try TestSupport.run("ffprobe", ["-v", "error", "-show_entries", "stream=codec_type,id", "-of", "csv=p=0", out])
+        // (ffprobe lists the program's copy of each stream too: distinct lines. FFmpeg's
+        // demuxer reads the timed-ID3 PID of an M2TS file as audio, by its 'ID3 ' tag.)
+        let distinct: Set<String> = Set(p.stdoutText.split(separator: "\n").map { String($0) })
+        let streams: [[String]] = distinct.map { line in line.split(separator: ",").map { String($0) } }.filter { $0.count == 2 }
+        #expect(streams.count == 4 && streams.filter { $0[0] == "data" }.count == 1, "\(streams)")
+        #expect(Set(streams.map { $0[1] }).count == 4, "PIDs: \(streams)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: out))
+        #expect(bytes.count % 192 == 0 && stride(from: 4, to: bytes.count, by: 192).allSatisfy { bytes[$0] == 0x47 }, "not 192-byte packets")
+        #expect(try Self.videoPTS(out).count == 100)
+    }
+
     static func date(_ s: String) -> Date? {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
