@@ -217,6 +217,38 @@ import TestSupport
         }
     }
 
+    /// DASH: the manifest carries the cues as SCTE 214-1 describes (an `EventStream` of scheme
+    /// `urn:scte:scte35:2014:xml+bin`, an `Event` per cue at its splice point, the section in
+    /// base64), and FFmpeg's DASH demuxer still reads the manifest.
+    @Test(.timeLimit(.minutes(2)))
+    func dashManifestsCarryTheCues() throws {
+        let dir = try TestSupport.temporaryDirectory("labelcast-scte35-dash")
+        let input = try Self.input(dir)
+        let r = try TestSupport.labelcast(["run", "-i", input, "-o", dir + "/out.mpd", "--synthetic", "all", "-q"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let mpd = try String(contentsOfFile: dir + "/out.mpd", encoding: .utf8)
+        let stream = try #require(mpd.range(of: #"<EventStream schemeIdUri="urn:scte:scte35:2014:xml\+bin" timescale="90000">.*?</EventStream>"#, options: .regularExpression), "\(mpd)")
+        let text = String(mpd[stream])
+        let events = text.components(separatedBy: "<Event ").dropFirst().map { e -> (t: Int64, bytes: [UInt8]) in
+            let t = e.range(of: #"presentationTime="(\d+)""#, options: .regularExpression).map { Int64(e[$0].dropFirst(18).dropLast()) ?? -1 } ?? -1
+            let b64 = e.range(of: #"<Binary>[^<]*</Binary>"#, options: .regularExpression).map { String(e[$0].dropFirst(8).dropLast(9)) } ?? ""
+            return (t, [UInt8](Data(base64Encoded: b64) ?? Data()))
+        }
+        let sections = try Self.read(input).sections
+        #expect(events.count == sections.count, "\(text)")
+        let probe = try TestSupport.run("ffprobe", ["-v", "error", "-show_entries", "stream=codec_type,start_pts", "-of", "csv=p=0", input])
+        let start = probe.stdoutText.split(separator: "\n").compactMap { l -> Int64? in
+            let f = l.split(separator: ","); return f.count == 2 && (f[0] == "video" || f[0] == "audio") ? Int64(f[1]) : nil }.min() ?? 0
+        for (event, section) in zip(events, sections) {
+            let hex = event.bytes.map { String(format: "%02x", $0) }.joined()
+            #expect(event.bytes.first == 0xFC && hex.contains(section.command_hex.lowercased()), "cue \(section.event_id ?? -1): \(hex)")
+            let expected = ((section.pts_time ?? 0) + section.pts_adjustment) % Self.modulus - start
+            #expect(abs(event.t - expected) <= 90, "cue \(section.event_id ?? -1): at \(event.t), the splice point at \(expected) (90 kHz)")
+        }
+        let read = try TestSupport.run("ffprobe", ["-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", dir + "/out.mpd"])
+        #expect(read.status == 0 && read.stdoutText.contains("video"), "\(read.stderr)")
+    }
+
     /// M2TS mode (`--muxer-opt mpegts_m2ts_mode=1`, 192-byte packets): FFmpeg's writer
     /// numbers only audio, video and subtitle streams there, and failed the header ("Cannot
     /// automatically assign PID", exit 2) for the SCTE-35 and timed-ID3 streams; now each gets

@@ -252,7 +252,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             // Every stream is there now (labelcast's timed metadata too): the SCTE-35 PIDs can be chosen.
             segmentMarking?.scte35 = muxer.scte35SegmentFilter()
             segmentSCTE35 = segmentMarking?.scte35
-            if segmentMarking?.layout != .dash { spliceCueSink = segmentMarking }
+            spliceCueSink = segmentMarking
             if !Muxer.isFilePath(job.output) && job.output != "-" {
                 // A live output that drops is reopened with the same streams and metadata (on
                 // the mux stage's reconnect queue, never holding up the pipeline).
@@ -785,7 +785,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
     /// `--synthetic auto`: markings that arrive while streaming (demux queue only).
     private var markingWatch: InputMarkingWatch?
 
-    /// HLS outputs: where the input's SCTE-35 cues go (their playlist date ranges).
+    /// HLS and DASH outputs: where the input's SCTE-35 cues go (playlist date ranges, MPD events).
     private var spliceCueSink: SegmentMarking?
 
     /// An SCTE-35 packet of the input, to the playlist's cues: its splice point in media time

@@ -268,10 +268,10 @@ final class SegmentMarking: @unchecked Sendable {
     }
 
     /// An SCTE-35 section of the input whose splice point is at `mediaTime`: becomes a date
-    /// range in the HLS playlist (every command repeat of the same event is one tag; a
+    /// range in the HLS playlist (an `Event` in a DASH manifest) (every command repeat of the same event is one tag; a
     /// cancelled event, splice_null and other commands none). Called on the demux queue.
     func noteSplice(_ section: SpliceInfoSection, at mediaTime: Double) {
-        guard layout != .dash, let command = section.command, !command.cancel else { return }
+        guard let command = section.command, !command.cancel else { return }
         let hex = section.hex
         cues.withLock { list in
             var cue: PlaylistCue
@@ -377,13 +377,36 @@ final class SegmentMarking: @unchecked Sendable {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
+    /// SCTE 214-1's carriage of SCTE-35 in an MPD: an `EventStream` of scheme
+    /// `urn:scte:scte35:2014:xml+bin`, an `Event` per cue at its splice point (90 kHz from the
+    /// period start, which is media time 0), a break's planned duration as its duration, and
+    /// the splice_info_section in base64 inside an SCTE 35 `Signal`/`Binary` element.
+    static func spliceEventStream(_ cues: [PlaylistCue]) -> String {
+        var x = "<EventStream schemeIdUri=\"urn:scte:scte35:2014:xml+bin\" timescale=\"90000\">"
+        for (i, cue) in cues.enumerated() {
+            let bytes = stride(from: 2, to: cue.hex.count, by: 2).compactMap { o -> UInt8? in
+                let a = cue.hex.index(cue.hex.startIndex, offsetBy: o)
+                return UInt8(cue.hex[a..<cue.hex.index(a, offsetBy: 2)], radix: 16)
+            }
+            x += "<Event id=\"\(i + 1)\" presentationTime=\"\(Int64((max(0, cue.at) * 90_000).rounded()))\""
+            if let d = cue.plannedDuration { x += " duration=\"\(Int64((d * 90_000).rounded()))\"" }
+            x += "><Signal xmlns=\"http://www.scte.org/schemas/35/2016\"><Binary>\(Data(bytes).base64EncodedString())</Binary></Signal></Event>"
+        }
+        return x + "</EventStream>"
+    }
+
     /// The manifest with an `EventStream` (an `Event` per synthetic range, times in ms from the
     /// period start) first in the period, and an `InbandEventStream` for the segments' emsg
     /// first in each adaptation set, where the MPD schema orders them.
     func markManifest(_ text: String) -> String {
         let all = ranges
-        guard !all.isEmpty, let value = provenance.markingValue else { return text }
+        let spliceCues = cues.withLock { $0 }
         var out = text
+        if !spliceCues.isEmpty,
+           let period = out.range(of: "<Period"), let close = out.range(of: ">", range: period.upperBound..<out.endIndex) {
+            out.insert(contentsOf: "\n\t\t" + Self.spliceEventStream(spliceCues), at: close.upperBound)
+        }
+        guard !all.isEmpty, let value = provenance.markingValue else { return out }
         let payload = Self.xmlEscaped(value)
         var events = "<EventStream schemeIdUri=\"\(Self.eventScheme)\" value=\"1\" timescale=\"1000\">"
         for r in all {
