@@ -108,4 +108,63 @@ import TestSupport
         #expect(missing.status >= 2 && missing.errorLines.count == 1 && missing.stderr.contains("out2.ts"), "\(missing.stderr)")
         #expect(TestSupport.files(in: NSTemporaryDirectory()).filter { $0.hasSuffix(".hls") } == before)
     }
+
+    /// DASH: `labelcast inspect out.mpd` reads the manifest's AIGC EventStream (timed ranges),
+    /// each representation's segments (emsg ID3, and C2PA: the init segment's manifest with
+    /// every media segment, their order checked, one layer per representation) next to the
+    /// media FFmpeg's DASH demuxer reads (watermarks). Oracles: the schedule given to the run,
+    /// the reference implementation (c2pa-rs, through inspect's validation), and the files
+    /// themselves (an EventStream stripped, two segments swapped on disk).
+    @Test(.timeLimit(.minutes(6)))
+    func inspectReadsDASHManifestsAndTheirSegments() throws {
+        let dir = try TestSupport.temporaryDirectory("labelcast-inspect-dash")
+        let key = try InspectTests.keyFile(dir)
+        try InspectTests.makeClip(dir + "/in.mp4", seconds: 6)
+        let pki = try C2PATests.makePKI()
+        try FileManager.default.createDirectory(atPath: dir + "/dash", withIntermediateDirectories: true)
+        let run = try C2PATests().sign(["-q", "-i", dir + "/in.mp4", "-o", dir + "/dash/out.mpd", "--segments", "1-4", "--key-file", key,
+                                        "--payload-id", "0x2A", "--gop", "1",
+                                        "--aigc-producer", InspectTests.producer, "--aigc-produce-id", InspectTests.produceID], pki: pki)
+        #expect(run.status == 0, "\(run.stderr)")
+        let mpd = try String(contentsOfFile: dir + "/dash/out.mpd", encoding: .utf8)
+
+        let i = try InspectTests.inspect([dir + "/dash/out.mpd", "--key-file", key, "--c2pa-trust", pki.root])
+        #expect(i.status == 0 && i.tier == 1, "\(i.text)")
+        let metadata = i.layers("aigc_metadata")
+        let events = try #require(metadata.first { ($0["place"] as? String ?? "").hasPrefix("DASH MPD EventStream") }, "\(i.text)")
+        #expect(events["well_formed"] as? Bool == true && events["tier"] as? Int == 1, "\(events)")
+        #expect((events["aigc"] as? [String: String])?["ProduceID"] == InspectTests.produceID)
+        let r = Inspection.ranges(events)
+        #expect(r.count == 1 && Self.near(r[0].start, 1, 0.05) && Self.near(r[0].end, 4, 0.1), "\(r)")
+        let emsg = try #require(metadata.first { $0["place"] as? String == "fMP4 emsg ID3 (TXXX AIGC)" }, "\(i.text)")
+        let e = Inspection.ranges(emsg)
+        #expect(e.count == 1 && Self.near(e[0].start, 1, 0.05) && Self.near(e[0].end, 4, 0.1), "\(e)")
+        let c2pa = i.layers("c2pa")
+        #expect(c2pa.count == 2, "one C2PA layer per representation (video, audio): \(i.text)")
+        for layer in c2pa {
+            let f = layer["c2pa"] as? [String: Any] ?? [:]
+            #expect(f["mode"] as? String == "segmented" && f["validation"] as? String == "trusted" && (f["sequence_problems"] as? [String]) == [], "\(layer)")
+        }
+        let w = Inspection.ranges(i.layer("video_watermark"))
+        #expect(!w.isEmpty && w.allSatisfy { $0.payload == "0x0000002A" }, "\(w)")
+
+        // The EventStream stripped: that layer is gone; the segments' emsg still declares.
+        let stripped = mpd.replacingOccurrences(of: #"<EventStream schemeIdUri="urn:org\.labelcast:aigc:2026".*?</EventStream>"#, with: "", options: .regularExpression)
+        #expect(stripped != mpd)
+        try stripped.write(toFile: dir + "/dash/stripped.mpd", atomically: true, encoding: .utf8)
+        let s = try InspectTests.inspect([dir + "/dash/stripped.mpd", "--key-file", key])
+        #expect(!s.layers("aigc_metadata").contains { ($0["place"] as? String ?? "").hasPrefix("DASH") } && s.tier == 1, "\(s.text)")
+
+        // Two video segments swapped on disk: that representation's C2PA layer says so.
+        let a = dir + "/dash/out-0-00002.m4s", b = dir + "/dash/out-0-00003.m4s", t = dir + "/dash/tmp.m4s"
+        try FileManager.default.moveItem(atPath: a, toPath: t)
+        try FileManager.default.moveItem(atPath: b, toPath: a)
+        try FileManager.default.moveItem(atPath: t, toPath: b)
+        let x = try InspectTests.inspect([dir + "/dash/out.mpd", "--key-file", key, "--c2pa-trust", pki.root])
+        let video = try #require(x.layers("c2pa").first { ($0["place"] as? String ?? "").contains("representation '0'") }, "\(x.text)")
+        let vf = video["c2pa"] as? [String: Any] ?? [:]
+        #expect(vf["validation"] as? String == "invalid" && (vf["failures"] as? [String])?.contains("labelcast.segment.reordered") == true, "\(video)")
+        #expect(x.layers("c2pa").contains { ($0["place"] as? String ?? "").contains("representation '1'") && ($0["c2pa"] as? [String: Any])?["validation"] as? String == "trusted" },
+                "the audio representation stays valid: \(x.text)")
+    }
 }

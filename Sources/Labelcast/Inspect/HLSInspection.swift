@@ -106,31 +106,12 @@ struct HLSInspection {
             if FragmentedBMFF.hasC2PABox(bytes) { c2pa = SegmentedC2PACheck(initSegment: bytes, trustPEM: trustPEM) }
             try append(bytes)
         }
-        // emsg events by id: one range each (labelcast repeats an event in every segment it covers).
-        var events: [UInt32: (value: String, start: Double, end: Double?)] = [:]
-        var firstSegmentStart: Double?
-        var lastCarried: [UInt32: Double] = [:]
+        var emsg = EmsgRanges()
         for segment in media.segments {
             let left = maxBytes - written
             guard left > 0 else { truncated = true; break }
             let bytes = try fetch(HLSPlaylist.resolve(segment.uri, against: mediaLocation), left)
-            if media.initURI != nil {
-                let span = BMFFBox.segmentSpan(bytes, tracks: tracks)
-                if firstSegmentStart == nil { firstSegmentStart = span?.start }
-                for e in EmsgEvent.all(in: bytes) where e.scheme == SegmentMarking.emsgScheme {
-                    // An event of unknown duration holds to the end of the last segment carrying it
-                    // (labelcast repeats an open range's event in every segment it covers).
-                    if let end = span?.end, lastCarried.count < 4096 { lastCarried[e.id] = end }
-                    guard let value = TimedID3.textValue(in: e.messageData, description: AIGCMetadata.tagName), let start = e.startSeconds else { continue }
-                    if let known = events[e.id] {
-                        // An event written while its range was still open has no duration
-                        // (0xFFFFFFFF); a later segment's copy, written after it closed, has it.
-                        if known.end == nil, let d = e.durationSeconds { events[e.id]?.end = known.start + d }
-                    } else if events.count < 4096 {
-                        events[e.id] = (value, start, e.durationSeconds.map { start + $0 })
-                    }
-                }
-            }
+            if media.initURI != nil { emsg.add(segment: bytes, tracks: tracks) }
             c2pa?.add(position: info.segments, uri: segment.uri, bytes: bytes)
             try append(bytes)
             info.segments += 1
@@ -140,18 +121,7 @@ struct HLSInspection {
         let listedDuration = media.segments.prefix(info.segments).reduce(0) { $0 + $1.duration }
 
         var layers = Self.dateRangeLayers(media, duration: listedDuration)
-        if !events.isEmpty {
-            let origin = firstSegmentStart ?? 0
-            var byValue: [String: [InspectionReport.TimeRange]] = [:]
-            for (id, e) in events.sorted(by: { $0.value.start < $1.value.start }) {
-                let start = max(0, e.start - origin)
-                let end = e.end ?? lastCarried[id] ?? (origin + listedDuration)
-                byValue[e.value, default: []].append(InspectionReport.TimeRange(start: start, end: max(start, end - origin)))
-            }
-            for (value, ranges) in byValue.sorted(by: { ($0.value.first?.start ?? 0) < ($1.value.first?.start ?? 0) }) {
-                layers.append(Inspector.aigcLayer(place: "fMP4 emsg ID3 (TXXX AIGC)", key: AIGCMetadata.tagName, value: value, timed: true, ranges: ranges))
-            }
-        }
+        layers += emsg.layers(place: "fMP4 emsg ID3 (TXXX AIGC)", listedDuration: listedDuration)
         var c2paLayer: InspectionReport.Layer?
         if let c2pa {
             let library = try? C2PALibrary.shared()

@@ -57,6 +57,9 @@ public struct Inspector: Sendable {
         if HLSInspection.isPlaylist(input) {
             return try inspectHLS(display: display)
         }
+        if DASHInspection.isManifest(input), !input.hasPrefix("file:") {
+            return try inspectDASH(display: display)
+        }
         if input == "-" || input == "pipe:0" || input == "pipe:" {
             let spool = try StreamSpool.standardInput(maxBytes: maxBytes, window: window)
             defer { spool.remove() }
@@ -88,14 +91,37 @@ public struct Inspector: Sendable {
         return try inspectFile(path: input, display: display, isCopy: false, windowed: false)
     }
 
-    /// An HLS playlist: its media copied to one temporary file (`HLSInspection`), inspected as
-    /// a file, with the playlist's and the segments' own AIGC layers added.
-    private func inspectHLS(display: String) throws -> InspectionReport {
-        let location = HLSInspection.location(input)
-        let fetch: HLSInspection.Fetch
+    /// A DASH manifest: the media read by FFmpeg's DASH demuxer as for a file (a local
+    /// manifest in place, a URL through the network spool), with the manifest's and the
+    /// segments' own AIGC layers and the per-representation C2PA check added (`DASHInspection`).
+    private func inspectDASH(display: String) throws -> InspectionReport {
+        let local = !input.contains("://")
+        if local {
+            guard FileManager.default.isReadableFile(atPath: input) else {
+                throw LabelcastError("input '\(display)' does not exist or cannot be read: check the path")
+            }
+        }
+        var inspection = DASHInspection(source: input, display: display, maxBytes: maxBytes, fetch: segmentFetch())
+        inspection.trustPEM = trustPEM
+        let dash = try inspection.run()
+        if local {
+            return try inspectFile(path: input, display: display, isCopy: false, windowed: false, extraLayers: dash.layers, extraNotes: dash.notes,
+                                   c2paChecked: dash.c2pa)
+        }
+        var (url, options) = (input, [String: String]())
+        if let urlGuard { (url, options) = try urlGuard.admit(input) }
+        let spool = try StreamSpool.network(url: url, display: display, window: window, maxBytes: maxBytes, readTimeout: readTimeout, options: options)
+        defer { spool.remove() }
+        return try inspectFile(path: spool.path, display: display, isCopy: true, windowed: spool.truncated, extraLayers: dash.layers, extraNotes: dash.notes,
+                               c2paChecked: dash.c2pa)
+    }
+
+    /// How playlists, manifests and segments are read: through the service's URL guard, or
+    /// (the CLI) local paths and URLs as they are.
+    private func segmentFetch() -> HLSInspection.Fetch {
         if let urlGuard {
             let timeout = readTimeout
-            fetch = { location, maxBytes in
+            return { location, maxBytes in
                 let (url, options) = try urlGuard.admit(location)
                 do {
                     return try RemoteFetch.bytes(url: url, options: options, maxBytes: maxBytes, readTimeout: timeout)
@@ -103,6 +129,17 @@ public struct Inspector: Sendable {
                     throw LabelcastError(e.message + URLGuard.redirectHint)
                 }
             }
+        }
+        return HLSInspection.plainFetch(readTimeout: readTimeout)
+    }
+
+    /// An HLS playlist: its media copied to one temporary file (`HLSInspection`), inspected as
+    /// a file, with the playlist's and the segments' own AIGC layers added.
+    private func inspectHLS(display: String) throws -> InspectionReport {
+        let location = HLSInspection.location(input)
+        let fetch: HLSInspection.Fetch
+        if urlGuard != nil {
+            fetch = segmentFetch()
         } else {
             if !location.contains("://") {
                 guard FileManager.default.isReadableFile(atPath: location) else {
