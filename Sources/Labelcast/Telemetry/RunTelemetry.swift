@@ -15,8 +15,13 @@ public final class RunTelemetry: Sendable {
     /// Monotonic origin of the run (uptime ns): frame-log stamps count from here.
     let origin: UInt64
     let startedAt = Date()
-    /// The run's live numbers; it returns nil once the run is gone.
-    private let snapshotSource = Mutex<(@Sendable () -> ProgressSnapshot?)?>(nil)
+    /// The run's live numbers; it returns nil once the run is gone. Boxed in a struct: a bare
+    /// function type as a Mutex's value is reabstracted on the way into `withLock`'s inout and
+    /// written back wrapped in one more thunk, so every read grew a chain of thunks (32 bytes
+    /// leaked per call, and each call walked the whole chain: time and stack grew with the
+    /// number of scrapes of /metrics and /healthz; issue 16).
+    private struct SnapshotSource: Sendable { let read: @Sendable () -> ProgressSnapshot? }
+    private let snapshotSource = Mutex<SnapshotSource?>(nil)
     private let lastWritten = Atomic<UInt64>(0)
     private let framesWritten = Atomic<Int>(0)
     /// What the input side is doing, for `/healthz`: 0 running, 1 reconnecting, 2 input ended,
@@ -83,9 +88,9 @@ public final class RunTelemetry: Sendable {
         c2paTimes.withLock { Dictionary(uniqueKeysWithValues: $0.map { ($0.key, LatencySummary($0.value)) }) }
     }
 
-    func attach(_ source: @escaping @Sendable () -> ProgressSnapshot?) { snapshotSource.withLock { $0 = source } }
+    func attach(_ source: @escaping @Sendable () -> ProgressSnapshot?) { snapshotSource.withLock { $0 = SnapshotSource(read: source) } }
 
-    func snapshot() -> ProgressSnapshot? { snapshotSource.withLock { $0 }?() ?? nil }
+    func snapshot() -> ProgressSnapshot? { snapshotSource.withLock { $0 }?.read() ?? nil }
 
     /// The Prometheus text for `GET /metrics`, with counters brought up to date.
     func prometheusText() -> String {
