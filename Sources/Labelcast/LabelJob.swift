@@ -150,7 +150,7 @@ public struct VideoEncoding: Sendable, Equatable {
 public enum VideoCopyChoice: String, Sendable, Equatable, CaseIterable {
     /// The default: copy where it applies. A full transcode where it cannot apply, where the
     /// user set the encoder for every frame (`--crf`, `--video-bitrate`, `--gop`, another
-    /// codec) or where every frame is synthetic anyway; an info line says which.
+    /// codec) or where every frame is synthetic at the start (`--synthetic all`); an info line says which.
     case auto
     /// `--copy-unlabeled`: copy even with encoder options (they apply to the re-encoded
     /// GOPs); a notice where it cannot apply.
@@ -171,8 +171,11 @@ extension LabelJob {
         if !set.isEmpty {
             return "\(set.joined(separator: ", ")) set\(set.count == 1 ? "s" : "") the encoder for every frame; --copy-unlabeled copies anyway"
         }
-        if synthetic == .all, segments.isEmpty, listen == nil {
-            return "--synthetic all without --listen: every frame is synthetic"
+        if synthetic == .all, segments.isEmpty {
+            // With --listen an operator may switch it off later; until then every frame is
+            // re-encoded either way, and the run keeps the full transcode's encoder set-up.
+            return listen == nil ? "--synthetic all without --listen: every frame is synthetic"
+                : "--synthetic all: every frame is synthetic until a switch; --copy-unlabeled copies after one"
         }
         return nil
     }

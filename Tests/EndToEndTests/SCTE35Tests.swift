@@ -191,9 +191,7 @@ import TestSupport
             return String(v)
         }
         let tags = lines.enumerated().filter { $0.element.hasPrefix("#EXT-X-DATERANGE:") && $0.element.contains("SCTE35-") }
-        let input90k = try TestSupport.run("ffprobe", ["-v", "error", "-show_entries", "stream=codec_type,start_pts", "-of", "csv=p=0", input])
-        let start = input90k.stdoutText.split(separator: "\n").compactMap { l -> Int64? in
-            let f = l.split(separator: ","); return f.count == 2 && (f[0] == "video" || f[0] == "audio") ? Int64(f[1]) : nil }.min() ?? 0
+        let start = try Self.mediaOrigin(input)
         let sections = try Self.read(input).sections
         #expect(tags.count == sections.count, "\(tags.map(\.element))")
         let kinds = [1001: "SCTE35-OUT", 1002: "SCTE35-IN", 1003: "SCTE35-OUT"]
@@ -236,9 +234,7 @@ import TestSupport
         }
         let sections = try Self.read(input).sections
         #expect(events.count == sections.count, "\(text)")
-        let probe = try TestSupport.run("ffprobe", ["-v", "error", "-show_entries", "stream=codec_type,start_pts", "-of", "csv=p=0", input])
-        let start = probe.stdoutText.split(separator: "\n").compactMap { l -> Int64? in
-            let f = l.split(separator: ","); return f.count == 2 && (f[0] == "video" || f[0] == "audio") ? Int64(f[1]) : nil }.min() ?? 0
+        let start = try Self.mediaOrigin(input)
         for (event, section) in zip(events, sections) {
             let hex = event.bytes.map { String(format: "%02x", $0) }.joined()
             #expect(event.bytes.first == 0xFC && hex.contains(section.command_hex.lowercased()), "cue \(section.event_id ?? -1): \(hex)")
@@ -270,6 +266,14 @@ import TestSupport
         let bytes = try Data(contentsOf: URL(fileURLWithPath: out))
         #expect(bytes.count % 192 == 0 && stride(from: 4, to: bytes.count, by: 192).allSatisfy { bytes[$0] == 0x47 }, "not 192-byte packets")
         #expect(try Self.videoPTS(out).count == 100)
+    }
+
+    /// labelcast's media time 0 on the input's 90 kHz clock: the earliest start of its audio
+    /// and video streams (ffprobe).
+    static func mediaOrigin(_ input: String) throws -> Int64 {
+        let r = try TestSupport.run("ffprobe", ["-v", "error", "-show_entries", "stream=codec_type,start_pts", "-of", "csv=p=0", input])
+        return r.stdoutText.split(separator: "\n").compactMap { l -> Int64? in
+            let f = l.split(separator: ","); return f.count == 2 && (f[0] == "video" || f[0] == "audio") ? Int64(f[1]) : nil }.min() ?? 0
     }
 
     static func date(_ s: String) -> Date? {
