@@ -121,12 +121,15 @@ final class MuxStage: @unchecked Sendable {
         while heldCount > 0 {
             let waiting = openLanes.contains { $0.kind.isProcessed && (held[$0]?.isEmpty ?? true) }
             guard all || !waiting || heldCount > Self.heldLimit else { return }
+            // Earliest DTS first; a tie goes to the lower output stream, as FFmpeg's own
+            // interleaver orders them (never to the dictionary's iteration order, which
+            // changes from run to run and moved packets across fragment edges).
             var next: Lane?
-            var best = Double.infinity
+            var best = (t: Double.infinity, stream: Int.max)
             for (lane, queue) in held {
                 guard let first = queue.first else { continue }
-                let t = seconds(first)
-                if next == nil || t < best { next = lane; best = t }
+                let key = (t: seconds(first), stream: first.streamIndex)
+                if next == nil || key < best { next = lane; best = key }
             }
             guard let lane = next else { return }
             let p = held[lane]!.removeFirst()
