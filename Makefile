@@ -46,7 +46,7 @@ release: deps
 # kernel's ephemeral range), so two never pick the same port. The logs are printed whole, in
 # order, when all are done.
 DSP_SUITES := '^(MarkCoreTests|AudioMarkTests|VideoMarkTests)\.'
-FILE_SUITES := '^EndToEndTests\.(BrowserPlaybackTests|InspectTests|C2PAAutoTests|HLSInspectTests|AudioGapBoundaryTests|AuditSegmentTests|PreservationTests|AutoWatermarkTests|PictureKeepTests|C2PATests|C2PASegmentedTests|VisibleLabelTests|ForeignOptionTests|CopyUnlabeledTests|ContainerDefaultsTests|SegmentedOutputTests|WatermarkEndToEndTests|VideoMarkEndToEndTests|LabelProfileTests|SpokenCueTests|ProvenanceTests|OutputGeometryTests|BadInputTests|AutoHoldTests|ServeURLTests|HEVCCopyTests|C2PASegmentOrderTests|SCTE35Tests|CaptionTrackTests)/'
+FILE_SUITES := '^EndToEndTests\.(BrowserPlaybackTests|InspectTests|C2PAAutoTests|HLSInspectTests|AudioGapBoundaryTests|AuditSegmentTests|PreservationTests|AutoWatermarkTests|PictureKeepTests|C2PATests|C2PASegmentedTests|VisibleLabelTests|ForeignOptionTests|CopyUnlabeledTests|ContainerDefaultsTests|SegmentedOutputTests|WatermarkEndToEndTests|VideoMarkEndToEndTests|LabelProfileTests|SpokenCueTests|ProvenanceTests|OutputGeometryTests|BadInputTests|AutoHoldTests|ServeURLTests|HEVCCopyTests|C2PASegmentOrderTests|SCTE35Tests|CaptionTrackTests|AudioCopyTests)/'
 # The slowest live suites (~400 s of ~770 s), in the second live process.
 LIVE_A_SUITES := '^EndToEndTests\.(LiveStartTests|LiveRTMPTests|LiveTransportTests|SwitchInstantTests|LiveStartWaitTests|HardeningTests)/'
 XCTEST := .build/debug/labelcastPackageTests.xctest

@@ -180,6 +180,19 @@ extension LabelJob {
         return nil
     }
 
+    /// Why this job re-encodes every audio frame by its own settings, or nil when unlabeled AAC
+    /// may be copied (the input and output decide the rest: `AudioCopyFormat`).
+    public var audioCopyOffByChoice: String? {
+        if video.copy == .never { return "--transcode" }
+        if audio.codec != nil { return "--audio-codec sets the encoder for every frame" }
+        if audio.bitRateChosen { return "--audio-bitrate sets the encoder for every frame" }
+        if synthetic == .all, segments.isEmpty {
+            return listen == nil ? "--synthetic all without --listen: every frame is synthetic" : "--synthetic all: every frame is synthetic until a switch"
+        }
+        if synthetic == .auto { return "--synthetic auto: the input's markings decide as they are read" }
+        return nil
+    }
+
     /// Whether this job may copy video (the input and output decide the rest).
     public var copyWanted: Bool { video.copy != .never && copyOffByChoice == nil }
 }
@@ -198,6 +211,8 @@ public struct AudioEncoding: Sendable, Equatable {
     /// nil = the container's own choice (AAC; PCM for wav, FLAC for flac).
     public var codec: String?
     public var bitRate: Int64 = 128_000
+    /// `--audio-bitrate` given: every frame is encoded at it (no copying of unlabeled audio).
+    public var bitRateChosen = false
     public init() {}
 }
 

@@ -209,6 +209,15 @@ public final class Muxer: @unchecked Sendable {
         try check(r, "av_interleaved_write_frame", context: displayName)
     }
 
+    /// Writes every packet the interleaver holds (FFmpeg's queue that orders streams by DTS),
+    /// so what is set next (an FLV metadata update) comes after all of them in the output.
+    public func flushInterleaving() throws {
+        interrupter.arm()
+        let r = av_interleaved_write_frame(context, nil)
+        interrupter.disarm()
+        try check(r, "av_interleaved_write_frame", context: displayName)
+    }
+
     /// A finished file still under its temporary name, waiting for `commit()`.
     private var awaitingCommit = false
 

@@ -65,8 +65,8 @@ struct RunCommand: AsyncParsableCommand {
     var copyDecode: String?
     @Option(help: "Audio encoder (default aac, or the container's own: PCM for wav, FLAC for flac).")
     var audioCodec: String?
-    @Option(help: "Audio bit rate (default 128k).")
-    var audioBitrate: String = "128k"
+    @Option(help: "Audio bit rate (default 128k). Given, every audio frame is re-encoded (as with --audio-codec); without, AAC audio is copied outside synthetic segments like the video.")
+    var audioBitrate: String?
 
     @Flag(help: "Read a file input at its native rate, as a live source would arrive.")
     var realtime = false
@@ -146,7 +146,7 @@ struct RunCommand: AsyncParsableCommand {
         guard reconnectTimeout >= 0, reconnectTimeout.isFinite else { throw ValidationError("--reconnect-timeout \(reconnectTimeout) is out of range: seconds, 0 (wait for ever) or more") }
         guard probeTimeout >= 0, probeTimeout <= 120, probeTimeout.isFinite else { throw ValidationError("--probe-timeout \(probeTimeout) is out of range: seconds from 0 (off) to 120") }
         if let videoBitrate { _ = try parseBitRate(videoBitrate, option: "--video-bitrate") }
-        _ = try parseBitRate(audioBitrate, option: "--audio-bitrate")
+        if let audioBitrate { _ = try parseBitRate(audioBitrate, option: "--audio-bitrate") }
         try label.validate()
         if let listen {
             let address: ListenAddress
@@ -207,7 +207,10 @@ struct RunCommand: AsyncParsableCommand {
         job.video.copy = transcode ? .never : copyUnlabeled ? .always : .auto
         job.video.copyDecode = copyDecode.flatMap(CopyDecode.init(rawValue:))
         job.audio.codec = audioCodec
-        job.audio.bitRate = try parseBitRate(audioBitrate, option: "--audio-bitrate")
+        if let audioBitrate {
+            job.audio.bitRate = try parseBitRate(audioBitrate, option: "--audio-bitrate")
+            job.audio.bitRateChosen = true
+        }
         job.overlay = try label.style()
         job.watermark = try watermark.settings().0
         job.videoMark = try watermark.videoMarkSettings()

@@ -49,7 +49,8 @@ import TestSupport
         // A live encoder's stream (no B-frames, an IDR every 2 s, 25 fps), recorded as sent.
         let sw = try LiveServers.publishAndSwitch(port: port, control: control, token: token, reference: reference, seconds: 10,
                                                   onAt: 3.3, hold: 2.0, labelcast: lc, dir: dir,
-                                                  video: codec == "hevc" ? LiveServers.liveHEVC : LiveServers.liveH264)
+                                                  video: codec == "hevc" ? LiveServers.liveHEVC : LiveServers.liveH264,
+                                                  audio: LiveServers.varyingTone)
         let tOn = sw.on, tOff = sw.off
         #expect(lc.stop(SIGINT) == 130, "\(lc.log)")
 
@@ -83,5 +84,44 @@ import TestSupport
         }
         #expect(lc.log.contains("--copy-decode \(copyDecode ?? "continuous")"), "\(lc.log)")
         #expect(try CopyUnlabeledTests.videoField(output, "codec_name") == codec)
+
+        // The audio (AAC in ADTS, as MPEG-TS carries it): the publisher's own packets outside the
+        // switched stretch, re-encoded (watermarked) inside it. Output times onto the
+        // publisher's clock by the packets found in both (each hash once in the reference).
+        let refAudio = try Self.audioPackets(reference)
+        var refTime: [String: Double] = [:], seen: [String: Int] = [:]
+        for p in refAudio { refTime[p.md5] = p.t; seen[p.md5, default: 0] += 1 }
+        let outAudio = try Self.audioPackets(output)
+        let shifts = outAudio.compactMap { p in seen[p.md5] == 1 ? refTime[p.md5].map { $0 - p.t } : nil }.sorted()
+        let shift = try #require(shifts.isEmpty ? nil : shifts[shifts.count / 2], "no output audio packet is the publisher's")
+        #expect((shifts.last ?? 0) - (shifts.first ?? 0) < 0.002, "copied audio packets keep their spacing: shifts \(shifts.first ?? 0) … \(shifts.last ?? 0)")
+        func media(_ t: Double) -> Double { t + shift - origin }
+        let outside = outAudio.filter { media($0.t) < tOn - 0.1 || media($0.t) > tOff + 0.1 }
+        let inside = outAudio.filter { media($0.t) > tOn + 0.05 && media($0.t) < tOff - 0.05 }
+        try #require(outside.count > 200 && inside.count > 50, "\(outside.count) audio packets outside the stretch, \(inside.count) inside")
+        let foreign = outside.filter { seen[$0.md5] == nil }
+        #expect(foreign.isEmpty, "\(foreign.count) of \(outside.count) audio packets outside \(tOn)-\(tOff) s are not the publisher's: at \(foreign.prefix(8).map { media($0.t) })")
+        let copiedInside = inside.filter { seen[$0.md5] != nil }
+        #expect(copiedInside.isEmpty, "\(copiedInside.count) of \(inside.count) audio packets inside the synthetic stretch went out copied: at \(copiedInside.prefix(8).map { media($0.t) })")
+        #expect(lc.log.contains("copying unlabeled audio"), "\(lc.log)")
+    }
+
+    /// (pts in seconds, md5 of the raw AAC payload) of each audio packet as stored (ADTS framing
+    /// taken off by ffmpeg's aac_adtstoasc, so the payloads compare across muxers).
+    static func audioPackets(_ path: String) throws -> [(t: Double, md5: String)] {
+        let r = try TestSupport.run("ffmpeg", ["-v", "error", "-i", path, "-map", "0:a:0", "-c", "copy", "-bsf:a", "aac_adtstoasc", "-f", "framemd5", "-"])
+        guard r.status == 0 else { throw TestFailure("framemd5 failed on \(path): \(r.stderr)") }
+        var tb = 1.0 / 90000
+        var rows: [(Double, String)] = []
+        for line in r.stdoutText.split(separator: "\n") {
+            if line.hasPrefix("#tb 0:"), let frac = line.split(separator: " ").last {
+                let nd = frac.split(separator: "/").compactMap { Double($0) }
+                if nd.count == 2 { tb = nd[0] / nd[1] }
+            }
+            guard !line.hasPrefix("#") else { continue }
+            let f = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if f.count >= 6, let pts = Double(f[2]) { rows.append((pts * tb, f[5])) }
+        }
+        return rows
     }
 }

@@ -201,9 +201,14 @@ public enum LiveServers {
     public static let liveHEVC = ["-c:v", "libx265", "-preset", "ultrafast", "-tune", "zerolatency",
                                   "-x265-params", "keyint=50:min-keyint=50:bframes=0:open-gop=0:scenecut=0:log-level=error"]
 
-    public static func udpPublisher(port: Int, reference: String, seconds: Int, log: String, video: [String] = liveH264) throws -> Background {
+    /// A tonal source that never repeats a frame (a pure sine's AAC packets repeat every few
+    /// frames, so packet hashes could not tell where a packet came from).
+    public static let varyingTone = "aevalsrc=0.25*sin(2*PI*440*t)*(1+0.5*sin(2*PI*0.7*t))+0.15*sin(2*PI*660*t+2*sin(2*PI*3*t))|0.2*sin(2*PI*330*t)+0.1*sin(2*PI*990*t)*(1+0.5*sin(2*PI*1.3*t)):s=48000"
+
+    public static func udpPublisher(port: Int, reference: String, seconds: Int, log: String, video: [String] = liveH264,
+                                    audio: String = "sine=frequency=500:sample_rate=48000") throws -> Background {
         try Background("ffmpeg", [
-            "-v", "error", "-re", "-f", "lavfi", "-i", "mandelbrot=size=480x270:rate=25", "-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000",
+            "-v", "error", "-re", "-f", "lavfi", "-i", "mandelbrot=size=480x270:rate=25", "-f", "lavfi", "-i", audio,
             "-t", String(seconds)] + video + ["-pix_fmt", "yuv420p", "-c:a", "aac",
             "-map", "0:v", "-map", "1:a", "-f", "tee", "[f=mpegts]udp://127.0.0.1:\(port)?pkt_size=1316|[f=mpegts]\(reference)",
         ], log: log)
@@ -221,9 +226,9 @@ public enum LiveServers {
     /// `drain` s more for labelcast to write what it has. The media times the API answered.
     public static func publishAndSwitch(port: Int, control: Int, token: String, reference: String, seconds: Int,
                                         onAt: Double, hold: Double, drain: Double = 1.5, labelcast: Background, dir: String,
-                                        video: [String] = liveH264) throws -> SyntheticSwitch {
+                                        video: [String] = liveH264, audio: String = "sine=frequency=500:sample_rate=48000") throws -> SyntheticSwitch {
         guard waitUntil(10, { canConnect(port: control) }) else { throw TestFailure("the control API did not come up on \(control): \(labelcast.log)") }
-        let publisher = try udpPublisher(port: port, reference: reference, seconds: seconds, log: dir + "/publisher.log", video: video)
+        let publisher = try udpPublisher(port: port, reference: reference, seconds: seconds, log: dir + "/publisher.log", video: video, audio: audio)
         defer { publisher.stop(SIGKILL) }
         Thread.sleep(forTimeInterval: onAt)
         let on = try http("PUT", "http://127.0.0.1:\(control)/synthetic", body: #"{"synthetic":true}"#, token: token)

@@ -80,6 +80,14 @@ final class DecodeStage: @unchecked Sendable {
     private var longestGOP: Double?
     /// Decoding skipped packets to catch up: their pictures are not handed on.
     private var catchingUp = false
+    /// Audio (copying unlabeled audio): every packet is decoded as usual and also offered
+    /// downstream for copying (`AudioCopyFormat`); the input's AudioSpecificConfig, which a new
+    /// connection must keep for copying to go on.
+    var audioCopyConfig: [UInt8]?
+    /// The input's packets carry ADTS headers, each checked against this and taken off.
+    var audioCopyADTS: AACConfig?
+    /// The trace of the frame the packet just decoded gave (an offered packet takes it over).
+    private var emittedTrace: FrameTrace?
 
     init(lane: Lane, decoder: Decoder, timeBase: Rational, nominalDuration: Int64, context: PipelineContext,
          capacity: Int, downstream: @escaping (StageItem<LaneFrame>) -> Void) {
@@ -113,6 +121,12 @@ final class DecodeStage: @unchecked Sendable {
                     stopCopying("the new connection's parameter sets differ from those in the output's header")
                 }
             }
+            if let asc = audioCopyConfig, CodecExtradata.get(newDecoder.context) != asc {
+                stopAudioCopy("the new connection's AAC set-up differs from the one in the output's header")
+            }
+        case .data(.packet(let rp)) where audioCopyConfig != nil:
+            context.accounting.update(lane) { $0.packetsIn += 1 }
+            offerAudio(rp)
         case .data(.packet(var rp)):
             context.accounting.update(lane) { $0.packetsIn += 1 }
             guard let format = copyFormat else { return decode(rp) }
@@ -305,7 +319,9 @@ final class DecodeStage: @unchecked Sendable {
     }
 
     /// Input packets as a `CopiedRun`: timestamps onto the first connection's clock, a trace each.
-    private func copiedRun(_ held: [ReadPacket], start: Double, end: Double) -> CopiedRun {
+    /// `decoded`: the trace its picture already has (per-picture copying decodes every packet:
+    /// the picture keeps its sequence number, so the frame log has no holes).
+    private func copiedRun(_ held: [ReadPacket], start: Double, end: Double, decoded: FrameTrace? = nil) -> CopiedRun {
         var traces: [FrameTrace] = []
         var packets: [Packet] = []
         for rp in held {
@@ -313,14 +329,53 @@ final class DecodeStage: @unchecked Sendable {
             let at = mediaTime(p.pts)
             p.pts = onFirstClock(p.pts)
             p.dts = onFirstClock(p.dts)
-            var trace = FrameTrace(sequence: context.nextSequence(), lane: lane, mediaTime: at, synthetic: false,
-                                   read: rp.readAt)
+            var trace = decoded.map { d in var t = d; t.mediaTime = at; t.synthetic = false; return t }
+                ?? FrameTrace(sequence: context.nextSequence(), lane: lane, mediaTime: at, synthetic: false, read: rp.readAt)
             trace.copied = true
             trace.stamp(.decoded)
             traces.append(trace)
             packets.append(p)
         }
         return CopiedRun(packets: packets, idr: held.map(\.idr), traces: traces, start: start, end: end)
+    }
+
+    /// Copying unlabeled audio: the packet is decoded, then offered as the input's own (its own
+    /// reference: the muxer takes a copied packet over), with the trace of the frame it gave.
+    private func offerAudio(_ rp: ReadPacket) {
+        let p = rp.packet
+        guard p.pts != MediaTime.noPTS else {
+            stopAudioCopy("an audio packet without a timestamp")
+            return decode(rp)
+        }
+        let copy = p.clone()
+        emittedTrace = nil
+        decode(rp)
+        if let config = audioCopyADTS {
+            guard let payload = AudioCopyFormat.adtsPayload(copy.data, matching: config) else {
+                return stopAudioCopy("an ADTS header that differs from the stream's AAC-LC set-up, or one with a CRC or several frames")
+            }
+            copy.replacePayload(Array(payload))
+        }
+        let at = mediaTime(copy.pts)
+        copy.pts = onFirstClock(copy.pts)
+        copy.dts = onFirstClock(copy.dts)
+        var trace = emittedTrace ?? FrameTrace(sequence: context.nextSequence(), lane: lane, mediaTime: at, synthetic: false, read: rp.readAt)
+        emittedTrace = nil
+        trace.mediaTime = at
+        trace.copied = true
+        if trace[.decoded] == 0 { trace.stamp(.decoded) }
+        var run = CopiedRun(packets: [copy], idr: [false], traces: [trace], start: at, end: at)
+        run.offered = true
+        downstream(.copied(run))
+    }
+
+    private func stopAudioCopy(_ why: String) {
+        guard audioCopyConfig != nil else { return }
+        audioCopyConfig = nil
+        context.logger.notice("\(lane.rawValue): copying unlabeled audio stops (\(why)): all audio from here on is re-encoded")
+        var run = CopiedRun(packets: [], idr: [], traces: [], start: 0, end: 0)
+        run.stopsCopy = true
+        downstream(.copied(run))
     }
 
     private func stopCopying(_ why: String) {
@@ -368,6 +423,7 @@ final class DecodeStage: @unchecked Sendable {
         var trace = FrameTrace(sequence: context.nextSequence(), lane: lane, mediaTime: mediaTime, synthetic: synthetic,
                                read: readAt)
         trace.stamp(.decoded)
+        if audioCopyConfig != nil { emittedTrace = trace }
         let lf = LaneFrame(frame: frame, mediaTime: mediaTime, synthetic: synthetic, trace: trace)
         if copyPerPicture {
             // The packet just sent gave this picture (no reordering): its DTS is the picture's.
@@ -390,7 +446,7 @@ final class DecodeStage: @unchecked Sendable {
                 if copying {
                     sentPacket = nil
                     let end = mediaTime + Double(duration) * timeBase.double
-                    return downstream(.copied(copiedRun([sent], start: mediaTime, end: end)))
+                    return downstream(.copied(copiedRun([sent], start: mediaTime, end: end, decoded: trace)))
                 }
             }
         }
@@ -456,6 +512,9 @@ final class ProcessStage: @unchecked Sendable {
             case .withhold(let reason):
                 context.accounting.drop(lane, reason: reason)
             }
+        case .copied(var run) where run.offered || run.stopsCopy:
+            for i in run.traces.indices { run.traces[i].stamp(.processed) }
+            downstream(.copied(run))
         case .copied(var run):
             let n = run.packets.count
             context.accounting.update(lane) { $0.framesIn += n; $0.framesOut += n; $0.framesCopied += n }

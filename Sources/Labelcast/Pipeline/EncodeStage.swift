@@ -29,7 +29,10 @@ enum AudioClock {
 final class EncodeStage: @unchecked Sendable {
     let lane: Lane
     let stage: Stage<StageItem<LaneFrame>>
-    private var encoder: Encoder
+    /// The encoder under way; nil between re-encoded stretches (`--copy-unlabeled`: the spent
+    /// one is freed at the end of its stretch, not kept through the copied one after it).
+    private var currentEncoder: Encoder?
+    private var encoder: Encoder { currentEncoder! }
     private let context: PipelineContext
     /// `--copy-unlabeled`: the packet form of the output, and a fresh encoder for each
     /// re-encoded stretch (the one before is flushed when copied packets follow it; neither x264
@@ -71,13 +74,24 @@ final class EncodeStage: @unchecked Sendable {
     /// encoded is an IDR, so the new connection starts on a picture that decodes.
     private let keyframeWanted = Atomic<Bool>(false)
     func requestKeyframe() { keyframeWanted.store(true, ordering: .relaxed) }
+    // Copying unlabeled audio (`AudioCopyFormat`): packets offered by the decode stage, oldest
+    // first, waiting for the samples after them; the decoded samples by media time; the
+    // re-encoded stretch under way (a fresh encoder each, from `makeEncoder`).
+    var audioCopy: AudioCopyFormat?
+    private var offers: [AudioCandidate] = []
+    private var store: AudioSampleStore?
+    private var stretch: AudioStretch?
+    /// The decode stage stopped offering: once the offers before are decided, every sample
+    /// after them goes the usual way (`queueAudio`).
+    private var offersStopped = false
+    private var decidedEnd: Double?
 
     init(lane: Lane, encoder: Encoder, outputIndex: Int, inputTimeBase: Rational, context: PipelineContext,
          mux: MuxStage, capacity: Int, requiredLayers: LabelLayers,
          overlayRequiredAt: (@Sendable (Double) -> Bool)? = nil) throws {
         self.lane = lane
         self.gate = LabelGate(lane: lane, required: requiredLayers, timeline: context.timeline, overlayRequiredAt: overlayRequiredAt)
-        self.encoder = encoder
+        self.currentEncoder = encoder
         self.outputIndex = outputIndex
         self.inputTimeBase = inputTimeBase
         self.context = context
@@ -96,13 +110,22 @@ final class EncodeStage: @unchecked Sendable {
             case .data(let lf):
                 let missing = gate.missing(lf)
                 guard missing.isEmpty else { return withhold(lf, missing: missing) }
-                if lane.kind == .video { try encodeVideo(lf) } else { try queueAudio(lf) }
+                if lane.kind == .video { try encodeVideo(lf) } else if audioCopy != nil { try storeAudio(lf) } else { try queueAudio(lf) }
+            case .copied(let run) where run.offered:
+                offers.append(AudioCandidate(packet: run.packets[0], mediaTime: run.start, trace: run.traces[0]))
+                try decideOffers(ended: false)
+            case .copied(let run) where run.stopsCopy:
+                offersStopped = true
+                try decideOffers(ended: false)
             case .copied(let run):
                 try writeCopied(run)
             case .end:
+                if audioCopy != nil { try decideOffers(ended: true) }
                 if lane.kind == .audio { try flushAudio() }
-                _ = try encoder.send(nil)
-                try drain()
+                if currentEncoder != nil {
+                    _ = try encoder.send(nil)
+                    try drain()
+                }
                 mux.stage.submit(.end(lane))
             }
         } catch {
@@ -136,6 +159,8 @@ final class EncodeStage: @unchecked Sendable {
             try drain()
             encoderFed = false
             encoderSpent = true
+            currentEncoder = nil
+            Self.trimHeap()
         }
         guard gate.mayCopy(run.traces.map(\.mediaTime)) else {
             let n = run.packets.count
@@ -159,9 +184,164 @@ final class EncodeStage: @unchecked Sendable {
         }
     }
 
+    // MARK: copying unlabeled audio
+
+    private struct AudioStretch {
+        let encoder: Encoder
+        /// Media time of the first sample fed (the lead-in's start): encoder pts 0.
+        let base: Double
+        var fed: Int64 = 0
+        /// The offers this stretch stands for (their packets' timestamps go on its packets).
+        var replaced: [(offer: AudioCandidate, at: Double)] = []
+    }
+
+    private var frameSeconds: Double { Double(audioCopy?.frameSize ?? 1024) / Double(encoder.sampleRate) }
+
+    private func storeAudio(_ lf: LaneFrame) throws {
+        if store == nil { store = AudioSampleStore(channels: encoder.channels, rate: encoder.sampleRate) }
+        store!.append(lf.frame, at: lf.mediaTime, labeled: !lf.layers.isEmpty)
+        try decideOffers(ended: false)
+    }
+
+    /// Decides each offered packet, oldest first, once the Timeline around it is final (the
+    /// demuxer has passed its next frame: a live switch takes effect after what was demuxed),
+    /// asked of the Timeline then: re-encoded when it or a neighbour touches synthetic time,
+    /// else copied. A copy goes out at once — no waiting for its samples — unless it ends a
+    /// stretch, which first needs the samples of its post-roll; a re-encoded packet waits for
+    /// its own samples.
+    private func decideOffers(ended: Bool) throws {
+        guard let format = audioCopy else { return }
+        let d = frameSeconds
+        let m = Double(AudioCopyFormat.margin) * d
+        let head = ended ? Double.infinity : context.demuxedUntil
+        let samplesEnd = ended ? Double.infinity : (store?.end ?? -Double.infinity)
+        while let offer = offers.first {
+            let at = store?.snap(offer.mediaTime, frameSize: format.frameSize) ?? offer.mediaTime
+            guard head >= at + d + m else { break }
+            if context.timeline.isSynthetic(from: at - m, to: at + d + m) {
+                guard samplesEnd >= at + d else { break }
+                offers.removeFirst()
+                if stretch == nil { try openStretch(at: at) }
+                stretch!.replaced.append((offer, at))
+                try feedStretch(until: at + d)
+            } else {
+                if let last = stretch?.replaced.last {
+                    guard samplesEnd >= last.at + Double(1 + AudioCopyFormat.postRoll) * d else { break }
+                    try closeStretch()
+                }
+                offers.removeFirst()
+                writeCopiedAudio(offer, at: at)
+            }
+            decidedEnd = at + d
+            store?.prune(before: at - Double(AudioCopyFormat.preRoll + 1) * d)
+        }
+        if ended { try closeStretch() }
+        if offersStopped, offers.isEmpty { try handOverToEncoder(ended: ended) }
+    }
+
+    private func openStretch(at t: Double) throws {
+        guard let makeEncoder else { throw LabelcastError("audio: no encoder for a re-encoded stretch") }
+        stretch = AudioStretch(encoder: try makeEncoder(), base: t - Double(AudioCopyFormat.preRoll) * frameSeconds)
+    }
+
+    /// Feeds the stretch's encoder with the kept samples up to media time `t`, in whole frames.
+    private func feedStretch(until t: Double) throws {
+        guard var s = stretch, let store else { return }
+        let size = audioCopy?.frameSize ?? 1024
+        let rate = Double(encoder.sampleRate)
+        while s.base + Double(s.fed) / rate < t - 0.5 / rate {
+            let frame = try store.read(from: s.base + Double(s.fed) / rate, count: size, sampleRate: encoder.sampleRate)
+            frame.pts = s.fed
+            s.fed += Int64(size)
+            stretch = s
+            while try s.encoder.send(frame) == .full { try drainStretch() }
+            try drainStretch()
+        }
+        stretch = s
+    }
+
+    /// The stretch's packets that stand for one of its offers go out with that packet's
+    /// timestamps; the lead-in's, the post-roll's and the priming packet are dropped.
+    private func drainStretch() throws {
+        guard let s = stretch else { return }
+        let rate = Double(encoder.sampleRate)
+        let half = frameSeconds / 2
+        while case .output(let packet) = try s.encoder.receive() {
+            let t = s.base + Double(packet.pts) / rate
+            guard let (offer, at) = s.replaced.first(where: { abs($0.at - t) < half }) else { continue }
+            let source = offer.packet
+            packet.pts = source.pts == MediaTime.noPTS ? source.pts : source.pts - originInInput
+            packet.dts = source.dts == MediaTime.noPTS ? packet.pts : source.dts - originInInput
+            packet.duration = source.duration
+            var trace = offer.trace
+            trace.copied = false
+            trace.mediaTime = at
+            trace.synthetic = context.timeline.isSynthetic(from: at, to: at + frameSeconds)
+            trace.labeled = store?.wasLabeled(from: at, to: at + frameSeconds) ?? false
+            trace.stamp(.encoded)
+            let n = audioCopy?.frameSize ?? 1024
+            context.accounting.update(lane) { $0.samplesOut += n }
+            mux.stage.submit(.packet(EncodedPacket(packet: packet, streamIndex: outputIndex, timeBase: inputTimeBase, lane: lane, trace: trace)))
+        }
+    }
+
+    /// Ends the stretch under way: the post-roll fed, the encoder flushed.
+    private func closeStretch() throws {
+        guard let s = stretch, let last = s.replaced.last else { stretch = nil; return }
+        try feedStretch(until: last.at + Double(1 + AudioCopyFormat.postRoll) * frameSeconds)
+        _ = try s.encoder.send(nil)
+        try drainStretch()
+        stretch = nil
+        Self.trimHeap()
+    }
+
+    /// An input packet out as it came, its timestamps moved as the encoded ones' are. The gate's
+    /// rule holds here too: a packet whose samples are synthetic is withheld, never copied bare.
+    private func writeCopiedAudio(_ offer: AudioCandidate, at t: Double) {
+        let n = audioCopy?.frameSize ?? 1024
+        guard gate.mayCopy(from: t, to: t + frameSeconds) else {
+            context.accounting.update(lane) { $0.dropped[LabelGate.reason, default: 0] += 1 }
+            gateDrops += 1
+            context.logger.error("\(lane.rawValue): input audio at \(String(format: "%.3f", t)) s is synthetic but came to be copied: withheld (\(gateDrops) so far)")
+            return
+        }
+        let p = offer.packet
+        if p.pts != MediaTime.noPTS { p.pts -= originInInput }
+        if p.dts != MediaTime.noPTS { p.dts -= originInInput }
+        var trace = offer.trace
+        trace.mediaTime = t
+        trace.stamp(.encoded)
+        context.accounting.update(lane) { $0.framesCopied += 1; $0.samplesOut += n }
+        mux.stage.submit(.packet(EncodedPacket(packet: p, streamIndex: outputIndex, timeBase: inputTimeBase, lane: lane, trace: trace)))
+    }
+
+    /// Offers stopped and all decided: the samples kept after the last decided packet, and
+    /// every frame from here on, go to the lane's own encoder as without copying.
+    private func handOverToEncoder(ended: Bool) throws {
+        try closeStretch()
+        audioCopy = nil
+        guard let store, let end = store.end else { return }
+        let from = decidedEnd ?? store.start ?? end
+        let n = Int(((end - from) * Double(encoder.sampleRate)).rounded())
+        self.store = nil
+        guard n > 0 else { return }
+        let frame = try store.read(from: from, count: n, sampleRate: encoder.sampleRate)
+        var trace = FrameTrace(sequence: context.nextSequence(), lane: lane, mediaTime: from)
+        trace.stamp(.decoded)
+        trace.stamp(.processed)
+        trace.labeled = store.wasLabeled(from: from, to: end)
+        try queueAudio(LaneFrame(frame: frame, mediaTime: from, synthetic: context.timeline.isSynthetic(at: from), trace: trace))
+    }
+
+    /// After a stretch's encoder is freed: its memory back to the system (`lc_malloc_trim`), off
+    /// the lane's queue (a trim walks every arena: milliseconds).
+    static func trimHeap() {
+        DispatchQueue.global(qos: .utility).async { _ = lc_malloc_trim() }
+    }
+
     private func encodeVideo(_ lf: LaneFrame) throws {
         if encoderSpent, let makeEncoder {
-            encoder = try makeEncoder()
+            currentEncoder = try makeEncoder()
             encoderSpent = false
             codedDTS.removeAll()
         }

@@ -46,4 +46,10 @@ struct LabelGate: Sendable {
     func mayCopy(_ mediaTimes: [Double]) -> Bool {
         required.isEmpty || !mediaTimes.contains { timeline.isSynthetic(at: $0) }
     }
+
+    /// Copying unlabeled audio: whether an input packet whose samples span [a, b) may go out
+    /// as the input's own (judged as every audio chunk is: synthetic when any sample is).
+    func mayCopy(from a: Double, to b: Double) -> Bool {
+        required.isEmpty || !timeline.isSynthetic(from: a, to: b)
+    }
 }

@@ -39,4 +39,11 @@ final class PipelineContext: Sendable {
     var failed: Bool { failure.withLock { $0 != nil } }
 
     func nextSequence() -> Int64 { sequence.add(1, ordering: .relaxed).newValue }
+
+    /// Media time just past the newest packet demuxed on a processed lane: a switch takes
+    /// effect there or later, so the Timeline before it is final (copying unlabeled audio
+    /// decides a packet once its neighbours' time is).
+    private let head = Mutex<Double>(-.infinity)
+    func noteDemuxed(until t: Double) { head.withLock { $0 = max($0, t) } }
+    var demuxedUntil: Double { head.withLock { $0 } }
 }

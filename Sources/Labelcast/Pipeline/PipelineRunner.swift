@@ -668,11 +668,19 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let decoder = try Decoder(stream: demuxer.stream(index))
         let dctx = decoder.context.pointee
         let settings = try OutputCodecPolicy(muxer: muxer).audioEncoder(for: job.audio, input: .init(decoder: dctx), logger: logger)
-        let encoder = try Encoder(audio: settings, globalHeader: muxer.needsGlobalHeader)
+        let globalHeader = muxer.needsGlobalHeader
+        let encoder = try Encoder(audio: settings, globalHeader: globalHeader)
+        let copy = audioCopyFormat(lane: lane, stream: demuxer.stream(index), decoder: decoder, encoder: encoder, settings: settings)
+        let keepCopyParameters: (UnsafeMutablePointer<AVStream>) -> Void = { out in
+            // Copied packets decode with the input's AudioSpecificConfig (the re-encoded ones with it too).
+            if let copy { CodecExtradata.set(out.pointee.codecpar, copy.inputConfig) }
+        }
         let outIndex = try muxer.addStream(encoder: encoder)
+        keepCopyParameters(muxer.context.pointee.streams[outIndex]!)
         keepStreamProperties(demuxer: demuxer, input: index, muxer: muxer, output: outIndex, processed: true)
         outputStreams.append { [unowned self] m in
             let i = try m.addStream(encoder: encoder)
+            keepCopyParameters(m.context.pointee.streams[i]!)
             self.keepStreamProperties(demuxer: demuxer, input: index, muxer: m, output: i, processed: true)
         }
         let format = AudioStreamFormat(sampleRate: settings.sampleRate, channels: settings.channels)
@@ -706,8 +714,42 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                                      capacity: 16) { hold?.stage.submit($0) ?? process.stage.submit($0) }
         let decode = DecodeStage(lane: lane, decoder: decoder, timeBase: info.timeBase, nominalDuration: 1,
                                  context: context, capacity: 64) { resample.stage.submit($0) }
+        if let copy {
+            decode.audioCopyConfig = copy.adts ? CodecExtradata.get(demuxer.stream(index).pointee.codecpar) : copy.inputConfig
+            decode.audioCopyADTS = copy.adts ? AACConfig(copy.inputConfig) : nil
+            encode.audioCopy = copy
+            encode.makeEncoder = { try Encoder(audio: settings, globalHeader: globalHeader) }
+            logger.info("\(lane.rawValue): copying unlabeled audio (--transcode re-encodes all): AAC packets outside synthetic segments are copied; each synthetic stretch and one frame either side are re-encoded")
+        }
         logger.debug("audio: \(info.codecName) \(settings.sampleRate) Hz \(settings.channels) ch → \(encoder.codecName)")
         return (decode, (lane, info.codecName, encoder.codecName, ([decode.stage, resample.stage] as [any StageDepth]) + (hold.map { [$0.stage] } ?? []) + [process.stage, encode.stage]))
+    }
+
+    /// Copying unlabeled audio: the copy format for this AAC track, or nil (every frame
+    /// re-encoded) with an info line saying why when the job would have copied.
+    private func audioCopyFormat(lane: Lane, stream: UnsafeMutablePointer<AVStream>, decoder: Decoder, encoder: Encoder,
+                                 settings: AudioEncoderSettings) -> AudioCopyFormat? {
+        var reason = job.audioCopyOffByChoice
+        if reason == nil {
+            if job.audioProcessorFactory != nil { reason = "a custom audio processor labels the lane" }
+            else if inputMarkKey != nil { reason = "--synthetic auto reads the input's watermark in every frame" }
+            else if autoHold != nil { reason = "--auto-hold decides each frame as it leaves the hold" }
+        }
+        if reason == nil {
+            let dctx = decoder.context.pointee
+            let par = stream.pointee.codecpar.pointee
+            let (format, why) = AudioCopyFormat.make(
+                inputCodec: par.codec_id, inputExtradata: CodecExtradata.get(stream.pointee.codecpar),
+                encoderCodec: encoder.codecName, encoderExtradata: CodecExtradata.get(encoder.context),
+                inputRate: Int(dctx.sample_rate), inputChannels: Int(dctx.ch_layout.nb_channels), inputProfile: par.profile,
+                encoderRate: encoder.sampleRate, encoderChannels: encoder.channels)
+            if let format { return format }
+            reason = why
+        }
+        if let reason {
+            logger.info("\(lane.rawValue): every audio frame is re-encoded (\(reason))")
+        }
+        return nil
     }
 
     /// What an output stream keeps of its input stream: tags (language, title, timecode, …)
@@ -898,6 +940,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                 // pictures and sound have got to.
                 let end = Double(packet.pts + max(0, packet.duration)) * tb.double + shift - context.originSeconds
                 newestEnd.withLock { $0 = max($0 ?? end, end) }
+                context.noteDemuxed(until: end)
             }
             if paced, packet.dts != MediaTime.noPTS || packet.pts != MediaTime.noPTS {
                 // --realtime: hold each packet until its media time comes round on the wall clock.

@@ -14,6 +14,17 @@ struct CopiedRun: @unchecked Sendable {
     /// Media time the GOP's pictures cover (first picture to the end of the last).
     let start: Double
     let end: Double
+    /// Audio (copying unlabeled audio): one input packet offered for copying, decided at the
+    /// encode stage (`AudioCopyFormat`); its frame's samples come down the lane as well, so
+    /// stages before the encoder count nothing for it.
+    var offered = false
+    /// Audio: the decode stage offers no more packets (a reconnect to another AAC set-up, a
+    /// packet without a timestamp): the lane encodes everything from here on.
+    var stopsCopy = false
+
+    init(packets: [Packet], idr: [Bool], traces: [FrameTrace], start: Double, end: Double) {
+        self.packets = packets; self.idr = idr; self.traces = traces; self.start = start; self.end = end
+    }
 }
 
 /// The codecs `--copy-unlabeled` copies, and what differs between them: the NAL unit syntax,

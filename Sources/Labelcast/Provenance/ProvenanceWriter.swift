@@ -59,6 +59,7 @@ final class ProvenanceWriter: @unchecked Sendable {
     private var muxer: Muxer?
     private var id3Stream: Int?
     private var primary: Lane = .video
+    private var timeline: SyntheticTimeline?
     private var wholeStream = false
     private var lastID3 = -Double.infinity
     private var lastPrimary: (time: Double, read: UInt64)?
@@ -121,6 +122,7 @@ final class ProvenanceWriter: @unchecked Sendable {
     /// with the first synthetic frame (`frameWritten`), or before the trailer (MP4/MOV).
     func prepare(muxer: Muxer, timeline: SyntheticTimeline) throws {
         self.muxer = muxer
+        self.timeline = timeline
         let ranges = timeline.ranges
         wholeStream = ranges == [SyntheticRange(start: 0)]
         let labeling = !ranges.isEmpty || value != nil  // a reopened live output keeps what went out
@@ -191,6 +193,12 @@ final class ProvenanceWriter: @unchecked Sendable {
         value = declared
         muxer.setMetadata(AIGCMetadata.tagName, declared)
         if muxer.formatName == "flv" {
+            // The update goes before the next packet FFmpeg writes: packets its interleaver
+            // still holds (pictures up to this one, while the audio lags) are written first, or
+            // a player would read the marking ahead of pictures that are not synthetic.
+            do { try muxer.flushInterleaving() } catch {
+                logger.warning("the output's queued packets could not be written before the AIGC update: \(error)")
+            }
             muxer.context.pointee.event_flags |= Int32(AVFMT_EVENT_FLAG_METADATA_UPDATED)
         }
         if id3Stream == nil, muxer.needsInBandMetadata || segmentLayout == .hlsTS {
@@ -202,7 +210,15 @@ final class ProvenanceWriter: @unchecked Sendable {
     func frameWritten(_ trace: FrameTrace) {
         let t = trace.mediaTime
         guard trace.lane == primary else {
-            if trace.synthetic, value == nil { becomeSynthetic(at: t) }
+            // The marking goes out with the primary lane's first synthetic frame: the other
+            // lane's packets reach the muxer on their own schedule (a copied live stream's audio
+            // is decided frames later; a re-encoded picture waits for its fresh encoder), so an
+            // audio packet at the instant can be written before the pictures up to it, and a
+            // player switching on the marking would label them. Only while the primary lane is
+            // not coming (none yet, or stalled a second) does the other lane's first synthetic
+            // frame — one that starts in synthetic time — carry it.
+            let primaryStalled = lastPrimary.map { t > $0.time + 1 } ?? true
+            if trace.synthetic, value == nil, primaryStalled, timeline?.isSynthetic(at: t) ?? true { becomeSynthetic(at: t) }
             if let last = lastPrimary?.time, t < last { countOther(trace) } else { ahead.append(trace) }
             // Bounded: a primary lane that stopped (video lost upstream) leaves the rest
             // counted as things stand.
