@@ -300,7 +300,7 @@ final class EncodeStage: @unchecked Sendable {
     private func writeCopiedAudio(_ offer: AudioCandidate, at t: Double) {
         let n = audioCopy?.frameSize ?? 1024
         guard gate.mayCopy(from: t, to: t + frameSeconds) else {
-            context.accounting.update(lane) { $0.dropped[LabelGate.reason, default: 0] += 1 }
+            context.accounting.update(lane) { $0.framesOut -= 1; $0.dropped[LabelGate.reason, default: 0] += 1 }
             gateDrops += 1
             context.logger.error("\(lane.rawValue): input audio at \(String(format: "%.3f", t)) s is synthetic but came to be copied: withheld (\(gateDrops) so far)")
             return

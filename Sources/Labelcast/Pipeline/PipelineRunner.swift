@@ -670,7 +670,14 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         let settings = try OutputCodecPolicy(muxer: muxer).audioEncoder(for: job.audio, input: .init(decoder: dctx), logger: logger)
         let globalHeader = muxer.needsGlobalHeader
         let encoder = try Encoder(audio: settings, globalHeader: globalHeader)
-        let copy = audioCopyFormat(lane: lane, stream: demuxer.stream(index), decoder: decoder, encoder: encoder, settings: settings)
+        // An output without video has no picture for the visible label: the profile's audio label goes on.
+        var audibleCue = job.provenance.audibleCue
+        if audibleCue == nil, audioOnly, let auto = job.provenance.audioOnlyCue {
+            audibleCue = auto
+            logger.notice("the output carries no video: the audible label (\(auto.kindDescription)\(auto.every.map { ", every \(Int($0)) s" } ?? "")) marks each synthetic segment; --audible-cue off leaves it out")
+        }
+        let copy = audibleCue != nil ? nil : audioCopyFormat(lane: lane, stream: demuxer.stream(index), decoder: decoder, encoder: encoder, settings: settings)
+        if audibleCue != nil { logger.info("\(lane.rawValue): every audio frame is re-encoded (the audible label can play past a segment's end)") }
         let keepCopyParameters: (UnsafeMutablePointer<AVStream>) -> Void = { out in
             // Copied packets decode with the input's AudioSpecificConfig (the re-encoded ones with it too).
             if let copy { CodecExtradata.set(out.pointee.codecpar, copy.inputConfig) }
@@ -693,12 +700,6 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
             }
         }
         // Audible cue (--audible-cue morse): first, so whatever follows (the watermark) covers it too.
-        // An output without video has no picture for the visible label: the profile's audio label goes on.
-        var audibleCue = job.provenance.audibleCue
-        if audibleCue == nil, audioOnly, let auto = job.provenance.audioOnlyCue {
-            audibleCue = auto
-            logger.notice("the output carries no video: the audible label (\(auto.kindDescription)\(auto.every.map { ", every \(Int($0)) s" } ?? "")) marks each synthetic segment; --audible-cue off leaves it out")
-        }
         if let cue = audibleCue {
             processor = ProcessorChain([AudibleCueProcessor(cue: cue, format: format, timeline: context.timeline), processor])
         }
