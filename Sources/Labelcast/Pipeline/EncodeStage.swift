@@ -85,6 +85,9 @@ final class EncodeStage: @unchecked Sendable {
     /// after them goes the usual way (`queueAudio`).
     private var offersStopped = false
     private var decidedEnd: Double?
+    /// Media time just past the last audio packet written while copying: after a hand-over the
+    /// lane's own encoder's packets before it (its priming) are dropped, so DTS keeps rising.
+    private var writtenAudioEnd = -Double.infinity
 
     init(lane: Lane, encoder: Encoder, outputIndex: Int, inputTimeBase: Rational, context: PipelineContext,
          mux: MuxStage, capacity: Int, requiredLayers: LabelLayers,
@@ -281,6 +284,7 @@ final class EncodeStage: @unchecked Sendable {
             trace.stamp(.encoded)
             let n = audioCopy?.frameSize ?? 1024
             context.accounting.update(lane) { $0.samplesOut += n }
+            writtenAudioEnd = max(writtenAudioEnd, at + frameSeconds)
             mux.stage.submit(.packet(EncodedPacket(packet: packet, streamIndex: outputIndex, timeBase: inputTimeBase, lane: lane, trace: trace)))
         }
     }
@@ -312,6 +316,7 @@ final class EncodeStage: @unchecked Sendable {
         trace.mediaTime = t
         trace.stamp(.encoded)
         context.accounting.update(lane) { $0.framesCopied += 1; $0.samplesOut += n }
+        writtenAudioEnd = max(writtenAudioEnd, t + frameSeconds)
         mux.stage.submit(.packet(EncodedPacket(packet: p, streamIndex: outputIndex, timeBase: inputTimeBase, lane: lane, trace: trace)))
     }
 
@@ -515,6 +520,10 @@ final class EncodeStage: @unchecked Sendable {
             trace?.stamp(.encoded)
             if traces.count > 1024 { traces.removeAll(keepingCapacity: true) }
             var out = packet
+            if lane.kind == .audio, writtenAudioEnd > -Double.infinity,
+               Double(packet.pts) * encoder.timeBase.double < writtenAudioEnd - 0.001 {
+                continue   // copied audio already covers it (hand-over from copying)
+            }
             if let format = copyFormat {
                 out = format.encoded(packet)
                 if !codedDTS.isEmpty { out.dts = min(codedDTS.removeFirst(), out.pts) }
