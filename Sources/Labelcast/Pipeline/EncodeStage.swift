@@ -194,8 +194,12 @@ final class EncodeStage: @unchecked Sendable {
         /// Media time of the first sample fed (the lead-in's start): encoder pts 0.
         let base: Double
         var fed: Int64 = 0
-        /// The offers this stretch stands for (their packets' timestamps go on its packets).
+        /// The offers this stretch stands for whose packets have not come out of the encoder
+        /// yet (their timestamps go on its packets), oldest first: a few frames, however long
+        /// the stretch.
         var replaced: [(offer: AudioCandidate, at: Double)] = []
+        /// Media time of the last offer taken in (where the post-roll starts from).
+        var lastAt: Double?
     }
 
     private var frameSeconds: Double { Double(audioCopy?.frameSize ?? 1024) / Double(encoder.sampleRate) }
@@ -226,10 +230,11 @@ final class EncodeStage: @unchecked Sendable {
                 offers.removeFirst()
                 if stretch == nil { try openStretch(at: at) }
                 stretch!.replaced.append((offer, at))
+                stretch!.lastAt = at
                 try feedStretch(until: at + d)
             } else {
-                if let last = stretch?.replaced.last {
-                    guard samplesEnd >= last.at + Double(1 + AudioCopyFormat.postRoll) * d else { break }
+                if let last = stretch?.lastAt {
+                    guard samplesEnd >= last + Double(1 + AudioCopyFormat.postRoll) * d else { break }
                     try closeStretch()
                 }
                 offers.removeFirst()
@@ -249,18 +254,16 @@ final class EncodeStage: @unchecked Sendable {
 
     /// Feeds the stretch's encoder with the kept samples up to media time `t`, in whole frames.
     private func feedStretch(until t: Double) throws {
-        guard var s = stretch, let store else { return }
+        guard let s = stretch, let store else { return }
         let size = audioCopy?.frameSize ?? 1024
         let rate = Double(encoder.sampleRate)
-        while s.base + Double(s.fed) / rate < t - 0.5 / rate {
-            let frame = try store.read(from: s.base + Double(s.fed) / rate, count: size, sampleRate: encoder.sampleRate)
-            frame.pts = s.fed
-            s.fed += Int64(size)
-            stretch = s
+        while let fed = stretch?.fed, s.base + Double(fed) / rate < t - 0.5 / rate {
+            let frame = try store.read(from: s.base + Double(fed) / rate, count: size, sampleRate: encoder.sampleRate)
+            frame.pts = fed
+            stretch?.fed = fed + Int64(size)
             while try s.encoder.send(frame) == .full { try drainStretch() }
             try drainStretch()
         }
-        stretch = s
     }
 
     /// The stretch's packets that stand for one of its offers go out with that packet's
@@ -271,7 +274,10 @@ final class EncodeStage: @unchecked Sendable {
         let half = frameSeconds / 2
         while case .output(let packet) = try s.encoder.receive() {
             let t = s.base + Double(packet.pts) / rate
-            guard let (offer, at) = s.replaced.first(where: { abs($0.at - t) < half }) else { continue }
+            // Packets come out in order: offers before this one's time will not be matched.
+            while let first = stretch?.replaced.first, first.at < t - half { stretch?.replaced.removeFirst() }
+            guard let (offer, at) = stretch?.replaced.first, abs(at - t) < half else { continue }
+            stretch?.replaced.removeFirst()
             let source = offer.packet
             packet.pts = source.pts == MediaTime.noPTS ? source.pts : source.pts - originInInput
             packet.dts = source.dts == MediaTime.noPTS ? packet.pts : source.dts - originInInput
@@ -291,8 +297,8 @@ final class EncodeStage: @unchecked Sendable {
 
     /// Ends the stretch under way: the post-roll fed, the encoder flushed.
     private func closeStretch() throws {
-        guard let s = stretch, let last = s.replaced.last else { stretch = nil; return }
-        try feedStretch(until: last.at + Double(1 + AudioCopyFormat.postRoll) * frameSeconds)
+        guard let s = stretch, let last = s.lastAt else { stretch = nil; return }
+        try feedStretch(until: last + Double(1 + AudioCopyFormat.postRoll) * frameSeconds)
         _ = try s.encoder.send(nil)
         try drainStretch()
         stretch = nil
