@@ -93,4 +93,12 @@ static inline void lc_set_interrupt(AVFormatContext *ctx, lc_interrupt_fn fn, vo
 // the encode queue then, grows the process by another.
 static inline int lc_malloc_trim(void) { return malloc_trim(0); }
 
+// glibc: a fixed mmap threshold. By default glibc raises the threshold to the size of every
+// mmapped block freed (up to 32 MiB), so after the first encoder is closed the next one's
+// picture buffers come from the heap arenas instead, where they fragment and are never
+// returned: a live run that opens an encoder per re-encoded stretch then grows for as long as
+// it runs. Setting the threshold turns that adjustment off: blocks of `bytes` and more are
+// mapped and unmapped on their own. Returns 1 on success.
+static inline int lc_malloc_fix_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
+
 #endif

@@ -23,6 +23,8 @@ struct LabelcastCommand: AsyncParsableCommand {
     /// help and version go to stdout with status 0.
     static func main() async {
         EarlySignals.install()
+        // Before any thread allocates: a run that lasts days must not grow (Allocator).
+        Allocator.fixMmapThreshold()
         if let foreign = ForeignOptions.firstError(in: Array(CommandLine.arguments.dropFirst())) {
             FileHandle.standardError.write(Data("labelcast: error: \(Redaction.text(foreign))\n".utf8))
             Foundation.exit(2)

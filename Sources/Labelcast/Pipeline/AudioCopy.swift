@@ -13,7 +13,7 @@ struct AACConfig: Equatable, Sendable {
     let frameLength960: Bool
     let signalsSBR: Bool
 
-    private static let rates = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350]
+    static let rates = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350]
 
     init?(_ asc: [UInt8]) {
         var reader = BitReader(asc)
@@ -136,13 +136,11 @@ struct AudioCopyFormat: Sendable {
         let objectType = Int(bytes[2] >> 6) + 1
         let rateIndex = Int((bytes[2] >> 2) & 0x0F)
         let channels = Int((bytes[2] & 1) << 2 | bytes[3] >> 6)
-        let length = Int(bytes[3] & 0x03) << 11 | Int(bytes[4]) << 3 | Int(bytes[5] >> 5)
         let blocks = Int(bytes[6] & 0x03)
         let header = protectionAbsent ? 7 : 9
-        let rates = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350]
-        // The frame length is not checked against the packet: a packet damaged on the way
-        // (UDP loss) goes out as damaged as it came, as a stream copy would; the set-up is.
-        _ = length
+        let rates = AACConfig.rates
+        // The frame length field is not checked against the packet: a packet damaged on the
+        // way (UDP loss) goes out as damaged as it came, as a stream copy would; the set-up is.
         guard objectType == 2, rateIndex < rates.count, rates[rateIndex] == config.sampleRate, channels == config.channelConfig,
               blocks == 0, bytes.count > header else { return nil }
         return bytes[header...]
@@ -221,9 +219,12 @@ struct AudioSampleStore {
         let offset = start.map { Int(((t - $0) * rate).rounded()) } ?? Int.min / 2
         for c in 0..<channels {
             let dst = UnsafeMutableRawPointer(frame.audioChannel(c)!).assumingMemoryBound(to: Float.self)
-            for i in 0..<n {
-                let j = offset + i
-                dst[i] = j >= 0 && j < planes[c].count ? planes[c][j] : 0
+            dst.initialize(repeating: 0, count: n)
+            // The part of [offset, offset + n) the store holds, copied as one block; silence around it.
+            let lo = max(offset, 0), hi = min(offset + n, planes[c].count)
+            guard lo < hi else { continue }
+            planes[c].withUnsafeBufferPointer { src in
+                (dst + (lo - offset)).update(from: src.baseAddress! + lo, count: hi - lo)
             }
         }
         return frame
