@@ -648,9 +648,17 @@ import TestSupport
         }
         // 1: SIGTERM while blocked on the key.
         var run = try Running(["run", "-i", dir + "/in.mp4", "-o", dir + "/out.mp4", "--synthetic", "all", "--key-file", fifo])
-        Thread.sleep(forTimeInterval: 0.8)
-        #expect(run.process.isRunning)
-        kill(run.process.processIdentifier, SIGTERM)
+        // Signalled once it is blocked opening the FIFO (the kernel's wait for a writer), not
+        // after a fixed sleep: under load a fixed 0.8 s could come before main had begun.
+        let pid = run.process.processIdentifier
+        func blockedOnFIFO() -> Bool {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+            return tasks.contains { (try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/wchan", encoding: .utf8)) == "wait_for_partner" }
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while !blockedOnFIFO() && run.process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        try #require(blockedOnFIFO(), "labelcast never blocked on the key FIFO")
+        kill(pid, SIGTERM)
         Thread.sleep(forTimeInterval: 0.3)
         #expect(run.process.isRunning, "a SIGTERM while starting killed the process")
         feedKey()
