@@ -65,3 +65,38 @@ extension Demuxer {
     public func streamTags(_ index: Int) -> [String: String] { Dictionary_AV.read(stream(index).pointee.metadata) }
     public func disposition(_ index: Int) -> Int32 { stream(index).pointee.disposition }
 }
+
+extension Muxer {
+    /// Adds the input's cover art (an attached picture: a one-packet video stream) as a
+    /// Matroska attachment, where Matroska keeps cover art: the picture's bytes as the file,
+    /// named `cover.jpg`/`cover.png` (the Matroska convention readers look for) with its MIME
+    /// type. Nothing is written for it later (an attachment has no packets). nil when the
+    /// input's picture is neither JPEG nor PNG or carries no bytes.
+    public func addAttachment(coverArt input: UnsafeMutablePointer<AVStream>) throws -> Int? {
+        let par = input.pointee.codecpar.pointee
+        let kind: (name: String, mime: String)
+        switch par.codec_id {
+        case AV_CODEC_ID_MJPEG: kind = ("cover.jpg", "image/jpeg")
+        case AV_CODEC_ID_PNG: kind = ("cover.png", "image/png")
+        default: return nil
+        }
+        let picture = input.pointee.attached_pic
+        guard picture.size > 0, let bytes = picture.data else { return nil }
+        guard let s = avformat_new_stream(context, nil) else { throw MediaError(call: "avformat_new_stream", code: lc_averror_enomem()) }
+        let size = Int(picture.size)
+        guard let extradata = av_mallocz(size + Int(AV_INPUT_BUFFER_PADDING_SIZE))?.assumingMemoryBound(to: UInt8.self) else {
+            throw MediaError(call: "av_mallocz", code: lc_averror_enomem())
+        }
+        extradata.update(from: bytes, count: size)
+        s.pointee.codecpar.pointee.codec_type = AVMEDIA_TYPE_ATTACHMENT
+        s.pointee.codecpar.pointee.codec_id = par.codec_id
+        s.pointee.codecpar.pointee.extradata = extradata
+        s.pointee.codecpar.pointee.extradata_size = Int32(size)
+        av_dict_set(&s.pointee.metadata, "filename", kind.name, 0)
+        av_dict_set(&s.pointee.metadata, "mimetype", kind.mime, 0)
+        if let title = av_dict_get(input.pointee.metadata, "title", nil, 0) ?? av_dict_get(input.pointee.metadata, "comment", nil, 0) {
+            av_dict_set(&s.pointee.metadata, "title", title.pointee.value, 0)
+        }
+        return Int(s.pointee.index)
+    }
+}

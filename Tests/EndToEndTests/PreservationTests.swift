@@ -139,23 +139,59 @@ import TestSupport
         #expect(try Self.streams(again).filter { $0.type == "data" }.count == 1)
     }
 
+    /// The cover picture's bytes as the input or output stores them (ffmpeg, stream copy of
+    /// the stream ffprobe shows as the attached picture).
+    static func coverBytes(_ path: String, dir: String) throws -> Data {
+        guard let index = try streams(path).firstIndex(where: { $0.disposition["attached_pic"] == 1 }) else {
+            throw TestFailure("\(path) has no attached picture")
+        }
+        let picture = dir + "/cover-of-\((path as NSString).lastPathComponent).bin"
+        let r = try TestSupport.run("ffmpeg", ["-v", "error", "-y", "-i", path, "-map", "0:\(index)", "-c", "copy", "-frames:v", "1",
+                                               "-f", "image2", "-update", "1", picture])
+        guard r.status == 0 else { throw TestFailure("ffmpeg could not take the cover out of \(path): \(r.stderr)") }
+        return try Data(contentsOf: URL(fileURLWithPath: picture))
+    }
+
+    /// Cover art: MP4/MOV outputs cannot keep it as FFmpeg 5.1 writes them (the iTunes cover is
+    /// dropped next to custom keys, and the AIGC field is one): one notice naming it. Matroska
+    /// keeps it, as Matroska keeps covers: an attachment `cover.png`/`cover.jpg` with its MIME
+    /// type, which readers (FFmpeg's among them) show as the file's attached picture — the
+    /// same bytes as the input's. From an MP4 with a PNG cover and an MP3 with a JPEG one.
     @Test(.timeLimit(.minutes(2)))
-    func coverArtTheOutputCannotKeepIsNamed() throws {
+    func coverArtIsKeptInMatroskaAndNamedWhereItCannotBe() throws {
         let dir = try TestSupport.temporaryDirectory("labelcast-keep-cover")
-        let cover = dir + "/cover.png", input = dir + "/in.mp4", out = dir + "/out.mp4"
-        #expect(try TestSupport.run("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "color=c=red:size=64x64", "-frames:v", "1", cover]).status == 0)
+        let png = dir + "/cover.png", jpeg = dir + "/cover.jpg", input = dir + "/in.mp4", mp3 = dir + "/in.mp3"
+        #expect(try TestSupport.run("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "color=c=red:size=64x64", "-frames:v", "1", png]).status == 0)
+        #expect(try TestSupport.run("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=96x96", "-frames:v", "1", jpeg]).status == 0)
         let mk = try TestSupport.run("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=r=48000",
-                                                "-i", cover, "-t", "2", "-map", "0", "-map", "1", "-map", "2", "-c:v:0", "libx264", "-pix_fmt:v:0", "yuv420p",
+                                                "-i", png, "-t", "2", "-map", "0", "-map", "1", "-map", "2", "-c:v:0", "libx264", "-pix_fmt:v:0", "yuv420p",
                                                 "-c:v:1", "png", "-disposition:v:1", "attached_pic", "-c:a", "aac", input])
         #expect(mk.status == 0, "\(mk.stderr)")
-        // FFmpeg 5.1 writes MP4 cover art only without custom keys, and the AIGC field is one:
-        // the cover is left out, with one notice naming it; the pictures are labeled.
-        for output in [out, dir + "/out.mkv"] {
-            let r = try TestSupport.labelcast(["run", "-i", input, "-o", output, "--synthetic", "all"])
-            #expect(r.status == 0, "\(r.stderr)")
-            #expect(r.stderr.components(separatedBy: "video stream #2 (png, cover art)").count == 2, "\(r.stderr)")
-            let s = try Self.streams(output)
-            #expect(s.map(\.type) == ["video", "audio"], "\(s.map(\.type))")
+        let mk3 = try TestSupport.run("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "sine=r=44100", "-i", jpeg, "-t", "3", "-map", "0", "-map", "1",
+                                                 "-c:a", "libmp3lame", "-c:v", "copy", "-id3v2_version", "3", "-metadata:s:v", "title=Album cover",
+                                                 "-metadata:s:v", "comment=Cover (front)", mp3])
+        #expect(mk3.status == 0, "\(mk3.stderr)")
+        // MP4: left out, named once; the pictures are labeled.
+        let out = dir + "/out.mp4"
+        let r = try TestSupport.labelcast(["run", "-i", input, "-o", out, "--synthetic", "all"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.components(separatedBy: "video stream #2 (png, cover art)").count == 2, "\(r.stderr)")
+        #expect(try Self.streams(out).map(\.type) == ["video", "audio"])
+        // Matroska: kept, as the input's own picture.
+        for (source, codec, name) in [(input, "png", "cover.png"), (mp3, "mjpeg", "cover.jpg")] {
+            let mkv = dir + "/out-\(codec).mkv"
+            let k = try TestSupport.labelcast(["run", "-i", source, "-o", mkv, "--synthetic", "all"])
+            #expect(k.status == 0, "\(k.stderr)")
+            #expect(!k.stderr.contains("cover art"), "no notice: \(k.stderr)")
+            let s = try Self.streams(mkv)
+            let covers = s.filter { $0.disposition["attached_pic"] == 1 }
+            #expect(covers.count == 1 && covers.first?.codec == codec, "\(s.map { ($0.type, $0.codec, $0.disposition["attached_pic"] ?? 0) })")
+            #expect(covers.first?.tags["filename"] == name && covers.first?.tags["mimetype"] == (codec == "png" ? "image/png" : "image/jpeg"),
+                    "\(covers.first?.tags ?? [:])")
+            if source == mp3 { #expect(covers.first?.tags["title"] == "Album cover", "\(covers.first?.tags ?? [:])") }
+            #expect(s.filter { $0.type == "audio" }.count == 1)
+            #expect(s.filter { $0.type == "video" && $0.disposition["attached_pic"] != 1 }.count == (source == input ? 1 : 0))
+            #expect(try Self.coverBytes(mkv, dir: dir) == Self.coverBytes(source, dir: dir), "the cover's bytes are the input's")
         }
     }
 

@@ -183,7 +183,8 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
         if job.autoHold > 0, job.synthetic == .auto, job.segments.isEmpty { autoHold = AutoHold(seconds: job.autoHold, timeline: timeline) }
 
         let completion = DispatchSemaphore(value: 0)
-        let muxStage = MuxStage(muxer: muxer, lanes: Set(plan.entries.map(\.lane)),
+        // Every lane that will send its end; a cover attachment has none (written with the header).
+        let muxStage = MuxStage(muxer: muxer, lanes: Set(plan.entries.filter { $0.treatment != .coverArt }.map(\.lane)),
                                 context: context) { completion.signal() }
         muxStage.onWritten = { [unowned self] trace in
             let ms = UInt64(max(0, trace.mediaTime) * 1000)
@@ -213,6 +214,15 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                                                             context: context, audioOnly: !useVideo)
                     decodeStages[entry.input] = decode
                     laneInfo.append(info)
+                case (.coverArt, _):
+                    // An attachment: written with the header, no lane (its one packet is not copied).
+                    let input = demuxer.stream(entry.input)
+                    let add: (Muxer) throws -> Void = { m in
+                        guard try m.addAttachment(coverArt: input) != nil else { throw LabelcastError("cover art of \(StreamPlan.describe(input, index: entry.input)) cannot be attached") }
+                    }
+                    try add(muxer)
+                    outputStreams.append(add)
+                    logger.info("\(StreamPlan.describe(input, index: entry.input)): kept as the \(muxer.formatName) output's cover attachment")
                 case (.copy, _), (.convert, _):
                     let input = demuxer.stream(entry.input)
                     var converter: SubtitleTranscoder? = nil

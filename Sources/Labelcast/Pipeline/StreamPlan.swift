@@ -12,6 +12,9 @@ import MediaIO
 struct StreamPlan {
     enum Treatment: Equatable {
         case process, copy
+        /// Cover art (an attached picture) into Matroska: written as the attachment Matroska
+        /// keeps covers in (`Muxer.addAttachment(coverArt:)`), not as a one-frame video.
+        case coverArt
         /// Text subtitles the output carries only in its own text codec (SubRip into MP4's mov_text).
         case convert(AVCodecID)
     }
@@ -92,7 +95,10 @@ struct StreamPlan {
                     plan.notices.append("\(name): the input's timed metadata is replaced by labelcast's own (it carries the AIGC field): left out")
                     continue
                 }
-                if let reason = Self.cannotCopy(st, outputFormat: outputFormat, formatName: formatName, carriesSCTE35: muxer.carriesSCTE35) {
+                if (st.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC) != 0, formatName == "matroska",
+                   [AV_CODEC_ID_MJPEG, AV_CODEC_ID_PNG].contains(par.codec_id), st.pointee.attached_pic.size > 0 {
+                    treatment = .coverArt
+                } else if let reason = Self.cannotCopy(st, outputFormat: outputFormat, formatName: formatName, carriesSCTE35: muxer.carriesSCTE35) {
                     // The muxer's own text codec; MP4/MOV name none, and carry mov_text (3GPP timed text).
                     var target = outputFormat.pointee.subtitle_codec
                     if target == AV_CODEC_ID_NONE, ["mp4", "mov", "ipod", "3gp", "3g2"].contains(formatName) { target = AV_CODEC_ID_MOV_TEXT }
@@ -177,9 +183,10 @@ struct StreamPlan {
         }
         if (st.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC) != 0 {
             // MP4/MOV keep cover art in the iTunes item list, which FFmpeg 5.1 does not write next
-            // to custom keys (the AIGC field needs one); Matroska would make it a one-frame video.
+            // to custom keys (the AIGC field needs one); Matroska takes JPEG/PNG covers as
+            // attachments (`Treatment.coverArt`, decided before this), other pictures not.
             return ["mp3", "flac"].contains(formatName) ? nil
-                : "cover art has no place in the \(formatName) output as FFmpeg 5.1 writes it (MP3 and FLAC keep it)"
+                : "cover art has no place in the \(formatName) output as FFmpeg 5.1 writes it (MP3 and FLAC keep it, Matroska keeps JPEG and PNG covers as attachments)"
         }
         if par.codec_id == AV_CODEC_ID_NONE {
             if par.codec_tag == Self.fourCC("tmcd") {
