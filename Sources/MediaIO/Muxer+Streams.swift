@@ -67,21 +67,33 @@ extension Demuxer {
 }
 
 extension Muxer {
-    /// Adds the input's cover art (an attached picture: a one-packet video stream) as a
-    /// Matroska attachment, where Matroska keeps cover art: the picture's bytes as the file,
-    /// named `cover.jpg`/`cover.png` (the Matroska convention readers look for) with its MIME
-    /// type. Nothing is written for it later (an attachment has no packets). nil when the
-    /// input's picture is neither JPEG nor PNG or carries no bytes.
-    public func addAttachment(coverArt input: UnsafeMutablePointer<AVStream>) throws -> Int? {
-        let par = input.pointee.codecpar.pointee
-        let kind: (name: String, mime: String)
-        switch par.codec_id {
-        case AV_CODEC_ID_MJPEG: kind = ("cover.jpg", "image/jpeg")
-        case AV_CODEC_ID_PNG: kind = ("cover.png", "image/png")
+    /// The file name and MIME type a Matroska cover attachment of this picture codec takes
+    /// (`cover.jpg`/`cover.png`, the Matroska convention readers look for); nil for other codecs.
+    public static func coverAttachment(codec: AVCodecID) -> (name: String, mime: String)? {
+        switch codec {
+        case AV_CODEC_ID_MJPEG: return ("cover.jpg", "image/jpeg")
+        case AV_CODEC_ID_PNG: return ("cover.png", "image/png")
         default: return nil
         }
+    }
+
+    /// Whether `input` is cover art `addAttachment(coverArt:)` can write: an attached picture
+    /// with bytes, in a codec `coverAttachment(codec:)` names.
+    public static func canAttachCover(_ input: UnsafeMutablePointer<AVStream>) -> Bool {
+        (input.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC) != 0 && input.pointee.attached_pic.size > 0
+            && input.pointee.attached_pic.data != nil && coverAttachment(codec: input.pointee.codecpar.pointee.codec_id) != nil
+    }
+
+    /// Adds the input's cover art (an attached picture: a one-packet video stream) as a
+    /// Matroska attachment, where Matroska keeps cover art: the picture's bytes as the file,
+    /// named and typed by `coverAttachment(codec:)`, with the input's title. Nothing is written
+    /// for it later (an attachment has no packets). `input` must pass `canAttachCover`.
+    public func addAttachment(coverArt input: UnsafeMutablePointer<AVStream>) throws -> Int {
+        let par = input.pointee.codecpar.pointee
         let picture = input.pointee.attached_pic
-        guard picture.size > 0, let bytes = picture.data else { return nil }
+        guard Self.canAttachCover(input), let kind = Self.coverAttachment(codec: par.codec_id), let bytes = picture.data else {
+            throw MediaError(call: "addAttachment(coverArt:)", code: lc_averror_einval())
+        }
         guard let s = avformat_new_stream(context, nil) else { throw MediaError(call: "avformat_new_stream", code: lc_averror_enomem()) }
         let size = Int(picture.size)
         guard let extradata = av_mallocz(size + Int(AV_INPUT_BUFFER_PADDING_SIZE))?.assumingMemoryBound(to: UInt8.self) else {

@@ -217,9 +217,7 @@ final class PipelineRunner: SwitchClock, @unchecked Sendable {
                 case (.coverArt, _):
                     // An attachment: written with the header, no lane (its one packet is not copied).
                     let input = demuxer.stream(entry.input)
-                    let add: (Muxer) throws -> Void = { m in
-                        guard try m.addAttachment(coverArt: input) != nil else { throw LabelcastError("cover art of \(StreamPlan.describe(input, index: entry.input)) cannot be attached") }
-                    }
+                    let add: (Muxer) throws -> Void = { m in _ = try m.addAttachment(coverArt: input) }
                     try add(muxer)
                     outputStreams.append(add)
                     logger.info("\(StreamPlan.describe(input, index: entry.input)): kept as the \(muxer.formatName) output's cover attachment")

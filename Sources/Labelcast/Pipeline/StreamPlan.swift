@@ -95,8 +95,7 @@ struct StreamPlan {
                     plan.notices.append("\(name): the input's timed metadata is replaced by labelcast's own (it carries the AIGC field): left out")
                     continue
                 }
-                if (st.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC) != 0, formatName == "matroska",
-                   [AV_CODEC_ID_MJPEG, AV_CODEC_ID_PNG].contains(par.codec_id), st.pointee.attached_pic.size > 0 {
+                if formatName == "matroska", Muxer.canAttachCover(st) {
                     treatment = .coverArt
                 } else if let reason = Self.cannotCopy(st, outputFormat: outputFormat, formatName: formatName, carriesSCTE35: muxer.carriesSCTE35) {
                     // The muxer's own text codec; MP4/MOV name none, and carry mov_text (3GPP timed text).
